@@ -1,0 +1,93 @@
+# reportd — plain GNU make. `make`, `make check`, `make check SANITIZE=address,undefined`,
+# `make memcheck`, `make bench`, `make install PREFIX=… DESTDIR=…`, `make clean`.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SANITIZE ?=
+WERROR  ?= -Werror
+BUILD   ?= build
+
+CC      ?= cc
+PKGS    := libzmq libprotobuf-c yaml-0.1 libcrypto sqlite3 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wwrite-strings -Wvla $(WERROR)
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I$(BUILD) -Idaemon $(PKG_CFLAGS) -MMD -MP
+LDLIBS  := $(PKG_LIBS) -lpthread -lm
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+BUILD := build-san
+endif
+
+PROTO_C := $(BUILD)/report.pb-c.c
+PROTO_O := $(BUILD)/report.pb-c.o
+MAINS   := daemon/main.c daemon/ctl_main.c
+LIB_SRC := $(filter-out $(MAINS),$(wildcard daemon/*.c))
+LIB_OBJ := $(PROTO_O) $(patsubst daemon/%.c,$(BUILD)/%.o,$(LIB_SRC))
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+.PHONY: all check memcheck bench install clean
+all: $(BUILD)/reportd $(BUILD)/reportctl
+
+$(BUILD)/report.pb-c.c $(BUILD)/report.pb-c.h: proto/report.proto
+	@mkdir -p $(BUILD)
+	protoc-c --proto_path=proto --c_out=$(BUILD) proto/report.proto
+
+$(BUILD)/%.o: daemon/%.c $(BUILD)/report.pb-c.h
+	@mkdir -p $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(PROTO_O): $(PROTO_C)
+	$(CC) -std=c11 -O2 -g -I$(BUILD) $(PKG_CFLAGS) $(if $(SANITIZE),-fsanitize=$(SANITIZE)) -c -o $@ $<
+
+$(BUILD)/libreportd.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/reportd: $(BUILD)/main.o $(BUILD)/libreportd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libsystemd libmicrohttpd 2>/dev/null)
+
+$(BUILD)/reportctl: $(BUILD)/ctl_main.o $(BUILD)/libreportd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%.o: tests/%.c $(BUILD)/report.pb-c.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libreportd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+# Tests run from the project root; they read ../shared/reports in place.
+check: all $(TEST_BIN)
+	@set -e; for t in $(TEST_BIN); do echo "== $$t"; REPORTD_BUILD=$(BUILD) $$t; done
+	@REPORTD_BUILD=$(BUILD) sh tests/cli.sh
+	@echo "make check: all test programs passed"
+
+memcheck: all $(TEST_BIN)
+	@set -e; for t in $(TEST_BIN); do echo "== valgrind $$t"; \
+	  REPORTD_BUILD=$(BUILD) valgrind -q --error-exitcode=1 --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect $$t; done
+
+bench: all $(BUILD)/bench
+	$(BUILD)/bench
+
+$(BUILD)/bench: $(BUILD)/tests/bench.o $(BUILD)/libreportd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/bench.o: tests/bench.c $(BUILD)/report.pb-c.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/reportd/layouts $(DESTDIR)/etc/reportd
+	install -m 755 $(BUILD)/reportd $(BUILD)/reportctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 config/layouts/*.yaml $(DESTDIR)$(PREFIX)/share/reportd/layouts/
+	install -m 644 config/regions.tsv $(DESTDIR)$(PREFIX)/share/reportd/
+
+clean:
+	rm -rf build build-san
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)

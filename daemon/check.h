@@ -1,0 +1,47 @@
+/* check: the whole per-report pipeline the daemon and reportctl share —
+ * read a Submission's document (or take its structured Report), check it
+ * against its layout, enrich it, and build the Result. */
+#ifndef REPORTD_CHECK_H
+#define REPORTD_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.pb-c.h"
+
+struct checker;
+
+struct checker_options {
+    const char *datadir;         /* holds layouts/ and regions.tsv; NULL: util_datadir() */
+    /* Severity overrides: parallel arrays of rule ids and severities (0 notice,
+     * 1 warning, 2 error); may be empty. Copied. */
+    const char *const *override_rules;
+    const int *override_severities;
+    size_t noverrides;
+    size_t max_document;         /* bytes; 0: 8 MiB */
+};
+
+/* Load layouts and the region table. Returns NULL with a reason in err. */
+struct checker *checker_new(const struct checker_options *opt, char *err, size_t errlen);
+void checker_destroy(struct checker **cp);
+
+/* Check one Submission. Never NULL: a document that cannot be read gives a
+ * REJECTED Result with the reason. Free with checker_result_free. Thread-safe
+ * for concurrent calls on one checker. */
+Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission *sub);
+
+/* Unpack a Submission from bytes and check it; an undecodable body gives a
+ * REJECTED Result (submission_id "" if unknown). Never NULL. */
+Reportd__Result *checker_run_bytes(const struct checker *c, const uint8_t *buf, size_t len);
+
+void checker_result_free(Reportd__Result *res);
+
+/* Build the Alert for a Result (the caller decides whether to send it).
+ * Free with reportd__alert__free_unpacked(a, NULL)-compatible checker_alert_free. */
+Reportd__Alert *checker_alert(const Reportd__Result *res);
+void checker_alert_free(Reportd__Alert *a);
+
+/* The ruleset version string in every Result. */
+const char *checker_ruleset_version(void);
+
+#endif

@@ -36,6 +36,30 @@ Reportd__Result *checker_run_bytes(const struct checker *c, const uint8_t *buf, 
 
 void checker_result_free(Reportd__Result *res);
 
+/* What a check knows besides the report itself. Strings are borrowed. */
+struct check_meta {
+    const char *submission_id;
+    const char *body_name;       /* NULL: the name in the report's title */
+    const char *region_code;     /* NULL: guessed from the body's name */
+    int government;              /* 1 whole government, 0 department, -1 unknown: from the name */
+    unsigned year;               /* 0: the year in the title */
+    int64_t submitted_at;        /* Unix seconds; 0: unknown (R-DEADLINE not checked) */
+};
+
+struct report;
+struct layouts;
+
+/* Check and enrich an already-read report. Never NULL; free with
+ * checker_result_free. */
+Reportd__Result *checker_check_report(const struct checker *c, const struct report *r,
+                                      const struct check_meta *meta);
+
+/* A REJECTED Result with the reason. */
+Reportd__Result *checker_rejected(const char *submission_id, const char *reason);
+
+/* The layouts the checker loaded. Borrowed. */
+const struct layouts *checker_layouts(const struct checker *c);
+
 /* Build the Alert for a Result (the caller decides whether to send it).
  * Free with reportd__alert__free_unpacked(a, NULL)-compatible checker_alert_free. */
 Reportd__Alert *checker_alert(const Reportd__Result *res);

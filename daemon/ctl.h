@@ -1,0 +1,19 @@
+/* ctl: reportctl's subcommands. Each takes the arguments after its name
+ * (argv[0] is the subcommand) and returns the process exit code. */
+#ifndef REPORTD_CTL_H
+#define REPORTD_CTL_H
+
+/* check FILE…: read, check and print findings. 0 no error, 1 an error, 2 unreadable. */
+int ctl_check(int argc, char **argv);
+/* convert FILE --to yaml|pb [-o OUT]: write the report in another form. */
+int ctl_convert(int argc, char **argv);
+
+/* submit FILE…: durable submission through titanic.request, waits for the Results
+ * (ctl_submit.c). 0 all answered, 69 broker unreachable, 75 timed out, 65 bad input. */
+int ctl_submit(int argc, char **argv);
+/* watch [PREFIX…]: print published results/alerts, filling gaps by replay (ctl_watch.c). */
+int ctl_watch(int argc, char **argv);
+/* deadletter list | show UUID | retry UUID (ctl_net.c). */
+int ctl_deadletter(int argc, char **argv);
+
+#endif

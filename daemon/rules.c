@@ -231,8 +231,8 @@ static void R_S5_NONEMPTY(const struct rules_ctx *ctx, const struct report *r, s
 
 static void R_S6_FEE(const struct rules_ctx *ctx, const struct report *r, struct findings *out)
 {
-    if (r->layout < 2021)
-        return;
+    if (r->layout < 2021 && ctx->year < 2021)
+        return;                  /* the fee rules date from 2021 */
     const char *text = r->section_order[5] >= 0 ? r->section_text[5] : "";
     if (strstr(text, "处理费"))
         return;

@@ -1,0 +1,130 @@
+/* Shared helpers for the cmocka tests: a checker on config/, reading files
+ * into reports, and finding look-ups. Header-only: each test program is one
+ * translation unit. */
+#ifndef REPORTD_TESTUTIL_H
+#define REPORTD_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "layout.h"
+#include "reader.h"
+#include "report.h"
+#include "util.h"
+
+#define SHARED_REPORTS "../shared/reports/"
+
+static inline struct checker *tu_checker(void)
+{
+    char err[1024] = "";
+    struct checker *c = checker_new(&(struct checker_options){.datadir = "config"}, err, sizeof err);
+    if (!c)
+        fail_msg("checker_new: %s", err);
+    return c;
+}
+
+static inline struct report *tu_read(const struct checker *c, const char *path, enum reader_form form)
+{
+    char err[1024] = "";
+    size_t len;
+    char *data = util_read_file(path, 64u << 20, &len, err, sizeof err);
+    if (!data)
+        fail_msg("%s", err);
+    struct report *r = NULL;
+    if (reader_read(checker_layouts(c), (const uint8_t *)data, len, form, path, 0, &r, err, sizeof err) < 0)
+        fail_msg("reader_read %s: %s", path, err);
+    free(data);
+    return r;
+}
+
+/* Read, expecting failure; returns the error text (static buffer). */
+static inline const char *tu_read_error(const struct checker *c, const char *data, size_t len, enum reader_form form)
+{
+    static char err[1024];
+    struct report *r = NULL;
+    err[0] = '\0';
+    int rc = reader_read(checker_layouts(c), (const uint8_t *)data, len, form, "t.txt", 0, &r, err, sizeof err);
+    if (rc == 0) {
+        report_destroy(&r);
+        fail_msg("expected a read error, got a report");
+    }
+    assert_null(r);
+    return err;
+}
+
+static inline Reportd__Result *tu_check(const struct checker *c, const struct report *r)
+{
+    struct check_meta meta = {"test", NULL, NULL, -1, 0, 0};
+    return checker_check_report(c, r, &meta);
+}
+
+/* Number of findings of rule (NULL: any) at row/column (NULL: any). */
+static inline int tu_count(const Reportd__Result *res, const char *rule, const char *row, const char *col)
+{
+    int n = 0;
+    for (size_t i = 0; i < res->n_findings; i++) {
+        const Reportd__Finding *f = res->findings[i];
+        if (rule && strcmp(f->rule, rule))
+            continue;
+        if (row && strcmp(f->row, row))
+            continue;
+        if (col && strcmp(f->column, col))
+            continue;
+        n++;
+    }
+    return n;
+}
+
+static inline const Reportd__Finding *tu_find(const Reportd__Result *res, const char *rule, const char *row, const char *col)
+{
+    for (size_t i = 0; i < res->n_findings; i++) {
+        const Reportd__Finding *f = res->findings[i];
+        if (!strcmp(f->rule, rule) && (!row || !strcmp(f->row, row)) && (!col || !strcmp(f->column, col)))
+            return f;
+    }
+    fail_msg("no %s finding at %s × %s", rule, row ? row : "*", col ? col : "*");
+    return NULL;
+}
+
+static inline int tu_count_severity(const Reportd__Result *res, Reportd__Severity s)
+{
+    int n = 0;
+    for (size_t i = 0; i < res->n_findings; i++)
+        n += res->findings[i]->severity == s;
+    return n;
+}
+
+/* Print findings, for a failing test's context. */
+static inline void tu_dump(const Reportd__Result *res)
+{
+    for (size_t i = 0; i < res->n_findings; i++) {
+        const Reportd__Finding *f = res->findings[i];
+        print_message("  %s %s %s×%s expected=%s actual=%s\n", f->rule, f->table, f->row, f->column,
+                      f->expected, f->actual);
+    }
+}
+
+static inline void tu_set(struct report *r, int ti, const char *row, const char *col, const char *text)
+{
+    struct cell *c = report_cell(r, ti, row, col);
+    assert_non_null(c);
+    const struct layout_table *lt = &r->tables[ti].layout->tables[ti];
+    report_parse_cell(c, text, strlen(text), lt->cols[layout_col_index(lt, col)].amount);
+}
+
+static inline int64_t tu_value(struct report *r, int ti, const char *row, const char *col)
+{
+    struct cell *c = report_cell(r, ti, row, col);
+    assert_non_null(c);
+    assert_int_equal(c->state, CELL_NUMBER);
+    return c->value;
+}
+
+#endif

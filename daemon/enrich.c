@@ -15,28 +15,49 @@
 
 #define ENRICH_MIN_CONCLUDED 30
 
-/* Sum of the T3 总计 cells of rows whose id starts with prefix (or equals it). */
-static int t3_sum(const struct report *r, const char *prefix, int exact, int64_t *out)
+/* The T3 总计 figures, in one pass over the rows. A group sum (refused.*,
+ * unable.*) is known only when every cell of the group is. */
+struct t3_totals {
+    int64_t v[8];
+    int known[8];
+};
+
+enum { T3_NEW, T3_CARRIED, T3_TOTAL, T3_FORWARD, T3_GRANTED, T3_PARTIAL, T3_REFUSED, T3_UNABLE };
+
+static int t3_totals(const struct report *r, struct t3_totals *out)
 {
+    static const struct {
+        const char *id;
+        size_t prefix;           /* 0: exact match */
+        int slot;
+    } map[] = {
+        {"new", 0, T3_NEW}, {"carried_over", 0, T3_CARRIED}, {"total", 0, T3_TOTAL},
+        {"carry_forward", 0, T3_FORWARD}, {"granted", 0, T3_GRANTED}, {"partial", 0, T3_PARTIAL},
+        {"refused.", 8, T3_REFUSED}, {"unable.", 7, T3_UNABLE},
+    };
     const struct report_table *t = &r->tables[TABLE_T3];
+    memset(out, 0, sizeof *out);
     if (!t->layout)
         return 0;
     const struct layout_table *lt = &t->layout->tables[TABLE_T3];
-    int col = layout_col_index(lt, "total"), found = 0;
-    size_t pl = strlen(prefix);
-    int64_t sum = 0;
+    int col = layout_col_index(lt, "total");
+    int bad[8] = {0};
     for (int row = 0; row < lt->nrows; row++) {
         const char *id = lt->rows[row].id;
-        if (exact ? strcmp(id, prefix) : strncmp(id, prefix, pl))
-            continue;
-        const struct cell *c = &t->cells[lt->cell_index[row][col]];
-        if (c->state != CELL_NUMBER || c->value < 0)
-            return 0;
-        sum += c->value;
-        found = 1;
+        for (size_t k = 0; k < sizeof map / sizeof map[0]; k++) {
+            if (map[k].prefix ? strncmp(id, map[k].id, map[k].prefix) : strcmp(id, map[k].id))
+                continue;
+            const struct cell *c = &t->cells[lt->cell_index[row][col]];
+            if (c->state != CELL_NUMBER || c->value < 0)
+                bad[map[k].slot] = 1;
+            else
+                out->v[map[k].slot] += c->value, out->known[map[k].slot] = 1;
+            break;
+        }
     }
-    *out = sum;
-    return found;
+    for (int i = 0; i < 8; i++)
+        out->known[i] &= !bad[i];
+    return 1;
 }
 
 static int t4_count(const struct report *r, const char *col, int64_t *out)
@@ -78,37 +99,29 @@ static Reportd__Rate *rate(int64_t num, int64_t den, int64_t concluded, int high
 
 static void t3_figures(const struct report *r, Reportd__Enrichment *e)
 {
-    int64_t v, total = 0, a, b;
-    if (t3_sum(r, "new", 1, &v))
-        e->has_received = 1, e->received = v;
-    if (t3_sum(r, "carried_over", 1, &v))
-        e->has_carried_over = 1, e->carried_over = v;
-    if (t3_sum(r, "total", 1, &total))
-        e->has_concluded = 1, e->concluded = total;
-    if (t3_sum(r, "carry_forward", 1, &v))
-        e->has_carried_forward = 1, e->carried_forward = v;
+    struct t3_totals t;
+    if (!t3_totals(r, &t))
+        return;
+    e->has_received = t.known[T3_NEW], e->received = t.v[T3_NEW];
+    e->has_carried_over = t.known[T3_CARRIED], e->carried_over = t.v[T3_CARRIED];
+    e->has_concluded = t.known[T3_TOTAL], e->concluded = t.v[T3_TOTAL];
+    e->has_carried_forward = t.known[T3_FORWARD], e->carried_forward = t.v[T3_FORWARD];
     if (!e->has_concluded)
         return;
-    if (t3_sum(r, "granted", 1, &a) && t3_sum(r, "partial", 1, &b))
-        e->disclosure_rate = rate(a + b, total, total, 0, 0.40, 0.45);
-    if (t3_sum(r, "refused.", 0, &a))
-        e->refusal_rate = rate(a, total, total, 1, -1, -1);
-    if (t3_sum(r, "unable.", 0, &a))
-        e->unable_rate = rate(a, total, total, 1, -1, -1);
+    int64_t total = t.v[T3_TOTAL];
+    if (t.known[T3_GRANTED] && t.known[T3_PARTIAL])
+        e->disclosure_rate = rate(t.v[T3_GRANTED] + t.v[T3_PARTIAL], total, total, 0, 0.40, 0.45);
+    if (t.known[T3_REFUSED])
+        e->refusal_rate = rate(t.v[T3_REFUSED], total, total, 1, -1, -1);
+    if (t.known[T3_UNABLE])
+        e->unable_rate = rate(t.v[T3_UNABLE], total, total, 1, -1, -1);
 }
 
-static Reportd__Rate *correction(const struct report *r, const char *block)
+/* 纠正 / (维持 + 纠正 + 其他) of one T4 block; cols: upheld, corrected, other. */
+static Reportd__Rate *correction(const struct report *r, const char *const cols[3])
 {
-    char col[64];
     int64_t upheld, corrected, other;
-    snprintf(col, sizeof col, "%s.upheld", block);
-    if (!t4_count(r, col, &upheld))
-        return NULL;
-    snprintf(col, sizeof col, "%s.corrected", block);
-    if (!t4_count(r, col, &corrected))
-        return NULL;
-    snprintf(col, sizeof col, "%s.other", block);
-    if (!t4_count(r, col, &other))
+    if (!t4_count(r, cols[0], &upheld) || !t4_count(r, cols[1], &corrected) || !t4_count(r, cols[2], &other))
         return NULL;
     int64_t concluded = upheld + corrected + other;
     return rate(corrected, concluded, concluded, 1, 0.15, 0.10);
@@ -121,9 +134,13 @@ static void t4_figures(const struct report *r, Reportd__Enrichment *e)
         e->has_reviews = 1, e->reviews = v;
     if (t4_count(r, "suit_direct.total", &v) && t4_count(r, "suit_after_review.total", &w))
         e->has_suits = 1, e->suits = v + w;
-    e->review_correction_rate = correction(r, "review");
-    e->suit_direct_correction_rate = correction(r, "suit_direct");
-    e->suit_after_review_correction_rate = correction(r, "suit_after_review");
+    static const char *const review[3] = {"review.upheld", "review.corrected", "review.other"};
+    static const char *const direct[3] = {"suit_direct.upheld", "suit_direct.corrected", "suit_direct.other"};
+    static const char *const after[3] = {"suit_after_review.upheld", "suit_after_review.corrected",
+                                         "suit_after_review.other"};
+    e->review_correction_rate = correction(r, review);
+    e->suit_direct_correction_rate = correction(r, direct);
+    e->suit_after_review_correction_rate = correction(r, after);
 }
 
 static void region_figures(const struct enrich_ctx *ctx, const struct report *r, Reportd__Enrichment *e)
@@ -168,44 +185,77 @@ void enrich_report(const struct enrich_ctx *ctx, const struct report *r, Reportd
         e->fingerprint = xstrdup(hex);
 }
 
-static void put_u32(struct buf *b, uint32_t v)
+static unsigned char *put_u32(unsigned char *p, uint32_t v)
 {
-    unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    buf_append(b, x, 4);
+    for (int j = 0; j < 4; j++)
+        *p++ = (unsigned char)(v >> (8 * j));
+    return p;
+}
+
+static size_t canonical_size(const struct report *r)
+{
+    size_t n = 12 + 4 * LAYOUT_SECTIONS + 4 * LAYOUT_TABLES;
+    for (int i = 0; i < LAYOUT_SECTIONS; i++)
+        if (r->section_order[i] >= 0)
+            n += strlen(r->section_text[i]);
+    for (int ti = 0; ti < LAYOUT_TABLES; ti++) {
+        const struct report_table *t = &r->tables[ti];
+        if (!t->layout)
+            continue;
+        int cells = t->layout->tables[ti].ncells;
+        n += (size_t)cells * 14;
+        for (int k = 0; k < cells; k++)
+            if (t->cells[k].raw)
+                n += strlen(t->cells[k].raw);
+    }
+    return n;
 }
 
 /* Canonical form, version 1: "reportd-fp-1", then for each section in order its
  * text length (u32 LE, 0xffffffff when absent) and text, then for each table
  * its layout version (u32, 0 when absent) and per cell in layout order: state
- * byte, scale byte, value (i64 LE), raw length (u32) and raw text. */
+ * byte, scale byte, value (i64 LE), raw length (u32 LE) and raw text. */
 void enrich_canonical(const struct report *r, struct buf *b)
 {
-    buf_append(b, "reportd-fp-1", 12);
+    size_t size = canonical_size(r);
+    buf_append(b, NULL, 0);
+    if (b->cap < b->len + size + 1) {
+        b->data = xrealloc(b->data, b->len + size + 1);
+        b->cap = b->len + size + 1;
+    }
+    unsigned char *p = (unsigned char *)b->data + b->len;
+    memcpy(p, "reportd-fp-1", 12);
+    p += 12;
     for (int i = 0; i < LAYOUT_SECTIONS; i++) {
         const char *t = r->section_order[i] >= 0 ? r->section_text[i] : NULL;
         size_t n = t ? strlen(t) : 0;
-        put_u32(b, t ? (uint32_t)n : 0xffffffffu);
-        buf_append(b, t, n);
+        p = put_u32(p, t ? (uint32_t)n : 0xffffffffu);
+        if (n)
+            memcpy(p, t, n);
+        p += n;
     }
     for (int ti = 0; ti < LAYOUT_TABLES; ti++) {
         const struct report_table *t = &r->tables[ti];
-        put_u32(b, t->layout ? t->layout->version : 0);
+        p = put_u32(p, t->layout ? t->layout->version : 0);
         if (!t->layout)
             continue;
         int n = t->layout->tables[ti].ncells;
         for (int k = 0; k < n; k++) {
             const struct cell *c = &t->cells[k];
-            unsigned char x[10] = {c->state, c->scale};
+            *p++ = c->state;
+            *p++ = c->scale;
             uint64_t v = (uint64_t)c->value;
             for (int j = 0; j < 8; j++)
-                x[2 + j] = (unsigned char)(v >> (8 * j));
-            buf_append(b, x, sizeof x);
+                *p++ = (unsigned char)(v >> (8 * j));
             size_t rl = c->raw ? strlen(c->raw) : 0;
-            put_u32(b, (uint32_t)rl);
-            buf_append(b, c->raw, rl);
+            p = put_u32(p, (uint32_t)rl);
+            if (rl)
+                memcpy(p, c->raw, rl);
+            p += rl;
         }
     }
+    b->len = (size_t)((char *)p - b->data);
+    b->data[b->len] = '\0';
 }
 
 int enrich_fingerprint(const struct evp_md_st *sha256, const struct report *r, char hex[65])

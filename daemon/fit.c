@@ -12,27 +12,6 @@
 
 static const char *const TABLE_IDS[LAYOUT_TABLES] = {"T2", "T3", "T4"};
 
-/* Skip a leading "（一）", "一、", "1." numbering in a normalized label. */
-static const char *skip_numbering(const char *s)
-{
-    const char *p = s;
-    if (!strncmp(p, "（", 3)) {
-        const char *e = strstr(p, "）");
-        if (e && e - p <= 9)
-            return e + 3;
-        return s;
-    }
-    while (*p >= '0' && *p <= '9')
-        p++;
-    if (p > s && *p == '.')
-        return p + 1;
-    static const char *const cn[] = {"一、", "二、", "三、", "四、", "五、", "六、", "七、", NULL};
-    for (int i = 0; cn[i]; i++)
-        if (!strncmp(s, cn[i], strlen(cn[i])))
-            return s + strlen(cn[i]);
-    return s;
-}
-
 /* Is needle's code point sequence a subsequence of hay's? */
 static int subsequence(const char *needle, const char *hay)
 {
@@ -57,20 +36,18 @@ static int subsequence(const char *needle, const char *hay)
     return 1;
 }
 
-static int name_matches(const char *official, const char *printed_norm)
+static int matches_norm(const struct layout_row *row, const char *printed_norm)
 {
-    char *o = layout_normalize_label(official);
-    int ok = subsequence(skip_numbering(o), printed_norm);
-    free(o);
-    return ok;
+    for (size_t v = 0; v < row->match.n; v++)
+        if (subsequence(row->match.v[v], printed_norm))
+            return 1;
+    return 0;
 }
 
 int fit_label_matches(const struct layout_row *row, const char *printed)
 {
     char *p = layout_normalize_label(printed);
-    int ok = name_matches(row->label, p);
-    for (size_t v = 0; !ok && v < row->variants.n; v++)
-        ok = name_matches(row->variants.v[v], p);
+    int ok = matches_norm(row, p);
     free(p);
     return ok;
 }
@@ -105,29 +82,32 @@ unsigned fit_title_year(const char *title, char **body)
 }
 
 /* How well raw table rt fits layout table lt: -1 when the rows or cell
- * counts differ, else the number of rows whose label matches. */
-static int fit_score(const struct layout_table *lt, const struct rawtable *rt)
+ * counts differ, else the number of rows whose label matches; ok[r] says
+ * which. A single-row table (T4) has no row labels to match. */
+static int fit_score(const struct layout_table *lt, const struct rawtable *rt, char ok[LAYOUT_MAX_ROWS])
 {
     if ((int)rt->nrows != lt->nrows)
         return -1;
-    int score = 0;
-    for (int r = 0; r < lt->nrows; r++) {
+    for (int r = 0; r < lt->nrows; r++)
         if ((int)rt->rows[r].ntokens != lt->rows[r].ncols)
             return -1;
-        if (lt->nrows == 1 || fit_label_matches(&lt->rows[r], rt->rows[r].label))
-            score++;
+    int score = 0;
+    for (int r = 0; r < lt->nrows; r++) {
+        ok[r] = lt->nrows == 1 || fit_label_matches(&lt->rows[r], rt->rows[r].label);
+        score += ok[r];
     }
     return score;
 }
 
-static void fill_table(struct report *r, int ti, const struct layout *l, const struct rawtable *rt)
+static void fill_table(struct report *r, int ti, const struct layout *l, const struct rawtable *rt,
+                       const char ok[LAYOUT_MAX_ROWS])
 {
     const struct layout_table *lt = &l->tables[ti];
     report_set_table(r, ti, l);
     struct report_table *t = &r->tables[ti];
     for (int row = 0; row < lt->nrows; row++) {
         const struct rawrow *rr = &rt->rows[row];
-        if (lt->nrows > 1 && !fit_label_matches(&lt->rows[row], rr->label))
+        if (!ok[row])
             t->printed[row] = xstrdup(rr->label);
         for (int k = 0; k < lt->rows[row].ncols; k++) {
             int col = lt->rows[row].cols[k];
@@ -175,16 +155,18 @@ static int fit_table(const struct layouts *ls, const struct rawdoc *d, int ti, u
 {
     const struct layout *best = NULL, *want = layouts_for_year(ls, year);
     int best_score = -1;
+    char ok[LAYOUT_MAX_ROWS], best_ok[LAYOUT_MAX_ROWS];
     for (int k = 0; k < ls->n; k++) {
-        int s = fit_score(&ls->v[k]->tables[ti], &d->tables[ti]);
+        int s = fit_score(&ls->v[k]->tables[ti], &d->tables[ti], ok);
         if (s > best_score || (s == best_score && s >= 0 && ls->v[k] == want)) {
             best = ls->v[k];
             best_score = s;
+            memcpy(best_ok, ok, sizeof ok);
         }
     }
     if (best_score < 0)
         return misfit(ls, d, ti, year, err, errlen);
-    fill_table(r, ti, best, &d->tables[ti]);
+    fill_table(r, ti, best, &d->tables[ti], best_ok);
     return 0;
 }
 

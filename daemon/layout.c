@@ -13,6 +13,8 @@
 
 static const char *const TABLE_IDS[LAYOUT_TABLES] = {"T2", "T3", "T4"};
 
+static void hash_ids(struct layout_table *t);
+
 static char *dup_str(struct ydoc *y, yaml_node_t *n, const char *what, char *err, size_t errlen)
 {
     const char *s = ydoc_str(n);
@@ -41,6 +43,21 @@ static int load_names(struct ydoc *y, yaml_node_t *seq, struct layout_names *out
     return 0;
 }
 
+static void normalize_names(const char *first, const struct layout_names *in, int skip_numbering,
+                            struct layout_names *out)
+{
+    out->v = xcalloc(in->n + 1, sizeof *out->v);
+    for (size_t i = 0; i <= in->n; i++) {
+        char *n = layout_normalize_label(i ? in->v[i - 1] : first);
+        if (skip_numbering) {
+            char *core = xstrdup(layout_skip_numbering(n));
+            free(n);
+            n = core;
+        }
+        out->v[out->n++] = n;
+    }
+}
+
 static int seq_len(yaml_node_t *n)
 {
     if (!n || n->type != YAML_SEQUENCE_NODE)
@@ -67,6 +84,7 @@ static int load_sections(struct ydoc *y, yaml_node_t *seq, struct layout *l, cha
             !(s->title = dup_str(y, ydoc_get(y, m, "title"), "section title", err, errlen)) ||
             load_names(y, ydoc_get(y, m, "variants"), &s->variants, err, errlen) < 0)
             return -1;
+        normalize_names(s->title, &s->variants, 0, &s->norm);
     }
     return 0;
 }
@@ -111,6 +129,7 @@ static int load_row(struct ydoc *y, yaml_node_t *m, struct layout_table *t, stru
         return -1;
     if (load_names(y, ydoc_get(y, m, "variants"), &r->variants, err, errlen) < 0)
         return -1;
+    normalize_names(r->label, &r->variants, 1, &r->match);
     n = ydoc_get(y, m, "columns");
     if (!n) {
         for (int c = 0; c < t->ncols; c++)
@@ -215,6 +234,7 @@ static int load_table(struct ydoc *y, yaml_node_t *m, struct layout *l, char *er
         return ydoc_err(y, sec ? sec : m, err, errlen, "table %s: unknown section", id);
     if (load_columns(y, ydoc_get(y, m, "columns"), t, err, errlen) < 0)
         return -1;
+    hash_ids(t);
     yaml_node_t *rows = ydoc_get(y, m, "rows");
     int nr = seq_len(rows);
     if (nr < 1 || nr > LAYOUT_MAX_ROWS)
@@ -224,6 +244,7 @@ static int load_table(struct ydoc *y, yaml_node_t *m, struct layout *l, char *er
             return -1;
         t->nrows = i + 1;
     }
+    hash_ids(t);
     memset(t->cell_index, -1, sizeof t->cell_index);
     for (int r = 0; r < t->nrows; r++)
         for (int k = 0; k < t->rows[r].ncols; k++) {
@@ -306,6 +327,7 @@ void layout_destroy(struct layout **lp)
         free(l->sections[i].id);
         free(l->sections[i].title);
         free_names(&l->sections[i].variants);
+        free_names(&l->sections[i].norm);
     }
     for (int i = 0; i < LAYOUT_TABLES; i++) {
         struct layout_table *t = &l->tables[i];
@@ -316,6 +338,7 @@ void layout_destroy(struct layout **lp)
             free(t->rows[r].group);
             free(t->rows[r].block);
             free_names(&t->rows[r].variants);
+            free_names(&t->rows[r].match);
         }
         for (int c = 0; c < t->ncols; c++) {
             free(t->cols[c].id);
@@ -330,18 +353,36 @@ void layout_destroy(struct layout **lp)
     *lp = NULL;
 }
 
-int layout_row_index(const struct layout_table *t, const char *id)
+static uint32_t id_hash(const char *s)
+{
+    uint32_t h = 2166136261u;                   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static void hash_ids(struct layout_table *t)
 {
     for (int r = 0; r < t->nrows; r++)
-        if (!strcmp(t->rows[r].id, id))
+        t->row_hash[r] = id_hash(t->rows[r].id);
+    for (int c = 0; c < t->ncols; c++)
+        t->col_hash[c] = id_hash(t->cols[c].id);
+}
+
+int layout_row_index(const struct layout_table *t, const char *id)
+{
+    uint32_t h = id_hash(id);
+    for (int r = 0; r < t->nrows; r++)
+        if (t->row_hash[r] == h && !strcmp(t->rows[r].id, id))
             return r;
     return -1;
 }
 
 int layout_col_index(const struct layout_table *t, const char *id)
 {
+    uint32_t h = id_hash(id);
     for (int c = 0; c < t->ncols; c++)
-        if (!strcmp(t->cols[c].id, id))
+        if (t->col_hash[c] == h && !strcmp(t->cols[c].id, id))
             return c;
     return -1;
 }
@@ -471,25 +512,50 @@ char *layout_normalize_label(const char *s)
     return buf_take(&b);
 }
 
-static int heading_matches(const char *norm, const char *title)
+const char *layout_skip_numbering(const char *s)
 {
-    char *t = layout_normalize_label(title);
-    int ok = strcmp(norm, t) == 0;
-    free(t);
-    return ok;
+    const char *p = s;
+    if (!strncmp(p, "（", 3)) {
+        const char *e = strstr(p, "）");
+        return e && e - p <= 9 ? e + 3 : s;
+    }
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (p > s && *p == '.')
+        return p + 1;
+    static const char *const cn[] = {"一、", "二、", "三、", "四、", "五、", "六、", "七、", NULL};
+    for (int i = 0; cn[i]; i++)
+        if (!strncmp(s, cn[i], strlen(cn[i])))
+            return s + strlen(cn[i]);
+    return s;
+}
+
+/* Headings start with 一 … 六 (after white space) and are short: anything
+ * else is rejected before the line is normalized. */
+static int may_be_heading(const char *line)
+{
+    static const char *const first[] = {"一", "二", "三", "四", "五", "六", NULL};
+    while (*line == ' ' || *line == '\t' || !strncmp(line, "\xe3\x80\x80", 3))
+        line += *line == ' ' || *line == '\t' ? 1 : 3;
+    if (strlen(line) > 240)
+        return 0;
+    for (int i = 0; first[i]; i++)
+        if (!strncmp(line, first[i], 3))
+            return 1;
+    return 0;
 }
 
 int layouts_match_heading(const struct layouts *ls, const char *line)
 {
+    if (!may_be_heading(line))
+        return -1;
     char *norm = layout_normalize_label(line);
     int found = -1;
     for (int k = 0; k < ls->n && found < 0; k++)
         for (int i = 0; i < LAYOUT_SECTIONS && found < 0; i++) {
-            const struct layout_section *s = &ls->v[k]->sections[i];
-            if (heading_matches(norm, s->title))
-                found = i;
-            for (size_t v = 0; v < s->variants.n && found < 0; v++)
-                if (heading_matches(norm, s->variants.v[v]))
+            const struct layout_names *nm = &ls->v[k]->sections[i].norm;
+            for (size_t v = 0; v < nm->n && found < 0; v++)
+                if (!strcmp(norm, nm->v[v]))
                     found = i;
         }
     free(norm);

@@ -6,6 +6,7 @@
 #define REPORTD_LAYOUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define LAYOUT_SECTIONS 6
 #define LAYOUT_TABLES 3          /* T2, T3, T4 */
@@ -24,6 +25,7 @@ struct layout_section {
     char *id;                    /* "s1".."s6" */
     char *title;                 /* official title, e.g. "一、总体情况" */
     struct layout_names variants;
+    struct layout_names norm;    /* title and variants, normalized (layout_normalize_label) */
 };
 
 struct layout_col {
@@ -40,6 +42,7 @@ struct layout_row {
     char *group;                 /* group label ("（三）不予公开"), or NULL */
     char *block;                 /* T2 block ("第二十条第（一）项"), or NULL */
     struct layout_names variants;
+    struct layout_names match;   /* label and variants normalized, numbering dropped */
     int cols[LAYOUT_MAX_COLS];   /* column indexes of this row's cells, in order */
     int ncols;
 };
@@ -68,6 +71,8 @@ struct layout_table {
     int nsums;
     int cell_index[LAYOUT_MAX_ROWS][LAYOUT_MAX_COLS]; /* -1 where no cell */
     int ncells;                  /* cells in row order */
+    uint32_t row_hash[LAYOUT_MAX_ROWS];  /* of each row id, so look-ups compare ints first */
+    uint32_t col_hash[LAYOUT_MAX_COLS];
     int cell_row[LAYOUT_MAX_ROWS * LAYOUT_MAX_COLS];  /* cell -> row */
     int cell_col[LAYOUT_MAX_ROWS * LAYOUT_MAX_COLS];  /* cell -> column */
 };
@@ -106,6 +111,9 @@ const struct layout *layouts_for_year(const struct layouts *ls, unsigned year);
  * punctuation and digits to one form ("1、" and "1." alike, "(" and "（"
  * alike). Returns a heap string. */
 char *layout_normalize_label(const char *s);
+
+/* A normalized label without its leading numbering ("（一）", "一、", "1."). Borrowed. */
+const char *layout_skip_numbering(const char *norm);
 
 /* Which section a (trimmed) line is the heading of: 0..5, or -1. Compares
  * against every layout's titles and variants, normalized. */

@@ -208,6 +208,8 @@ static void R_S2_BOUNDS(const struct rules_ctx *ctx, const struct report *r, str
 /* Text with white space and punctuation removed, for "says nothing" tests. */
 static int says_nothing(const char *text)
 {
+    if (text && strlen(text) > 64)
+        return 0;                /* longer than any way of saying nothing */
     char *n = layout_normalize_label(text ? text : "");
     static const char *const empty[] = {"", "无", "无。", "无.", "暂无", "暂无。", "无其他需要报告的事项。", NULL};
     int nothing = 0;
@@ -259,63 +261,106 @@ static void R_S6_FEE(const struct rules_ctx *ctx, const struct report *r, struct
     }
 }
 
-/* Skip up to 24 code points after a keyword to the first number, stopping at
- * a sentence break; the number must be followed by 件. */
-static long long count_after(const char *p)
+/* Counts stated in the text: every number followed by 件, attributed to the
+ * nearest keyword before it within the same clause (no sentence or clause
+ * break between them, at most 24 code points back). One pass over the text
+ * finds the numbers; only the few candidates look back for keywords. */
+enum claim { CLAIM_RECEIVED, CLAIM_CARRIED, CLAIM_CONCLUDED, CLAIM_REVIEW, CLAIM_SUIT, CLAIM_COUNT };
+
+static const struct {
+    const char *word;
+    enum claim claim;
+} KEYWORDS[] = {
+    {"新收", CLAIM_RECEIVED}, {"收到", CLAIM_RECEIVED}, {"受理", CLAIM_RECEIVED},
+    {"结转", CLAIM_CARRIED}, {"办结", CLAIM_CONCLUDED}, {"答复", CLAIM_CONCLUDED},
+    {"行政复议", CLAIM_REVIEW}, {"行政诉讼", CLAIM_SUIT},
+};
+
+static int is_break(uint32_t c)
 {
-    size_t len = strlen(p), i = 0;
-    for (int steps = 0; steps < 24 && i < len; steps++) {
+    return c == 0x3002 || c == 0xff1b || c == 0xff0c || c == 0x3001 || c == ';' || c == ',' ||
+           c == 0xff08 || c == 0xff09 || c == '(' || c == ')' || c == '\n';
+}
+
+/* Start of the clause that ends at end: at most 24 code points back. */
+static const char *clause_start(const char *text, const char *end)
+{
+    const char *p = end;
+    for (int steps = 0; steps < 24 && p > text; steps++) {
+        const char *q = p - 1;
+        while (q > text && ((unsigned char)*q & 0xc0) == 0x80)
+            q--;
         uint32_t c;
-        size_t k = util_utf8_next(p + i, len - i, &c);
-        if (!k)
-            return -1;
-        if (c == 0x3002 || c == 0xff1b || c == 0xff0c || c == 0x3001 || c == ';')
-            return -1;
-        if (c >= '0' && c <= '9') {
-            long long v = 0;
-            while (i < len && p[i] >= '0' && p[i] <= '9' && v < 100000000000LL)
-                v = v * 10 + (p[i++] - '0');
-            while (i < len && (p[i] == ' ' || p[i] == '\n'))
-                i++;
-            return strncmp(p + i, "件", 3) ? -1 : v;
+        if (!util_utf8_next(q, (size_t)(p - q), &c) || is_break(c))
+            break;
+        p = q;
+    }
+    return p;
+}
+
+/* The keyword nearest before end in [from, end), or -1. A 结转 followed by
+ * 下年 or 到下 is the carry-forward, not the carry-over. Walks back one code
+ * point at a time; every keyword starts with a 3-byte character. */
+static int nearest_keyword(const char *from, const char *end)
+{
+    for (const char *p = end; p > from;) {
+        p--;
+        while (p > from && ((unsigned char)*p & 0xc0) == 0x80)
+            p--;
+        if ((unsigned char)*p < 0xe0)
+            continue;
+        for (size_t k = 0; k < sizeof KEYWORDS / sizeof KEYWORDS[0]; k++) {
+            const char *w = KEYWORDS[k].word;
+            size_t wl = strlen(w);
+            if (p[0] != w[0] || p[1] != w[1] || p[2] != w[2] || (size_t)(end - p) < wl || memcmp(p, w, wl))
+                continue;
+            if (KEYWORDS[k].claim == CLAIM_CARRIED &&
+                (!strncmp(p + wl, "下年", 6) || !strncmp(p + wl, "到下", 6) || !strncmp(p + wl, "至下", 6)))
+                continue;
+            return (int)KEYWORDS[k].claim;
         }
-        i += k;
     }
     return -1;
 }
 
-long long rules_text_count(const char *text, const char *const *keywords, const char *const *not_followed_by)
+/* Fill claims[CLAIM_COUNT] with the first count stated for each, or -1.
+ * Scans for 件 (rare, so the scan is fast) and reads the number before it. */
+static void text_claims(const char *text, long long claims[CLAIM_COUNT])
 {
-    const char *best = NULL, *best_end = NULL;
-    for (int k = 0; keywords[k]; k++) {
-        for (const char *p = text; (p = strstr(p, keywords[k])); p += strlen(keywords[k])) {
-            const char *e = p + strlen(keywords[k]);
-            int excluded = 0;
-            for (int x = 0; not_followed_by && not_followed_by[x]; x++)
-                if (!strncmp(e, not_followed_by[x], strlen(not_followed_by[x])))
-                    excluded = 1;
-            if (excluded || count_after(e) < 0)
-                continue;
-            if (!best || p < best)
-                best = p, best_end = e;
-            break;
-        }
+    for (int i = 0; i < CLAIM_COUNT; i++)
+        claims[i] = -1;
+    for (const char *p = text; (p = strstr(p, "件")); p += 3) {
+        const char *end = p;
+        while (end > text && end[-1] == ' ')
+            end--;
+        const char *start = end;
+        while (start > text && start[-1] >= '0' && start[-1] <= '9' && end - start < 12)
+            start--;
+        if (start == end || (start > text && (start[-1] == '.' || start[-1] == '-' ||
+                                               (start[-1] >= '0' && start[-1] <= '9'))))
+            continue;
+        long long v = 0;
+        for (const char *d = start; d < end; d++)
+            v = v * 10 + (*d - '0');
+        const char *from = start;
+        while (from > text && from[-1] == ' ')
+            from--;
+        int claim = nearest_keyword(clause_start(text, from), from);
+        if (claim >= 0 && claims[claim] < 0)
+            claims[claim] = v;
     }
-    return best ? count_after(best_end) : -1;
 }
 
 struct text_claim {
-    const char *const *keywords;
-    const char *const *exclude;
+    enum claim claim;
     const char *row;             /* T3 row, or NULL for T4 */
     const char *t4[2];           /* T4 total columns that add up to the claim */
     const char *what_zh, *what_en;
 };
 
 static void check_claim(const struct rules_ctx *ctx, const struct report *r, enum rule_id rule,
-                        const struct text_claim *cl, struct findings *out)
+                        const struct text_claim *cl, long long stated, struct findings *out)
 {
-    long long stated = rules_text_count(r->section_text[0], cl->keywords, cl->exclude);
     if (stated < 0)
         return;
     int ti = cl->row ? TABLE_T3 : TABLE_T4;
@@ -344,35 +389,23 @@ static void check_claim(const struct rules_ctx *ctx, const struct report *r, enu
     f->message_en = xasprintf("the text states %lld %s, the table %lld", stated, cl->what_en, (long long)table);
 }
 
-static void R_TEXT_S3(const struct rules_ctx *ctx, const struct report *r, struct findings *out)
+/* R-TEXT-S3 and R-TEXT-S4 share one scan of section 一. */
+static void R_TEXT_S3_S4(const struct rules_ctx *ctx, const struct report *r, struct findings *out)
 {
-    static const char *const received[] = {"新收", "收到", "受理", NULL};
-    static const char *const carried[] = {"结转", NULL};
-    static const char *const not_forward[] = {"下年", "到下年", "至下年", "到2", "至2", NULL};
-    static const char *const concluded[] = {"办结", "答复", NULL};
-    const struct text_claim claims[] = {
-        {received, NULL, "new", {NULL, NULL}, "收到申请数", "applications received"},
-        {carried, not_forward, "carried_over", {NULL, NULL}, "上年结转申请数", "applications carried over"},
-        {concluded, NULL, "total", {NULL, NULL}, "办结申请数", "applications concluded"},
+    static const struct text_claim claims[] = {
+        {CLAIM_RECEIVED, "new", {NULL, NULL}, "收到申请数", "applications received"},
+        {CLAIM_CARRIED, "carried_over", {NULL, NULL}, "上年结转申请数", "applications carried over"},
+        {CLAIM_CONCLUDED, "total", {NULL, NULL}, "办结申请数", "applications concluded"},
+        {CLAIM_REVIEW, NULL, {"review.total", NULL}, "行政复议数", "administrative reviews"},
+        {CLAIM_SUIT, NULL, {"suit_direct.total", "suit_after_review.total"}, "行政诉讼数", "lawsuits"},
     };
     if (r->section_order[0] < 0)
         return;
+    long long stated[CLAIM_COUNT];
+    text_claims(r->section_text[0], stated);
     for (size_t i = 0; i < sizeof claims / sizeof claims[0]; i++)
-        check_claim(ctx, r, RULE_TEXT_S3, &claims[i], out);
-}
-
-static void R_TEXT_S4(const struct rules_ctx *ctx, const struct report *r, struct findings *out)
-{
-    static const char *const review[] = {"行政复议", NULL};
-    static const char *const suit[] = {"行政诉讼", NULL};
-    const struct text_claim claims[] = {
-        {review, NULL, NULL, {"review.total", NULL}, "行政复议数", "administrative reviews"},
-        {suit, NULL, NULL, {"suit_direct.total", "suit_after_review.total"}, "行政诉讼数", "lawsuits"},
-    };
-    if (r->section_order[0] < 0)
-        return;
-    for (size_t i = 0; i < sizeof claims / sizeof claims[0]; i++)
-        check_claim(ctx, r, RULE_TEXT_S4, &claims[i], out);
+        check_claim(ctx, r, claims[i].row ? RULE_TEXT_S3 : RULE_TEXT_S4, &claims[i],
+                    stated[claims[i].claim], out);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
@@ -408,7 +441,11 @@ void rules_format_day(long day, char *out, size_t outlen)
     long mp = (5 * doy + 2) / 153;
     long d = doy - (153 * mp + 2) / 5 + 1;
     long m = mp < 10 ? mp + 3 : mp - 9;
-    snprintf(out, outlen, "%04ld-%02ld-%02ld", y + (m <= 2), m, d);
+    y += m <= 2;
+    char s[11] = {(char)('0' + y / 1000 % 10), (char)('0' + y / 100 % 10), (char)('0' + y / 10 % 10),
+                  (char)('0' + y % 10), '-', (char)('0' + m / 10), (char)('0' + m % 10), '-',
+                  (char)('0' + d / 10), (char)('0' + d % 10), '\0'};
+    snprintf(out, outlen, "%s", s);
 }
 
 static void R_DEADLINE(const struct rules_ctx *ctx, const struct report *r, struct findings *out)
@@ -442,7 +479,6 @@ void rules_check_report(const struct rules_ctx *ctx, const struct report *r, str
     R_S2_BOUNDS(ctx, r, out);
     R_S5_NONEMPTY(ctx, r, out);
     R_S6_FEE(ctx, r, out);
-    R_TEXT_S3(ctx, r, out);
-    R_TEXT_S4(ctx, r, out);
+    R_TEXT_S3_S4(ctx, r, out);
     R_DEADLINE(ctx, r, out);
 }

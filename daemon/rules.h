@@ -28,7 +28,4 @@ long rules_china_day(int64_t unix_seconds);
 /* Format a day number as YYYY-MM-DD. */
 void rules_format_day(long day, char *out, size_t outlen);
 
-/* A count stated in text after one of the keywords ("受理…3119 件"), or -1. */
-long long rules_text_count(const char *text, const char *const *keywords, const char *const *not_followed_by);
-
 #endif

@@ -113,8 +113,8 @@ static int cell_at(const struct layout_table *lt, int row, int col)
 static void eval_one(const struct report_table *t, const struct layout_table *lt, struct sum_eval *e)
 {
     const struct layout_sum *s = e->sum;
-    memset(&e->lhs, 0, sizeof e->lhs);
-    memset(&e->rhs, 0, sizeof e->rhs);
+    e->lhs.known = e->rhs.known = 0;
+    e->lhs.n = e->rhs.n = e->lhs.nmissing = e->rhs.nmissing = 0;
     for (int side = 0; side < 2; side++) {
         const int *terms = side ? s->rhs : s->lhs;
         int n = side ? s->nrhs : s->nlhs;

@@ -23,42 +23,35 @@ int ydoc_err(struct ydoc *y, yaml_node_t *n, char *err, size_t errlen, const cha
     return errf(err, errlen, "%s: %s", y->file ? y->file : "<yaml>", msg);
 }
 
-/* Aliases are refused at the event level, before libyaml builds shared nodes. */
-static int scan_aliases(const char *file, const char *text, size_t len, size_t max_nodes,
-                        char *err, size_t errlen)
+/* Aliases are refused: in a loaded document an alias is a second reference
+ * to its anchored node, so counting references finds every one in one pass
+ * over the nodes, without parsing twice. The node count is bounded too. */
+static int check_nodes(struct ydoc *y, size_t max_nodes, char *err, size_t errlen)
 {
-    yaml_parser_t p;
-    yaml_event_t ev;
-    size_t nodes = 0;
+    yaml_node_t *start = y->doc.nodes.start;
+    size_t n = (size_t)(y->doc.nodes.top - start);
+    if (n > max_nodes)
+        return ydoc_err(y, NULL, err, errlen, "more than %zu YAML nodes", max_nodes);
+    unsigned char *refs = xcalloc(n + 1, 1);
     int rc = 0;
-    yaml_parser_initialize(&p);
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    for (;;) {
-        if (!yaml_parser_parse(&p, &ev)) {
-            rc = errf(err, errlen, "%s:%zu:%zu: %s", file, p.problem_mark.line + 1,
-                      p.problem_mark.column + 1, p.problem ? p.problem : "YAML syntax error");
-            break;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        yaml_node_t *node = &start[i];
+        int *kids[2] = {NULL, NULL};
+        size_t nk = 0;
+        if (node->type == YAML_SEQUENCE_NODE) {
+            for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top && rc == 0; it++)
+                if (*it >= 1 && (size_t)*it <= n && refs[*it]++)
+                    rc = ydoc_err(y, &start[*it - 1], err, errlen, "YAML aliases are not accepted here");
+        } else if (node->type == YAML_MAPPING_NODE) {
+            for (yaml_node_pair_t *pr = node->data.mapping.pairs.start; pr < node->data.mapping.pairs.top && rc == 0; pr++) {
+                kids[0] = &pr->key, kids[1] = &pr->value, nk = 2;
+                for (size_t k = 0; k < nk && rc == 0; k++)
+                    if (*kids[k] >= 1 && (size_t)*kids[k] <= n && refs[*kids[k]]++)
+                        rc = ydoc_err(y, &start[*kids[k] - 1], err, errlen, "YAML aliases are not accepted here");
+            }
         }
-        yaml_event_type_t t = ev.type;
-        if (t == YAML_ALIAS_EVENT) {
-            rc = errf(err, errlen, "%s:%zu:%zu: YAML aliases are not accepted here", file,
-                      ev.start_mark.line + 1, ev.start_mark.column + 1);
-            yaml_event_delete(&ev);
-            break;
-        }
-        if (t == YAML_SCALAR_EVENT || t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT)
-            nodes++;
-        if (nodes > max_nodes) {
-            rc = errf(err, errlen, "%s:%zu:%zu: more than %zu YAML nodes", file,
-                      ev.start_mark.line + 1, ev.start_mark.column + 1, max_nodes);
-            yaml_event_delete(&ev);
-            break;
-        }
-        yaml_event_delete(&ev);
-        if (t == YAML_STREAM_END_EVENT)
-            break;
     }
-    yaml_parser_delete(&p);
+    free(refs);
     return rc;
 }
 
@@ -67,8 +60,6 @@ int ydoc_load(struct ydoc *y, const char *file, const char *text, size_t len, si
 {
     memset(y, 0, sizeof *y);
     y->file = file;
-    if (scan_aliases(file ? file : "<yaml>", text, len, max_nodes, err, errlen) < 0)
-        return -1;
     yaml_parser_t p;
     yaml_parser_initialize(&p);
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
@@ -82,7 +73,7 @@ int ydoc_load(struct ydoc *y, const char *file, const char *text, size_t len, si
     y->loaded = 1;
     if (!yaml_document_get_root_node(&y->doc))
         return ydoc_err(y, NULL, err, errlen, "empty document");
-    return 0;
+    return check_nodes(y, max_nodes, err, errlen);
 }
 
 void ydoc_free(struct ydoc *y)

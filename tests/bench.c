@@ -1,0 +1,171 @@
+/* make bench: throughput on one core, as ratios within one run. Readers are
+ * timed from bytes in memory to a report; check+enrich from an already-read
+ * report to a Result; the floor is SHA-256 alone over the same canonical
+ * content (what the fingerprint hashes). Not a test: it prints, it asserts
+ * nothing about speed. */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "enrich.h"
+#include "reader.h"
+#include "report.h"
+#include "reportpb.h"
+#include "util.h"
+#include "yamlreport.h"
+
+static double BENCH_SECONDS = 0.6;   /* $REPORTD_BENCH_SECONDS overrides */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef void (*bench_fn)(void *arg);
+
+/* Run fn until BENCH_SECONDS have passed; returns calls per second. */
+static double rate(bench_fn fn, void *arg)
+{
+    long n = 0, batch = 16;
+    double t0 = now(), t;
+    do {
+        for (long i = 0; i < batch; i++)
+            fn(arg);
+        n += batch;
+        t = now();
+        if (batch < 4096)
+            batch *= 2;
+    } while (t - t0 < BENCH_SECONDS);
+    return (double)n / (t - t0);
+}
+
+struct read_arg {
+    const struct checker *c;
+    const char *data;
+    size_t len;
+    enum reader_form form;
+};
+
+static void do_read(void *p)
+{
+    struct read_arg *a = p;
+    struct report *r = NULL;
+    char err[512];
+    if (reader_read(checker_layouts(a->c), (const uint8_t *)a->data, a->len, a->form, "bench", 0, &r, err, sizeof err) < 0) {
+        fprintf(stderr, "bench: %s\n", err);
+        exit(70);
+    }
+    report_destroy(&r);
+}
+
+struct check_arg {
+    const struct checker *c;
+    const struct report *r;
+    const char *region;
+};
+
+static void do_check(void *p)
+{
+    struct check_arg *a = p;
+    struct check_meta meta = {"bench", NULL, a->region, -1, 0, 1738000000};
+    checker_result_free(checker_check_report(a->c, a->r, &meta));
+}
+
+struct hash_arg {
+    const EVP_MD *md;
+    struct buf canon;
+};
+
+static void do_hash(void *p)
+{
+    struct hash_arg *a = p;
+    unsigned char md[32];
+    unsigned int n;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, a->md, NULL);
+    EVP_DigestUpdate(ctx, a->canon.data, a->canon.len);
+    EVP_DigestFinal_ex(ctx, md, &n);
+    EVP_MD_CTX_free(ctx);
+}
+
+static char *load(const char *path, size_t *len)
+{
+    char err[512];
+    char *s = util_read_file(path, 1 << 24, len, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "bench: %s\n", err);
+        exit(66);
+    }
+    return s;
+}
+
+static void bench_reader(const struct checker *c, const char *label, const char *data, size_t len,
+                         enum reader_form form)
+{
+    struct read_arg a = {c, data, len, form};
+    printf("  %-34s %9.0f reports/s  (%zu bytes)\n", label, rate(do_read, &a), len);
+}
+
+static void bench_check(const struct checker *c, const char *label, const struct report *r, const char *region)
+{
+    struct check_arg a = {c, r, region};
+    struct hash_arg h = {EVP_MD_fetch(NULL, "SHA256", NULL), {0}};
+    enrich_canonical(r, &h.canon);
+    double check = rate(do_check, &a), hash = rate(do_hash, &h);
+    printf("  %-34s %9.0f reports/s  sha256 alone %9.0f/s over %zu bytes  ratio %.2f\n", label, check,
+           hash, h.canon.len, hash / check);
+    buf_free(&h.canon);
+    EVP_MD_free((EVP_MD *)h.md);
+}
+
+int main(int argc, char **argv)
+{
+    if (getenv("REPORTD_BENCH_SECONDS"))
+        BENCH_SECONDS = atof(getenv("REPORTD_BENCH_SECONDS"));
+    const char *only = argc > 1 ? argv[1] : "";   /* "readers" or "check": one part, for profiling */
+    char err[1024];
+    struct checker *c = checker_new(&(struct checker_options){.datadir = "config"}, err, sizeof err);
+    if (!c) {
+        fprintf(stderr, "bench: %s\n", err);
+        return 78;
+    }
+    size_t xl, hl, zl, yl, pl;
+    char *x = load("../shared/reports/xiangxiang-minzheng-2024.txt", &xl);
+    char *h = load("../shared/reports/huaian-2024.layout.txt", &hl);
+    char *z = load("../shared/reports/hongze-2023.layout.txt", &zl);
+    struct report *rx = NULL, *rh = NULL, *rz = NULL;
+    reader_read(checker_layouts(c), (uint8_t *)x, xl, READER_TEXT, "x", 0, &rx, err, sizeof err);
+    reader_read(checker_layouts(c), (uint8_t *)h, hl, READER_LAYOUT, "h", 0, &rh, err, sizeof err);
+    reader_read(checker_layouts(c), (uint8_t *)z, zl, READER_LAYOUT, "z", 0, &rz, err, sizeof err);
+    char *y = yamlreport_write(rh, &yl);
+    uint8_t *p = reportpb_write(rh, &pl);
+
+    printf("reportd bench (one core, %.1f s per figure)\n", BENCH_SECONDS);
+    if (strncmp(only, "check", 5)) {
+    printf("readers, bytes in memory -> report:\n");
+    bench_reader(c, "text dump (湘乡)", x, xl, READER_TEXT);
+    bench_reader(c, "pdftotext -layout (淮安)", h, hl, READER_LAYOUT);
+    bench_reader(c, "pdftotext -layout (洪泽)", z, zl, READER_LAYOUT);
+    bench_reader(c, "YAML form (淮安)", y, yl, READER_YAML);
+    bench_reader(c, "protobuf Report (淮安)", (char *)p, pl, READER_PROTOBUF);
+    }
+    if (strcmp(only, "readers")) {
+    printf("check+enrich of an already-read report -> Result:\n");
+    bench_check(c, "淮安 (PASS, 0 findings)", rh, "320800");
+    if (!strcmp(only, "check1")) {
+        checker_destroy(&c);
+        return 0;
+    }
+    bench_check(c, "湘乡 (FAIL, 8 findings)", rx, "430381");
+    bench_check(c, "洪泽 (FAIL, 4 findings)", rz, "320813");
+    }
+    free(x), free(h), free(z), free(y), free(p);
+    report_destroy(&rx), report_destroy(&rh), report_destroy(&rz);
+    checker_destroy(&c);
+    return 0;
+}

@@ -276,10 +276,17 @@ static const struct {
     {"行政复议", CLAIM_REVIEW}, {"行政诉讼", CLAIM_SUIT},
 };
 
-static int is_break(uint32_t c)
+/* Is the character at p (a lead byte) a clause break: 。，、；（） or their
+ * ASCII forms, or a line break? Compared as bytes, without decoding. */
+static int is_break(const char *p)
 {
-    return c == 0x3002 || c == 0xff1b || c == 0xff0c || c == 0x3001 || c == ';' || c == ',' ||
-           c == 0xff08 || c == 0xff09 || c == '(' || c == ')' || c == '\n';
+    static const char *const wide[] = {"。", "，", "、", "；", "（", "）"};
+    if ((unsigned char)*p < 0x80)
+        return strchr(";,()\n", *p) != NULL && *p;
+    for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
+        if (p[0] == wide[i][0] && p[1] == wide[i][1] && p[2] == wide[i][2])
+            return 1;
+    return 0;
 }
 
 /* Start of the clause that ends at end: at most 24 code points back. */
@@ -290,8 +297,7 @@ static const char *clause_start(const char *text, const char *end)
         const char *q = p - 1;
         while (q > text && ((unsigned char)*q & 0xc0) == 0x80)
             q--;
-        uint32_t c;
-        if (!util_utf8_next(q, (size_t)(p - q), &c) || is_break(c))
+        if (is_break(q))
             break;
         p = q;
     }
@@ -311,8 +317,10 @@ static int nearest_keyword(const char *from, const char *end)
             continue;
         for (size_t k = 0; k < sizeof KEYWORDS / sizeof KEYWORDS[0]; k++) {
             const char *w = KEYWORDS[k].word;
+            if (p[0] != w[0] || p[1] != w[1] || p[2] != w[2])
+                continue;
             size_t wl = strlen(w);
-            if (p[0] != w[0] || p[1] != w[1] || p[2] != w[2] || (size_t)(end - p) < wl || memcmp(p, w, wl))
+            if ((size_t)(end - p) < wl || memcmp(p, w, wl))
                 continue;
             if (KEYWORDS[k].claim == CLAIM_CARRIED &&
                 (!strncmp(p + wl, "下年", 6) || !strncmp(p + wl, "到下", 6) || !strncmp(p + wl, "至下", 6)))

@@ -128,8 +128,16 @@ static Reportd__CellRef *cell_ref(const struct report *r, int ti, int cell)
     m->table = xstrdup(TABLE_IDS[ti]);
     m->row = xstrdup(row->id);
     m->column = xstrdup(col->id);
-    m->row_label = xstrdup(row->group && lt->nrows > 1 ? row->label : row->label);
-    m->column_label = col->group ? xasprintf("%s %s", col->group, col->label) : xstrdup(col->label);
+    m->row_label = xstrdup(row->label);
+    if (col->group) {
+        size_t g = strlen(col->group), l = strlen(col->label);
+        m->column_label = xmalloc(g + l + 2);
+        memcpy(m->column_label, col->group, g);
+        m->column_label[g] = ' ';
+        memcpy(m->column_label + g + 1, col->label, l + 1);
+    } else {
+        m->column_label = xstrdup(col->label);
+    }
     return m;
 }
 

@@ -45,7 +45,7 @@ static int t3_totals(const struct report *r, struct t3_totals *out)
     for (int row = 0; row < lt->nrows; row++) {
         const char *id = lt->rows[row].id;
         for (size_t k = 0; k < sizeof map / sizeof map[0]; k++) {
-            if (map[k].prefix ? strncmp(id, map[k].id, map[k].prefix) : strcmp(id, map[k].id))
+            if (id[0] != map[k].id[0] || (map[k].prefix ? strncmp(id, map[k].id, map[k].prefix) : strcmp(id, map[k].id)))
                 continue;
             const struct cell *c = &t->cells[lt->cell_index[row][col]];
             if (c->state != CELL_NUMBER || c->value < 0)

@@ -277,43 +277,37 @@ static const struct {
 };
 
 /* Is the character at p (a lead byte) a clause break: 。，、；（） or their
- * ASCII forms, or a line break? Compared as bytes, without decoding. */
+ * ASCII forms, or a line break? Compared as bytes, without decoding: the wide
+ * ones are EF BC xx or E3 80 xx. */
 static int is_break(const char *p)
 {
-    static const char *const wide[] = {"。", "，", "、", "；", "（", "）"};
-    if ((unsigned char)*p < 0x80)
-        return strchr(";,()\n", *p) != NULL && *p;
-    for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
-        if (p[0] == wide[i][0] && p[1] == wide[i][1] && p[2] == wide[i][2])
-            return 1;
+    unsigned char a = (unsigned char)p[0], b = (unsigned char)p[1], c = (unsigned char)p[2];
+    if (a < 0x80)
+        return a == ';' || a == ',' || a == '(' || a == ')' || a == '\n';
+    if (a == 0xe3 && b == 0x80)
+        return c == 0x82 || c == 0x81;                     /* 。、 */
+    if (a == 0xef && b == 0xbc)
+        return c == 0x8c || c == 0x9b || c == 0x88 || c == 0x89;   /* ，；（） */
     return 0;
 }
 
-/* Start of the clause that ends at end: at most 24 code points back. */
-static const char *clause_start(const char *text, const char *end)
+/* The keyword that ends the clause before end, nearest first, at most 24
+ * code points back and not across a clause break; -1 when there is none. A
+ * 结转 followed by 下年, 到下 or 至下 is the carry-forward, not the carry-over.
+ * Every keyword starts with a 3-byte character: others are skipped cheaply. */
+static int nearest_keyword(const char *text, const char *end)
 {
     const char *p = end;
     for (int steps = 0; steps < 24 && p > text; steps++) {
-        const char *q = p - 1;
-        while (q > text && ((unsigned char)*q & 0xc0) == 0x80)
-            q--;
-        if (is_break(q))
-            break;
-        p = q;
-    }
-    return p;
-}
-
-/* The keyword nearest before end in [from, end), or -1. A 结转 followed by
- * 下年 or 到下 is the carry-forward, not the carry-over. Walks back one code
- * point at a time; every keyword starts with a 3-byte character. */
-static int nearest_keyword(const char *from, const char *end)
-{
-    for (const char *p = end; p > from;) {
         p--;
-        while (p > from && ((unsigned char)*p & 0xc0) == 0x80)
+        while (p > text && ((unsigned char)*p & 0xc0) == 0x80)
             p--;
-        if ((unsigned char)*p < 0xe0)
+        unsigned char lead = (unsigned char)*p;
+        if (lead < 0xe3 || lead > 0xef)
+            continue;
+        if (is_break(p))
+            return -1;
+        if (lead < 0xe5 || lead > 0xe8)
             continue;
         for (size_t k = 0; k < sizeof KEYWORDS / sizeof KEYWORDS[0]; k++) {
             const char *w = KEYWORDS[k].word;
@@ -353,7 +347,7 @@ static void text_claims(const char *text, long long claims[CLAIM_COUNT])
         const char *from = start;
         while (from > text && from[-1] == ' ')
             from--;
-        int claim = nearest_keyword(clause_start(text, from), from);
+        int claim = nearest_keyword(text, from);
         if (claim >= 0 && claims[claim] < 0)
             claims[claim] = v;
     }

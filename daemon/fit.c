@@ -46,6 +46,8 @@ static int matches_norm(const struct layout_row *row, const char *printed_norm)
 
 int fit_label_matches(const struct layout_row *row, const char *printed)
 {
+    if (matches_norm(row, printed))
+        return 1;                /* as printed: white space between is skipped anyway */
     char *p = layout_normalize_label(printed);
     int ok = matches_norm(row, p);
     free(p);

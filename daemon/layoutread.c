@@ -272,33 +272,6 @@ static void resolve_bare_digits(struct ctx *c)
     }
 }
 
-/* Like util_utf8_valid (no NUL, no overlong, surrogate or out-of-range
- * form) but skips ASCII eight bytes at a time: most of the text is spaces. */
-static int utf8_ok(const char *text, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)text;
-    size_t i = 0;
-    while (i < len) {
-        uint64_t w;
-        if (i + 8 <= len && (memcpy(&w, u + i, 8), !(w & 0x8080808080808080ull)) &&
-            !((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull)) {
-            i += 8;              /* eight ASCII bytes, none of them NUL */
-            continue;
-        }
-        /* U+1000..U+FFFF but the surrogates (E1..EC, EE, EF leads): no corner case */
-        while (i + 2 < len && (unsigned char)(u[i] - 0xe1) <= 0x0e && u[i] != 0xed &&
-               ((u[i + 1] & 0xc0) | (u[i + 2] >> 6)) == 0x82)
-            i += 3;
-        if (i >= len)
-            break;
-        uint32_t cp;
-        size_t n = u[i] < 0x80 ? 1 : util_utf8_next(text + i, len - i, &cp);
-        if (n == 0 || u[i] == 0)
-            return 0;
-        i += n;
-    }
-    return 1;
-}
 
 static void split_lines(struct ctx *c, const char *text, size_t len)
 {
@@ -1239,7 +1212,7 @@ int layoutread_parse(const char *text, size_t len, const char *filename,
     if (len > LR_MAX_INPUT)
         return errf(err, errlen, "%s: %zu bytes, more than the %zu a report can have", fn, len,
                     LR_MAX_INPUT);
-    if (!utf8_ok(text, len))
+    if (!util_utf8_valid(text, len))
         return errf(err, errlen, "%s: not UTF-8 text (binary, or another encoding); "
                     "expected the output of pdftotext -layout", fn);
     struct ctx c = { .fn = fn, .ls = ls, .err = err, .errlen = errlen };

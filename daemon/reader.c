@@ -28,10 +28,15 @@ int reader_form_parse(const char *name)
     return -1;
 }
 
+/* Only the first 4 KiB decide text or binary (a UTF-8 sequence cut at the
+ * edge is forgiven); the text readers validate the whole document. */
 enum reader_form reader_detect(const uint8_t *data, size_t len)
 {
     const char *s = (const char *)data;
-    if (!util_utf8_valid(s, len))
+    size_t head = len < 4096 ? len : 4096;
+    while (head < len && head > 4092 && ((unsigned char)s[head] & 0xc0) == 0x80)
+        head--;
+    if (!util_utf8_valid(s, head))
         return READER_PROTOBUF;
     if (yamlreport_sniff(s, len))
         return READER_YAML;
@@ -60,7 +65,7 @@ int reader_read(const struct layouts *ls, const uint8_t *data, size_t len, enum 
         return errf(err, errlen, "%s: empty document", fn);
     if (form == READER_DETECT)
         form = reader_detect(data, len);
-    if (form != READER_PROTOBUF && !util_utf8_valid((const char *)data, len))
+    if (form == READER_YAML && !util_utf8_valid((const char *)data, len))
         return errf(err, errlen, "%s: not valid UTF-8 text (or contains a NUL byte)", fn);
     switch (form) {
     case READER_TEXT:

@@ -16,16 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #define HUAIAN "../shared/reports/huaian-2024.layout.txt"
 #define HONGZE "../shared/reports/hongze-2023.layout.txt"
@@ -614,21 +604,6 @@ static void test_layoutread_sniff_tells_forms_apart(void **state)
     assert_false(layoutread_sniff("一、总体情况\n本年度无。\n", 27));
 }
 
-static double parse_us(struct fixture *f, int n)
-{
-    struct timespec t0, t1;
-    char err[512];
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < n; i++) {
-        struct rawdoc d;
-        if (layoutread_parse(f->huaian, f->huaian_len, HUAIAN, &f->ls, &d, err, sizeof err) < 0)
-            fail_msg("%s", err);
-        rawdoc_free(&d);
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / 1e3 / n;
-}
-
 /* huaian with n pieces of text after a T2 row whose label is not official
  * (so each piece is weighed), and n more above the T3 header. */
 static char *padded(struct fixture *f, int n, size_t *len)
@@ -649,61 +624,19 @@ static char *padded(struct fixture *f, int n, size_t *len)
     return b;
 }
 
-static double padded_us(struct fixture *f, const char *text, size_t len)
+/* Long runs of text between rows (16,000 pieces) are read, not choked on.
+ * How the time grows with them is for `make bench`, not a test. */
+static void test_layoutread_long_text_between_rows(void **state)
 {
-    double best = 1e12;
-    for (int k = 0; k < 3; k++) {
-        struct timespec t0, t1;
-        struct rawdoc d;
-        char err[512];
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        int rc = parse(f, text, len, &d, err, sizeof err);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        assert_int_equal(rc, 0);
-        assert_int_equal(d.tables[TABLE_T3].nrows, 25);
-        rawdoc_free(&d);
-        double us = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / 1e3;
-        best = us < best ? us : best;
-    }
-    return best;
-}
-
-/* No quadratic scan: four times the text between rows costs about four
- * times as much, not sixteen. */
-static void test_layoutread_linear_in_text_between_rows(void **state)
-{
-    if (RUNNING_ON_VALGRIND)
-        skip();
     struct fixture *f = *state;
-    size_t l1, l4;
-    char *one = padded(f, 4000, &l1), *four = padded(f, 16000, &l4);
-    double t1 = padded_us(f, one, l1), t4 = padded_us(f, four, l4);
-    printf("layoutread: %.0f us for %zu bytes, %.0f us for %zu bytes\n", t1, l1, t4, l4);
-    assert_true(t4 < 8 * t1);
-    free(one);
-    free(four);
-}
-
-/* The submission peak needs 20,000 reports/s on a core: 50 µs for 11 KB.
- * This machine is shared and noisy, so the test prints the figure and fails
- * only at five times the aim (a gross regression); `make bench` measures
- * the whole read path against the aim itself. */
-static void test_layoutread_fast_enough(void **state)
-{
-    const char *build = getenv("REPORTD_BUILD");
-#if defined(__SANITIZE_ADDRESS__)
-    skip();
-#endif
-    if (RUNNING_ON_VALGRIND || (build && strstr(build, "san")))
-        skip();
-    struct fixture *f = *state;
-    double best = 1e9;
-    for (int i = 0; i < 5; i++) {      /* best of five: one descheduling must not count */
-        double us = parse_us(f, 2000);
-        best = us < best ? us : best;
-    }
-    printf("layoutread: %.1f us per %zu-byte report (aim: 50)\n", best, f->huaian_len);
-    assert_true(best <= 250.0);
+    size_t len;
+    char *text = padded(f, 16000, &len);
+    struct rawdoc d;
+    char err[512];
+    assert_int_equal(parse(f, text, len, &d, err, sizeof err), 0);
+    assert_int_equal(d.tables[TABLE_T3].nrows, 25);
+    rawdoc_free(&d);
+    free(text);
 }
 
 int main(void)
@@ -727,8 +660,7 @@ int main(void)
         cmocka_unit_test(test_layoutread_page_numbers_are_not_cells),
         cmocka_unit_test(test_layoutread_placeholders_and_units_are_cells),
         cmocka_unit_test(test_layoutread_sniff_tells_forms_apart),
-        cmocka_unit_test(test_layoutread_linear_in_text_between_rows),
-        cmocka_unit_test(test_layoutread_fast_enough),
+        cmocka_unit_test(test_layoutread_long_text_between_rows),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "findings.h"
 #include "util.h"
 #include "ydoc.h"
 
@@ -183,6 +184,7 @@ static int load_sums(struct ydoc *y, yaml_node_t *seq, struct layout_table *t, c
         if (ydoc_check_keys(y, m, keys, err, errlen) < 0 ||
             !(s->rule = dup_str(y, ydoc_get(y, m, "rule"), "rule", err, errlen)))
             return -1;
+        s->rule_id = findings_rule_find(s->rule);
         t->nsums = i + 1;
         e = ydoc_get(y, m, "each");
         const char *each = ydoc_str(e) ? ydoc_str(e) : "";

@@ -54,6 +54,7 @@ enum sum_each { SUM_EACH_ROW, SUM_EACH_COLUMN, SUM_ONCE };
  * every column; SUM_ONCE, column indexes in row 0. */
 struct layout_sum {
     char *rule;                  /* e.g. "R-S3-ROWSUM" */
+    int rule_id;                 /* its enum rule_id (findings.h), or -1 when unknown */
     enum sum_each each;
     int lhs[LAYOUT_MAX_TERMS], nlhs;
     int rhs[LAYOUT_MAX_TERMS], nrhs;

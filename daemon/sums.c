@@ -137,7 +137,7 @@ void sums_check_table(const struct report *r, int ti, const enum severity sev[RU
     const struct layout_table *lt = &t->layout->tables[ti];
     for (int k = 0; k < lt->nsums; k++) {
         const struct layout_sum *s = &lt->sums[k];
-        int rule = findings_rule_find(s->rule);
+        int rule = s->rule_id;
         if (rule < 0)
             continue;            /* a layout may name rules a newer reportd knows */
         struct sum_eval e = {.sum = s, .row = 0, .col = -1};

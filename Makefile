@@ -7,7 +7,7 @@ WERROR  ?= -Werror
 BUILD   ?= build
 
 CC      ?= cc
-PKGS    := libzmq libprotobuf-c yaml-0.1 libcrypto sqlite3 jansson
+PKGS    := libzmq libprotobuf-c yaml-0.1 libcrypto sqlite3 jansson libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
@@ -71,6 +71,8 @@ run: all
 check: all $(TEST_BIN)
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; REPORTD_BUILD=$(BUILD) $$t; done
 	@REPORTD_BUILD=$(BUILD) sh tests/cli.sh
+	@REPORTD_BUILD=$(BUILD) sh tests/systemd.sh
+	@REPORTD_BUILD=$(BUILD) bash tests/e2e.sh
 	@echo "make check: all test programs passed"
 
 memcheck: all $(TEST_BIN)
@@ -88,13 +90,32 @@ $(BUILD)/tests/bench.o: tests/bench.c $(BUILD)/report.pb-c.h
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
+# Pipeline benchmark (issue 3): broker + spool + workers over 127.0.0.1, and
+# the raw ZeroMQ request-reply rate at the same message size as reference.
+.PHONY: bench-pipeline
+bench: bench-pipeline
+bench-pipeline: all $(BUILD)/bench_pipeline
+	REPORTD_BUILD=$(BUILD) $(BUILD)/bench_pipeline
+
+$(BUILD)/bench_pipeline: $(BUILD)/tests/bench_pipeline.o $(BUILD)/libreportd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The whole flow on the embedded default: reportd, a subscriber, the examples.
+.PHONY: demo
+demo: all
+	REPORTD_BUILD=$(BUILD) sh scripts/demo.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/reportd/layouts $(DESTDIR)/etc/reportd
 	install -m 755 $(BUILD)/reportd $(BUILD)/reportctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 config/layouts/*.yaml $(DESTDIR)$(PREFIX)/share/reportd/layouts/
 	install -m 644 config/regions.tsv $(DESTDIR)$(PREFIX)/share/reportd/
+	install -m 644 config/reportd.yaml $(DESTDIR)/etc/reportd/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	for u in systemd/*; do sed 's|/usr/local|$(PREFIX)|g' $$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); done
 
 clean:
 	rm -rf build build-san
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
+-include tests/fuzz/fuzz.mk

@@ -9,7 +9,8 @@ int ctl_check(int argc, char **argv);
 int ctl_convert(int argc, char **argv);
 
 /* submit FILE…: durable submission through titanic.request, waits for the Results
- * (ctl_submit.c). 0 all answered, 69 broker unreachable, 75 timed out, 65 bad input. */
+ * (ctl_submit.c). 0 every one has its Result, 65 some were dead-lettered or
+ * refused, 66 a file is unreadable, 69 broker unreachable, 75 timed out. */
 int ctl_submit(int argc, char **argv);
 /* watch [PREFIX…]: print published results/alerts, filling gaps by replay (ctl_watch.c). */
 int ctl_watch(int argc, char **argv);

@@ -1,0 +1,49 @@
+/* broker: the 7/MDP broker (MDPC01 clients, MDPW01 workers on one ROUTER) with
+ * 8/MMI, the 9/TSP Titanic services backed by the spool, the XPUB publication
+ * and the reportd.replay / reportd.deadletter services. One thread owns it. */
+#ifndef REPORTD_BROKER_H
+#define REPORTD_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct broker;
+
+/* Log sink for protocol events (one line per event, no newline). */
+typedef void broker_log_fn(const char *line);
+
+/* Open the spool, bind the ROUTER on cfg->broker_bind (and every extra endpoint
+ * in binds, may be NULL) and the XPUB on cfg->publish_bind, and queue the
+ * pending jobs found in the spool. cfg is borrowed for the broker's life.
+ * Returns NULL with err. */
+struct broker *broker_new(void *ctx, const struct config *cfg, const char *const *binds,
+                          broker_log_fn *log, char *err, size_t errlen);
+/* Commit the spool, tell workers DISCONNECT, close. NULL-safe. */
+void broker_destroy(struct broker **bp);
+
+/* Serve until stopfd (a signalfd or eventfd, never read here) is readable:
+ * returns 0 then; -1 with err on a fatal socket or spool error. */
+int broker_run(struct broker *b, int stopfd, char *err, size_t errlen);
+
+/* After broker_run returned for TERM: hand out nothing new, wait up to
+ * timeout_ms for the workers' jobs in flight to come back, commit. 0 or -1. */
+int broker_drain(struct broker *b, int timeout_ms, char *err, size_t errlen);
+
+/* Take the reloadable settings of next (heartbeat, liveness, expiry, batching,
+ * max_attempts, alert policy) into the broker's config. Endpoints, spool path
+ * and limits need a restart: returns how many of those differ (not applied). */
+int broker_reload(struct broker *b, struct config *live, const struct config *next);
+
+/* Counters, for logs and tests. */
+struct broker_stats {
+    uint64_t requests;          /* client REQUESTs accepted */
+    uint64_t replies;           /* worker REPLYs accepted */
+    uint64_t dropped;           /* invalid messages dropped */
+    uint64_t redelivered;       /* jobs handed out again after a worker died */
+    uint64_t dead;              /* jobs dead-lettered */
+    size_t workers;             /* live workers */
+};
+void broker_stats(const struct broker *b, struct broker_stats *st);
+
+#endif

@@ -1,0 +1,73 @@
+/* mdp: multipart messages and the frame layout of 7/MDP (MDPC01, MDPW01).
+ * A message owns its zmq frames; parsing only indexes into them. */
+#ifndef REPORTD_MDP_H
+#define REPORTD_MDP_H
+
+#include <stddef.h>
+#include <zmq.h>
+
+#define MDP_CLIENT "MDPC01"
+#define MDP_WORKER "MDPW01"
+
+enum mdp_command {
+    MDP_NONE = 0,               /* a client REQUEST/REPLY */
+    MDP_READY = 1,
+    MDP_REQUEST = 2,
+    MDP_REPLY = 3,
+    MDP_HEARTBEAT = 4,
+    MDP_DISCONNECT = 5
+};
+
+/* A multipart message: frames[0..n). */
+struct mdp_msg {
+    zmq_msg_t *frames;
+    size_t n;
+    size_t cap;
+};
+
+struct mdp_msg *mdp_msg_new(void);
+void mdp_msg_destroy(struct mdp_msg **mp);
+
+/* Append a copy of data[0..size) (or a string) as the last frame. */
+void mdp_msg_add(struct mdp_msg *m, const void *data, size_t size);
+void mdp_msg_addstr(struct mdp_msg *m, const char *s);
+/* Append frame i of src (shares its content, no copy). */
+void mdp_msg_addframe(struct mdp_msg *m, const struct mdp_msg *src, size_t i);
+
+const void *mdp_msg_data(const struct mdp_msg *m, size_t i);
+size_t mdp_msg_size(const struct mdp_msg *m, size_t i);
+/* Nonzero when frame i exists and equals the string s exactly. */
+int mdp_msg_is(const struct mdp_msg *m, size_t i, const char *s);
+/* Frame i as a fresh NUL-terminated string; the caller frees it. */
+char *mdp_msg_strdup(const struct mdp_msg *m, size_t i);
+
+/* Receive one whole multipart message into a new mdp_msg. Returns NULL with errno
+ * set (EAGAIN, ETERM, EINTR …). A message of more than max_frames frames is
+ * drained and refused with errno E2BIG. */
+struct mdp_msg *mdp_msg_recv(void *sock, int flags, size_t max_frames);
+
+/* Send every frame; the message stays owned by the caller. Returns 0, or -1 with
+ * errno (EHOSTUNREACH for an unknown ROUTER peer, EAGAIN …). */
+int mdp_msg_send(const struct mdp_msg *m, void *sock, int flags);
+
+/* Where the parts of an MDP command sit in a message (frame indexes). */
+struct mdp_parsed {
+    int worker;                 /* 1: MDPW01, 0: MDPC01 */
+    int command;                /* enum mdp_command; MDP_NONE for client frames */
+    size_t service;             /* READY / client: service name frame */
+    size_t address;             /* worker REQUEST/REPLY: client address frame */
+    size_t body;                /* first body frame (== m->n when none) */
+};
+
+/* Parse the command that starts at frame `first` (1 after a ROUTER identity).
+ * Returns 0, or -1 with a reason naming the frame in err. */
+int mdp_parse(const struct mdp_msg *m, size_t first, struct mdp_parsed *p, char *err,
+              size_t errlen);
+
+/* Build a worker command: [identity], "", MDPW01, cmd. identity may be NULL
+ * (DEALER side). The caller appends address, "" and body for REQUEST/REPLY. */
+struct mdp_msg *mdp_worker_cmd(const void *identity, size_t idlen, int cmd);
+/* Build a client-side REPLY/REQUEST head: [identity], "", MDPC01, service. */
+struct mdp_msg *mdp_client_cmd(const void *identity, size_t idlen, const char *service);
+
+#endif

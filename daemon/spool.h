@@ -1,0 +1,98 @@
+/* spool: the broker's durable store (SQLite, WAL) — Titanic jobs, their
+ * replies, dead letters, and the log of published messages with sequence
+ * numbers. Writes join one open transaction; spool_commit makes the batch
+ * durable (fsync) in one go. Single-threaded: one broker owns a spool. */
+#ifndef REPORTD_SPOOL_H
+#define REPORTD_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum spool_state { SPOOL_PENDING = 0, SPOOL_DONE = 1, SPOOL_DEAD = 2, SPOOL_CLOSED = 3 };
+
+struct spool;
+
+/* Open or create the spool at path (WAL, synchronous=FULL). NULL with err. */
+struct spool *spool_open(const char *path, char *err, size_t errlen);
+/* Commits what is pending, then closes. NULL-safe. */
+void spool_close(struct spool **sp);
+
+/* Make every write since the last commit durable. Returns 0, or -1 with err
+ * (the batch is rolled back then: nothing in it may be acknowledged). */
+int spool_commit(struct spool *sp, char *err, size_t errlen);
+/* Writes waiting for spool_commit. */
+size_t spool_uncommitted(const struct spool *sp);
+
+/* The Titanic UUID for a submission id: its 32 hex digits (lower case) when it
+ * is a UUID, else the first 32 hex digits of SHA-256("sid:" id). */
+void spool_uuid_for(const char *submission_id, char out[33]);
+/* The same for an undecodable body: SHA-256 of service and bytes. */
+void spool_uuid_for_bytes(const char *service, const void *body, size_t len, char out[33]);
+
+/* Store a new pending job. Returns 1 when stored, 0 when the UUID was already
+ * known (no second job), -1 with err. The spool copies body. */
+int spool_put(struct spool *sp, const char *uuid, const char *submission_id,
+              const char *service, const void *body, size_t len, char *err, size_t errlen);
+
+/* Record the reply of a pending job: the bytes, or — when it was published —
+ * reply_seq, the sequence number of its publication (the bytes are then not
+ * stored twice). Returns 1 when the job went from pending to done, 0 when it
+ * was not pending (already done, dead, closed, unknown), -1 with err. */
+int spool_finish(struct spool *sp, const char *uuid, int status, const void *reply,
+                 size_t len, uint64_t reply_seq, char *err, size_t errlen);
+
+/* Look a job up. Returns its state, or -1 when unknown. With reply non-NULL and
+ * state DONE, *reply gets a malloc'd copy (caller frees) and *len its size. */
+int spool_get(struct spool *sp, const char *uuid, void **reply, size_t *len);
+
+/* titanic.close: drop body and reply, keep a tombstone so the same submission
+ * id is still recognised. Returns 0 or -1. */
+int spool_close_job(struct spool *sp, const char *uuid, char *err, size_t errlen);
+
+/* Count one failed attempt (a worker died holding the job); returns the new
+ * attempt count, or -1. */
+int spool_attempt(struct spool *sp, const char *uuid, char *err, size_t errlen);
+/* Move a job to the dead letters with a reason. Returns 0 or -1. */
+int spool_bury(struct spool *sp, const char *uuid, const char *reason, char *err,
+               size_t errlen);
+/* Dead letter back to pending with attempts 0. Returns 1 if it was dead, 0 if
+ * not, -1 on error. */
+int spool_retry(struct spool *sp, const char *uuid, char *err, size_t errlen);
+
+/* Call fn for every pending job, oldest first. Returns 0 or -1. */
+typedef void spool_job_fn(void *arg, const char *uuid, const char *service, const void *body,
+                          size_t len);
+int spool_each_pending(struct spool *sp, spool_job_fn *fn, void *arg);
+
+/* A dead letter, as listed. Strings borrowed for the callback's duration. */
+struct spool_dead {
+    const char *uuid;
+    const char *submission_id;
+    const char *reason;
+    int attempts;
+    int64_t updated_at;         /* Unix seconds */
+    const char *service;        /* only from spool_dead_get */
+    const void *body;           /* raw request bytes (only from spool_dead_get) */
+    size_t len;
+};
+typedef void spool_dead_fn(void *arg, const struct spool_dead *d);
+int spool_each_dead(struct spool *sp, spool_dead_fn *fn, void *arg);
+/* One dead letter with its body. Returns 1 found, 0 not, -1 error. */
+int spool_dead_get(struct spool *sp, const char *uuid, spool_dead_fn *fn, void *arg);
+
+/* Append a published message; returns its sequence number (> 0), or 0 with err.
+ * Sequence numbers rise by one per message and survive restarts. */
+uint64_t spool_log(struct spool *sp, const char *topic, const void *body, size_t len,
+                   char *err, size_t errlen);
+/* Committed messages with from <= seq (at most limit), oldest first. */
+typedef int spool_msg_fn(void *arg, uint64_t seq, const char *topic, const void *body,
+                         size_t len);
+int spool_replay(struct spool *sp, uint64_t from, uint64_t to, size_t limit, spool_msg_fn *fn,
+                 void *arg);
+/* The highest committed sequence number (0: none yet). */
+uint64_t spool_last_seq(const struct spool *sp);
+
+/* Count jobs in a state (for tests and status). */
+long spool_count(struct spool *sp, int state);
+
+#endif

@@ -1,0 +1,34 @@
+/* worker: the 7/MDP worker side (MDPW01) for report.check — N threads, one
+ * DEALER socket each, every one handling one request at a time with the shared
+ * checker. Heartbeats, reconnect with back-off, DISCONNECT as the spec says. */
+#ifndef REPORTD_WORKER_H
+#define REPORTD_WORKER_H
+
+#include <stddef.h>
+
+struct config;
+struct checker;
+struct worker_pool;
+
+typedef void worker_log_fn(const char *line);
+
+/* Test seam: when set, called with each request body before it is checked. A
+ * test build points it at worker_poison_hook; production leaves it NULL. */
+extern void (*worker_fault_hook)(const void *body, size_t len);
+/* Test faults: kills the process (SIGKILL) when the body contains
+ * $REPORTD_TEST_POISON; sleeps $REPORTD_TEST_DELAY_MS per request. */
+void worker_poison_hook(const void *body, size_t len);
+
+/* Start nthreads worker threads connecting to endpoint, serving cfg->service.
+ * They run until stopfd (an eventfd or signalfd, never read here) becomes
+ * readable, then send DISCONNECT and end. chk and cfg are borrowed. NULL+err. */
+struct worker_pool *worker_start(void *ctx, const struct config *cfg, const char *endpoint,
+                                 int nthreads, const struct checker *chk, int stopfd,
+                                 worker_log_fn *log, char *err, size_t errlen);
+/* Join the threads (after stopfd fired). NULL-safe. */
+void worker_join(struct worker_pool **pp);
+
+/* Requests answered by every thread so far. */
+unsigned long worker_served(const struct worker_pool *p);
+
+#endif

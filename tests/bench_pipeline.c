@@ -1,0 +1,458 @@
+/* bench_pipeline: the pipeline's throughput and latency, in one process over
+ * tcp://127.0.0.1 — the real broker (with its fsynced spool), real worker
+ * threads with the real checker, and pipelined clients:
+ *   - raw ZeroMQ request-reply at the same message sizes (the reference):
+ *     DEALER→ROUTER echo with the same window, and REQ/REP one at a time;
+ *   - plain MDP report.check: submissions/s, p50/p99 request→reply;
+ *   - durable (titanic.request): submissions/s and p50/p99 from the request
+ *     to the `result.*` publication, at full speed and at half that rate;
+ * each with 1, 2 and 4 worker threads. Bounded by count and by time. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "broker.h"
+#include "check.h"
+#include "client.h"
+#include "config.h"
+#include "mdp.h"
+#include "report.pb-c.h"
+#include "util.h"
+#include "worker.h"
+
+static int WINDOW = 128;        /* requests in flight per client; $REPORTD_BENCH_WINDOW */
+#define PHASE_LIMIT_S 20.0      /* no phase runs longer */
+
+struct env {
+    /* one context (so one I/O thread) each for clients, broker and workers,
+     * as if they were the separate processes they are in production */
+    void *ctx, *bctx, *wctx;
+    struct config cfg;
+    int broker_stop;
+    pthread_t broker;
+    struct checker *chk;
+    uint8_t *doc;
+    size_t doclen;
+    size_t result_size;
+    int count;                  /* submissions per phase */
+    char *raw_endpoint;         /* the echo servers of the raw reference */
+    char *raw_endpoint2;
+};
+
+struct run {
+    double rate;                /* per second */
+    double p50, p99;            /* ms */
+    int done;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void percentiles(double *lat, int n, struct run *r)
+{
+    if (n == 0)
+        return;
+    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+    r->p50 = lat[n / 2] * 1000;
+    r->p99 = lat[(int)(n * 0.99) < n ? (int)(n * 0.99) : n - 1] * 1000;
+}
+
+static uint8_t *submission(const struct env *e, int i, size_t *len)
+{
+    char sid[40];
+    snprintf(sid, sizeof sid, "00000000-0000-4000-8000-%012d", i);
+    Reportd__Submission s = REPORTD__SUBMISSION__INIT;
+    Reportd__Body body = REPORTD__BODY__INIT;
+    Reportd__Document doc = REPORTD__DOCUMENT__INIT;
+    s.schema_version = 1;
+    s.submission_id = sid;
+    body.region_code = (char *)"430381";
+    body.name = (char *)"湘乡市民政局";
+    s.body = &body;
+    s.has_year = 1;
+    s.year = 2024;
+    doc.data.data = e->doc;
+    doc.data.len = e->doclen;
+    doc.has_form = 1;
+    doc.form = REPORTD__DOCUMENT_FORM__FORM_TEXT;
+    s.content_case = REPORTD__SUBMISSION__CONTENT_DOCUMENT;
+    s.document = &doc;
+    *len = reportd__submission__get_packed_size(&s);
+    uint8_t *buf = xmalloc(*len);
+    reportd__submission__pack(&s, buf);
+    return buf;
+}
+
+static int result_index(const void *data, size_t len)
+{
+    Reportd__Result *r = reportd__result__unpack(NULL, len, data);
+    int i = r && strlen(r->submission_id) == 36 ? atoi(r->submission_id + 24) : -1;
+    reportd__result__free_unpacked(r, NULL);
+    return i;
+}
+
+static void *broker_main(void *arg)
+{
+    struct env *e = arg;
+    char err[256];
+    struct broker *b = broker_new(e->bctx, &e->cfg, NULL, NULL, err, sizeof err);
+    if (!b) {
+        fprintf(stderr, "bench: %s\n", err);
+        exit(70);
+    }
+    broker_run(b, e->broker_stop, err, sizeof err);
+    broker_destroy(&b);
+    return NULL;
+}
+
+/* Raw reference: a ROUTER that answers every message with result_size bytes. */
+static void *echo_main(void *arg)
+{
+    void **a = arg;
+    void *s = a[0];
+    size_t size = (size_t)(uintptr_t)a[1];
+    char *reply = xcalloc(1, size);
+    for (;;) {
+        struct mdp_msg *m = mdp_msg_recv(s, 0, 8);
+        if (!m)
+            break;
+        if (m->n == 2 && mdp_msg_size(m, 1) == 0) {      /* stop */
+            mdp_msg_destroy(&m);
+            break;
+        }
+        struct mdp_msg *out = mdp_msg_new();
+        mdp_msg_addframe(out, m, 0);
+        mdp_msg_add(out, reply, size);
+        mdp_msg_send(out, s, 0);
+        mdp_msg_destroy(&out);
+        mdp_msg_destroy(&m);
+    }
+    free(reply);
+    return NULL;
+}
+
+static double raw_rate(struct env *e, int window, size_t reqsize)
+{
+    const char *ep = window > 1 ? e->raw_endpoint : e->raw_endpoint2;
+    void *srv = zmq_socket(e->wctx, ZMQ_ROUTER), *cli = zmq_socket(e->ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(cli, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_bind(srv, ep) != 0) {
+        fprintf(stderr, "bench: bind %s: %s\n", ep, zmq_strerror(zmq_errno()));
+        zmq_close(cli);
+        zmq_close(srv);
+        return 0;
+    }
+    zmq_connect(cli, ep);
+    void *args[2] = {srv, (void *)(uintptr_t)e->result_size};
+    pthread_t t;
+    pthread_create(&t, NULL, echo_main, args);
+    char *req = xcalloc(1, reqsize);
+    int sent = 0, got = 0, n = e->count * 5;
+    double t0 = now_s();
+    while (got < n && now_s() - t0 < PHASE_LIMIT_S) {
+        while (sent < n && sent - got < window)
+            if (zmq_send(cli, req, reqsize, 0) == (int)reqsize)
+                sent++;
+        zmq_pollitem_t it = {cli, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 1000) <= 0)
+            continue;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, cli, 0) >= 0)
+            got++;
+        zmq_msg_close(&m);
+    }
+    double rate = got / (now_s() - t0);
+    zmq_send(cli, "", 0, 0);
+    pthread_join(t, NULL);
+    free(req);
+    zmq_close(cli);
+    zmq_close(srv);
+    return rate;
+}
+
+/* Plain MDP: report.check through the broker, WINDOW in flight. */
+static struct run plain_mdp(struct env *e)
+{
+    struct run r = {0};
+    struct client *c = client_new(e->ctx, e->cfg.broker_bind);
+    double *sent_at = xcalloc((size_t)e->count, sizeof(double));
+    double *lat = xcalloc((size_t)e->count, sizeof(double));
+    int sent = 0;
+    double t0 = now_s();
+    while (r.done < e->count && now_s() - t0 < PHASE_LIMIT_S) {
+        while (sent < e->count && sent - r.done < WINDOW) {
+            size_t len;
+            uint8_t *s = submission(e, sent, &len);
+            struct mdp_msg *body = mdp_msg_new();
+            mdp_msg_add(body, s, len);
+            sent_at[sent++] = now_s();
+            client_send(c, "report.check", body);
+            mdp_msg_destroy(&body);
+            free(s);
+        }
+        struct mdp_msg *m = client_recv(c, 1000);
+        if (!m)
+            continue;
+        int i = m->n >= 2 ? result_index(mdp_msg_data(m, 1), mdp_msg_size(m, 1)) : -1;
+        if (i >= 0 && i < e->count)
+            lat[r.done++] = now_s() - sent_at[i];
+        mdp_msg_destroy(&m);
+    }
+    r.rate = r.done / (now_s() - t0);
+    percentiles(lat, r.done, &r);
+    free(sent_at);
+    free(lat);
+    client_destroy(&c);
+    return r;
+}
+
+/* Durable: titanic.request, latency to the result.* publication. pace > 0:
+ * open loop at that many per second; else closed loop with WINDOW in flight.
+ * base offsets submission ids so every phase's submissions are new jobs. */
+static struct run durable(struct env *e, int base, double pace)
+{
+    struct run r = {0};
+    struct client *c = client_new(e->ctx, e->cfg.broker_bind);
+    void *sub = zmq_socket(e->ctx, ZMQ_SUB);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "result.", 7);
+    zmq_connect(sub, e->cfg.publish_bind);
+    usleep(200000);
+    int n = e->count;
+    double *sent_at = xcalloc((size_t)n, sizeof(double));
+    double *lat = xcalloc((size_t)n, sizeof(double));
+    int sent = 0;
+    double t0 = now_s();
+    while (r.done < n && now_s() - t0 < PHASE_LIMIT_S) {
+        double t = now_s();
+        while (sent < n && (pace > 0 ? t0 + sent / pace <= t : sent - r.done < WINDOW)) {
+            size_t len;
+            uint8_t *s = submission(e, base + sent, &len);
+            struct mdp_msg *body = mdp_msg_new();
+            mdp_msg_addstr(body, "report.check");
+            mdp_msg_add(body, s, len);
+            sent_at[sent++] = now_s();
+            client_send(c, "titanic.request", body);
+            mdp_msg_destroy(&body);
+            free(s);
+        }
+        struct mdp_msg *ack;
+        while ((ack = client_recv(c, 0)) != NULL)
+            mdp_msg_destroy(&ack);
+        zmq_pollitem_t it = {sub, 0, ZMQ_POLLIN, 0};
+        long wait_ms = pace > 0 ? 1 : 100;
+        if (zmq_poll(&it, 1, wait_ms) <= 0)
+            continue;
+        struct mdp_msg *m = mdp_msg_recv(sub, 0, 8);
+        int i = m && m->n == 3 ? result_index(mdp_msg_data(m, 2), mdp_msg_size(m, 2)) - base : -1;
+        if (i >= 0 && i < n)
+            lat[r.done++] = now_s() - sent_at[i];
+        mdp_msg_destroy(&m);
+    }
+    r.rate = r.done / (now_s() - t0);
+    percentiles(lat, r.done, &r);
+    free(sent_at);
+    free(lat);
+    zmq_close(sub);
+    client_destroy(&c);
+    return r;
+}
+
+/* A minimal MDPW01 worker that skips the checker: it answers each Submission
+ * with a small FAIL Result, so the rows it serves measure the broker, the
+ * spool and the publication alone. */
+struct null_worker {
+    struct env *e;
+    int stopfd;
+};
+
+static void *null_worker_main(void *arg)
+{
+    struct null_worker *nw = arg;
+    void *s = zmq_socket(nw->e->wctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_connect(s, nw->e->cfg.broker_bind);
+    struct mdp_msg *ready = mdp_worker_cmd(NULL, 0, MDP_READY);
+    mdp_msg_addstr(ready, "report.check");
+    mdp_msg_send(ready, s, 0);
+    mdp_msg_destroy(&ready);
+    double beat = now_s();
+    for (;;) {
+        zmq_pollitem_t it[2] = {{s, 0, ZMQ_POLLIN, 0}, {NULL, nw->stopfd, ZMQ_POLLIN, 0}};
+        zmq_poll(it, 2, 500);
+        if (it[1].revents)
+            break;
+        if (now_s() - beat > 1.0) {
+            struct mdp_msg *hb = mdp_worker_cmd(NULL, 0, MDP_HEARTBEAT);
+            mdp_msg_send(hb, s, 0);
+            mdp_msg_destroy(&hb);
+            beat = now_s();
+        }
+        if (!it[0].revents)
+            continue;
+        struct mdp_msg *m = mdp_msg_recv(s, 0, 16);
+        struct mdp_parsed p;
+        if (!m || mdp_parse(m, 0, &p, NULL, 0) != 0 || p.command != MDP_REQUEST) {
+            mdp_msg_destroy(&m);
+            continue;
+        }
+        Reportd__Submission *sub =
+            reportd__submission__unpack(NULL, mdp_msg_size(m, p.body), mdp_msg_data(m, p.body));
+        Reportd__Result r = REPORTD__RESULT__INIT;
+        Reportd__Body body = REPORTD__BODY__INIT;
+        r.schema_version = 1;
+        r.submission_id = sub ? sub->submission_id : (char *)"";
+        r.status = REPORTD__STATUS__STATUS_PASS;
+        body.region_code = (char *)"430381";
+        r.body = &body;
+        size_t n = reportd__result__get_packed_size(&r);
+        uint8_t *buf = xmalloc(n);
+        reportd__result__pack(&r, buf);
+        reportd__submission__free_unpacked(sub, NULL);
+        struct mdp_msg *out = mdp_worker_cmd(NULL, 0, MDP_REPLY);
+        mdp_msg_addframe(out, m, p.address);
+        mdp_msg_add(out, "", 0);
+        mdp_msg_add(out, buf, n);
+        mdp_msg_send(out, s, 0);
+        mdp_msg_destroy(&out);
+        mdp_msg_destroy(&m);
+        free(buf);
+    }
+    struct mdp_msg *bye = mdp_worker_cmd(NULL, 0, MDP_DISCONNECT);
+    mdp_msg_send(bye, s, 0);
+    mdp_msg_destroy(&bye);
+    zmq_close(s);
+    return NULL;
+}
+
+static void setup(struct env *e, const char *dir)
+{
+    char err[512];
+    config_defaults(&e->cfg);
+    free(e->cfg.broker_bind);
+    free(e->cfg.publish_bind);
+    free(e->cfg.spool_path);
+    /* ports from the pid, so two benchmarks on one host do not collide */
+    int port = 30000 + (int)(getpid() % 8000) * 4;
+    e->cfg.broker_bind = xasprintf("tcp://127.0.0.1:%d", port);
+    e->cfg.publish_bind = xasprintf("tcp://127.0.0.1:%d", port + 1);
+    e->raw_endpoint = xasprintf("tcp://127.0.0.1:%d", port + 2);
+    e->raw_endpoint2 = xasprintf("tcp://127.0.0.1:%d", port + 3);
+    e->cfg.spool_path = xasprintf("%s/spool.db", dir);
+    e->cfg.batch_ms = 1;
+    e->ctx = zmq_ctx_new();
+    e->bctx = zmq_ctx_new();
+    e->wctx = zmq_ctx_new();
+    e->broker_stop = eventfd(0, 0);
+    e->chk = checker_new(&(struct checker_options){.datadir = "config"}, err, sizeof err);
+    if (!e->chk) {
+        fprintf(stderr, "bench: %s\n", err);
+        exit(70);
+    }
+    char *doc = util_read_file("examples/xiangxiang-minzheng-2024.txt", 1 << 20, &e->doclen,
+                               err, sizeof err);
+    if (!doc) {
+        fprintf(stderr, "bench: %s\n", err);
+        exit(66);
+    }
+    e->doc = (uint8_t *)doc;
+    size_t len;
+    uint8_t *s = submission(e, 0, &len);
+    Reportd__Result *r = checker_run_bytes(e->chk, s, len);
+    e->result_size = reportd__result__get_packed_size(r);
+    checker_result_free(r);
+    free(s);
+    pthread_create(&e->broker, NULL, broker_main, e);
+    usleep(200000);
+}
+
+int main(void)
+{
+    struct env e = {0};
+    const char *b = getenv("REPORTD_BUILD");
+    char *dir = xasprintf("%s/bench-spool.XXXXXX", b && *b ? b : "build");
+    if (!mkdtemp(dir)) {
+        perror(dir);
+        return 73;
+    }
+    const char *cnt = getenv("REPORTD_BENCH_COUNT");
+    e.count = cnt && atoi(cnt) > 0 ? atoi(cnt) : 2000;
+    const char *win = getenv("REPORTD_BENCH_WINDOW");
+    if (win && atoi(win) > 0)
+        WINDOW = atoi(win);
+    setup(&e, dir);
+    size_t sublen;
+    free(submission(&e, 0, &sublen));
+    printf("pipeline: %d submissions a phase, %zu-byte Submission, %zu-byte Result, window %d,"
+           " spool on %s (fsync per batch)\n", e.count, sublen, e.result_size, WINDOW, dir);
+    double raw_w = raw_rate(&e, WINDOW, sublen), raw_1 = raw_rate(&e, 1, sublen);
+    printf("  raw ZeroMQ request-reply, same sizes: %8.0f/s (window %d), %8.0f/s (one at a time)\n",
+           raw_w, WINDOW, raw_1);
+    printf("  %-7s | %-26s | %-26s | %-20s\n", "workers", "plain MDP  /s  p50  p99 ms",
+           "durable   /s  p50  p99 ms", "durable @ half: p50 p99");
+    /* rows 4–6: the same with null workers (no checker): the pipeline's own cost */
+    static const int threads[] = {1, 2, 4, 1, 2, 4};
+    const char *only = getenv("REPORTD_BENCH_NULL_ONLY");
+    for (int k = only && *only == '1' ? 3 : 0; k < 6; k++) {
+        int stopfd = eventfd(0, 0);
+        char err[256];
+        int null = k >= 3;
+        struct worker_pool *pool = NULL;
+        pthread_t nt[4];
+        struct null_worker nw = {&e, stopfd};
+        if (null)
+            for (int i = 0; i < threads[k]; i++)
+                pthread_create(&nt[i], NULL, null_worker_main, &nw);
+        else
+            pool = worker_start(e.wctx, &e.cfg, e.cfg.broker_bind, threads[k], e.chk, stopfd,
+                                NULL, err, sizeof err);
+        usleep(300000);
+        struct run p = plain_mdp(&e);
+        struct run d = durable(&e, (k * 3 + 1) * 1000000, 0);
+        struct run h = durable(&e, (k * 3 + 2) * 1000000, d.rate / 2);
+        printf("  %-4d%-3s | %8.0f %7.2f %7.2f | %8.0f %7.2f %7.2f | %6.0f/s %5.2f %5.2f   (%.0f%% of raw)\n",
+               threads[k], null ? "nul" : "", p.rate, p.p50, p.p99, d.rate, d.p50, d.p99, h.rate, h.p50, h.p99,
+               100.0 * d.rate / raw_w);
+        fflush(stdout);
+        eventfd_write(stopfd, 1);
+        worker_join(&pool);
+        for (int i = 0; null && i < threads[k]; i++)
+            pthread_join(nt[i], NULL);
+        close(stopfd);
+    }
+    eventfd_write(e.broker_stop, 1);
+    pthread_join(e.broker, NULL);
+    checker_destroy(&e.chk);
+    zmq_ctx_term(e.ctx);
+    zmq_ctx_term(e.bctx);
+    zmq_ctx_term(e.wctx);
+    char *rm = xasprintf("rm -rf %s", dir);
+    if (system(rm) != 0)
+        fprintf(stderr, "bench: could not remove %s\n", dir);
+    free(rm);
+    free(dir);
+    free(e.doc);
+    free(e.raw_endpoint);
+    free(e.raw_endpoint2);
+    config_free(&e.cfg);
+    return 0;
+}

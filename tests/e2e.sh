@@ -1,0 +1,235 @@
+#!/bin/bash
+# e2e: reportd end to end with real processes on 127.0.0.1 — a broker, three
+# supervised worker processes, subscribers and reportctl — killed with -9 to
+# prove what survives. Run from the project root by `make check`; every wait
+# is bounded. Scenarios:
+#   1. 1,000 durable submissions, one worker process kill -9'd mid-stream
+#   2. 1,000 more with the broker kill -9'd mid-stream and restarted
+#   3. a poison submission ends in the dead letters, the rest flow on
+#   4. an alert.43. subscriber gets the 湘乡 alert and nothing else
+#   5. interop (Python client and broker from the specs) and bad input
+#   6. the embedded default with $STATE_DIRECTORY; --check-config exit codes
+set -u
+BUILD=${REPORTD_BUILD:-build}
+REPORTD=$BUILD/reportd
+CTL=$BUILD/reportctl
+PY=/usr/bin/python3
+EX=examples/xiangxiang-minzheng-2024.txt
+T=$(mktemp -d /tmp/reportd-e2e.XXXXXX)
+BASE=$((20000 + ($$ % 2000) * 10))
+BROKER=tcp://127.0.0.1:$BASE
+PUBLISH=tcp://127.0.0.1:$((BASE + 1))
+N=${E2E_N:-1000}
+BROKER_PID=
+BG_PIDS=
+
+say() { echo "e2e: $*"; }
+fail() {
+    echo "e2e: FAIL: $*" >&2
+    for f in "$T"/*.log; do echo "--- $f" >&2; tail -n 15 "$f" >&2; done
+    exit 1
+}
+cleanup() {
+    touch "$T/stop"
+    for p in $BG_PIDS $BROKER_PID; do kill "$p" 2>/dev/null; done
+    for f in "$T"/w*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+    sleep 0.3
+    for p in $BG_PIDS $BROKER_PID; do kill -9 "$p" 2>/dev/null; done
+    for f in "$T"/w*.pid; do [ -e "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+# wait_for SECONDS COMMAND…: poll every 50 ms until COMMAND succeeds.
+wait_for() {
+    local limit=$(($1 * 20)); shift
+    for _ in $(seq "$limit"); do "$@" && return 0; sleep 0.05; done
+    return 1
+}
+count() { grep -c -- "$2" "$1" 2>/dev/null || true; }
+at_least() { [ "$(count "$1" "$2")" -ge "$3" ]; }
+sql() { sqlite3 -cmd ".timeout 5000" "$1" "$2"; }
+
+config() {   # config FILE SPOOL
+    cat > "$1" <<YAML
+broker:
+  bind: $BROKER
+  publish: $PUBLISH
+worker:
+  connect: $BROKER
+  threads: 1
+  reconnect_min_ms: 50
+  reconnect_max_ms: 400
+heartbeat:
+  interval_ms: 200
+  liveness: 3
+spool:
+  path: $2
+  max_attempts: 3
+limits:
+  max_message: 1048576
+YAML
+}
+
+start_broker() {   # start_broker CONFIG
+    "$REPORTD" -c "$1" broker 2>>"$T/broker.log" &
+    BROKER_PID=$!
+    wait_for 5 sh -c "echo | $PY -c 'import zmq,sys; c=zmq.Context(); s=c.socket(zmq.REQ); s.setsockopt(zmq.LINGER,0); s.connect(\"$BROKER\"); s.send_multipart([b\"MDPC01\", b\"mmi.service\", b\"x\"]); sys.exit(0 if s.poll(300) else 1)'" ||
+        fail "broker did not come up"
+}
+
+# A worker process restarted by a supervisor loop whenever it dies.
+supervise_worker() {   # supervise_worker NAME CONFIG
+    (
+        while [ ! -e "$T/stop" ]; do
+            REPORTD_TEST_POISON=POISON-PILL-E2E REPORTD_TEST_DELAY_MS=${DELAY_MS:-3} \
+                "$REPORTD" -c "$2" worker 2>>"$T/$1.log" &
+            echo $! > "$T/$1.pid"
+            wait $!
+            sleep 0.1
+        done
+    ) 2>/dev/null &
+    BG_PIDS="$BG_PIDS $!"
+}
+
+watch_bg() {   # watch_bg OUT PREFIX…
+    local out=$1; shift
+    "$CTL" watch --json --broker "$BROKER" --publish "$PUBLISH" "$@" >"$out" 2>>"$T/watch.log" &
+    BG_PIDS="$BG_PIDS $!"
+    sleep 0.5
+}
+
+check_stream() {   # check_stream WATCH_OUT SUBMIT_OUT SPOOL LABEL
+    local w=$1 s=$2 db=$3 label=$4
+    [ "$(wc -l < "$s")" -eq "$N" ] || fail "$label: submit printed $(wc -l < "$s") lines, not $N"
+    [ "$(cut -f3 "$s" | grep -c '^FAIL$')" -eq "$N" ] ||
+        fail "$label: not every submission got its Result: $(cut -f3 "$s" | sort | uniq -c)"
+    wait_for 30 at_least "$w" '"topic":"result\.' "$N" ||
+        fail "$label: the subscriber saw $(count "$w" '"topic":"result\.') results, not $N"
+    # in sequence order, no sequence number twice
+    grep -o '"seq":[0-9]*' "$w" | cut -d: -f2 | awk 'NR > 1 && $1 <= prev { exit 1 } { prev = $1 }' ||
+        fail "$label: the subscriber's sequence numbers are not strictly increasing"
+    cut -f2 "$s" | sort > "$T/ids.sent"
+    grep '"topic":"result\.' "$w" | grep -o '"submission_id":"[^"]*"' | cut -d'"' -f4 | sort > "$T/ids.seen"
+    cmp -s "$T/ids.sent" "$T/ids.seen" || fail "$label: the results seen differ from the submissions"
+    local jobs pubs
+    jobs=$(sql "$db" "select count(*) from job where state in (1, 3) and status = 2")
+    pubs=$(sql "$db" "select count(*) from published where topic like 'result.%'")
+    [ "$jobs" -eq "$N" ] || fail "$label: $jobs final Results in the spool, not $N"
+    [ "$pubs" -eq "$N" ] || fail "$label: $pubs result publications in the spool, not $N"
+    say "$label: $N submissions, $N Results in the spool, $N publications, subscriber in order" \
+        "(gaps filled by replay: $(count "$w" '"replayed":true'))"
+}
+
+[ -x "$REPORTD" ] && [ -x "$CTL" ] || fail "build $REPORTD and $CTL first"
+command -v sqlite3 >/dev/null || fail "sqlite3 is needed"
+START=$(date +%s)
+
+# 1. worker kill -9 mid-stream -------------------------------------------------
+config "$T/c1.yaml" "$T/s1.db"
+start_broker "$T/c1.yaml"
+# w1 is slow (200 ms a request), so when it is killed it is holding a job
+DELAY_MS=200 supervise_worker w1 "$T/c1.yaml"
+for i in 2 3; do supervise_worker "w$i" "$T/c1.yaml"; done
+watch_bg "$T/watch1.out"
+"$CTL" submit --broker "$BROKER" --timeout 3000 --repeat "$N" --region 430381 \
+    --name 湘乡市民政局 --year 2024 "$EX" >"$T/submit1.out" 2>>"$T/submit.log" &
+SUBMIT=$!
+wait_for 30 at_least "$T/watch1.out" '"topic":"result\.' $((N / 4)) || fail "1: no progress"
+kill -9 "$(cat "$T/w1.pid")"
+say "1: kill -9 worker w1 after $(count "$T/watch1.out" '"topic":"result\.') results"
+wait "$SUBMIT" || fail "1: reportctl submit exited $?"
+check_stream "$T/watch1.out" "$T/submit1.out" "$T/s1.db" "1 (worker kill -9)"
+[ "$(count "$T/broker.log" 'handed out again')" -ge 1 ] || fail "1: the killed worker's job was not handed out again"
+say "1: the job w1 held was handed out again ($(count "$T/broker.log" 'handed out again') redelivery)"
+
+# 2. broker kill -9 mid-stream --------------------------------------------------
+kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+config "$T/c2.yaml" "$T/s2.db"
+start_broker "$T/c2.yaml"
+watch_bg "$T/watch2.out"
+"$CTL" submit --broker "$BROKER" --timeout 1000 --retries 20 --repeat "$N" --region 430381 \
+    --name 湘乡市民政局 --year 2024 "$EX" >"$T/submit2.out" 2>>"$T/submit.log" &
+SUBMIT=$!
+wait_for 30 at_least "$T/watch2.out" '"topic":"result\.' $((N / 4)) || fail "2: no progress"
+kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+[ "$(sql "$T/s2.db" 'select count(*) from job where state = 0')" -gt 0 ] ||
+    fail "2: the broker was killed with nothing pending: the test proves nothing"
+say "2: kill -9 broker with $(sql "$T/s2.db" 'select count(*) from job where state = 0') jobs pending, after $(count "$T/watch2.out" '"topic":"result\.') results;" \
+    "$(sql "$T/s2.db" 'select count(*) from job') jobs durable"
+sleep 0.3
+start_broker "$T/c2.yaml"
+wait "$SUBMIT" || fail "2: reportctl submit exited $?"
+check_stream "$T/watch2.out" "$T/submit2.out" "$T/s2.db" "2 (broker kill -9)"
+
+# 3. poison → dead letter ---------------------------------------------------------
+{ cat "$EX"; echo "POISON-PILL-E2E"; } > "$T/poison.txt"
+watch_bg "$T/watch3.out" deadletter
+"$CTL" submit --broker "$BROKER" --no-wait --region 430381 "$T/poison.txt" >"$T/poison.out" 2>>"$T/submit.log" ||
+    fail "3: the poison submission was not accepted"
+"$CTL" submit --broker "$BROKER" --repeat 50 --region 430381 "$EX" >"$T/submit3.out" 2>>"$T/submit.log" ||
+    fail "3: the other submissions did not flow on"
+[ "$(cut -f3 "$T/submit3.out" | grep -c '^FAIL$')" -eq 50 ] || fail "3: other submissions got no Result"
+wait_for 30 at_least "$T/watch3.out" '"topic":"deadletter"' 1 || fail "3: no deadletter event"
+PSID=$(cut -f2 "$T/poison.out")
+grep -q "\"submission_id\":\"$PSID\"" "$T/watch3.out" || fail "3: the deadletter event names another submission"
+"$CTL" deadletter --broker "$BROKER" list > "$T/dl.out" || fail "3: deadletter list failed"
+PUUID=$(echo "$PSID" | tr -d -)
+grep -q "$PUUID.*on 3 attempts" "$T/dl.out" || fail "3: the dead letter is not listed: $(cat "$T/dl.out")"
+"$CTL" deadletter --broker "$BROKER" show "$PUUID" | grep -q '"bytes":' || fail "3: deadletter show"
+"$CTL" deadletter --broker "$BROKER" retry "$PUUID" >/dev/null || fail "3: deadletter retry"
+wait_for 30 at_least "$T/watch3.out" '"topic":"deadletter"' 2 || fail "3: a retried poison did not die again"
+# the same submission id again: the same UUID, no new job, the dead letter's answer
+"$CTL" submit --broker "$BROKER" --id "$PSID" --region 430381 "$T/poison.txt" >"$T/again.out" 2>>"$T/submit.log"
+[ $? -eq 65 ] && grep -q "500 dead letter" "$T/again.out" || fail "3: resubmitting the poison: $(cat "$T/again.out")"
+say "3: poison dead-lettered after 3 attempts (and again after retry); 50 others FAIL as expected"
+
+# 4. alert.43. gets the 湘乡 alert only --------------------------------------------
+watch_bg "$T/watch4.out" alert.43.
+for region in 110101 430381 440106; do
+    "$CTL" submit --broker "$BROKER" --region "$region" --name 湘乡市民政局 --year 2024 "$EX" \
+        >>"$T/submit4.out" 2>>"$T/submit.log" || fail "4: submit $region"
+done
+wait_for 10 at_least "$T/watch4.out" '"topic"' 1 || fail "4: no alert arrived"
+sleep 1
+[ "$(wc -l < "$T/watch4.out")" -eq 1 ] && grep -q '"topic":"alert.43.4303.430381"' "$T/watch4.out" ||
+    fail "4: alert.43. subscriber got: $(cat "$T/watch4.out")"
+say "4: alert.43. subscriber received exactly the 湘乡 alert"
+"$CTL" watch --json --from 3 --count 4 --broker "$BROKER" --publish "$PUBLISH" >"$T/from.out" 2>>"$T/watch.log" ||
+    fail "4: watch --from"
+[ "$(grep -o '"seq":[0-9]*,' "$T/from.out" | tr -d '\n')" = '"seq":3,"seq":4,"seq":5,"seq":6,' ] &&
+    [ "$(count "$T/from.out" '"replayed":true')" -eq 4 ] || fail "4: watch --from 3 gave: $(cat "$T/from.out")"
+say "4: watch --from 3 replayed 3, 4, 5, 6 from the broker's log"
+
+# 5. interop and bad input ---------------------------------------------------------
+$PY tests/mdp_interop.py client "$BROKER" "$EX" || fail "5: Python MDP/Titanic client"
+$PY tests/mdp_interop.py garbage "$BROKER" 1048576 || fail "5: bad input"
+[ "$(count "$T/broker.log" 'dropped an invalid message')" -ge 5 ] || fail "5: invalid input not logged"
+IP=tcp://127.0.0.1:$((BASE + 5))
+sed "s|connect: $BROKER|connect: $IP|" "$T/c2.yaml" > "$T/c5.yaml"
+$PY tests/mdp_interop.py broker "$IP" "$REPORTD" "$EX" "$T/c5.yaml" || fail "5: worker under a Python broker"
+
+# 6. embedded default, check-config --------------------------------------------------
+kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null; BROKER_PID=
+mkdir -p "$T/state"
+printf 'broker:\n  bind: %s\n  publish: %s\nworker:\n  threads: 2\n' "$BROKER" "$PUBLISH" > "$T/c6.yaml"
+STATE_DIRECTORY="$T/state" "$REPORTD" -c "$T/c6.yaml" 2>>"$T/embedded.log" &
+BROKER_PID=$!
+sleep 0.5
+"$CTL" submit --broker "$BROKER" --region 430381 "$EX" | grep -q FAIL || fail "6: embedded default"
+[ -s "$T/state/spool.db" ] || fail "6: no spool in \$STATE_DIRECTORY"
+"$REPORTD" --check-config config/reportd.yaml | grep -qx "configuration OK" || fail "6: check-config"
+printf 'spool:\n  batch_max: -1\n' > "$T/bad.yaml"
+"$REPORTD" --check-config "$T/bad.yaml" 2>/dev/null
+[ $? -eq 78 ] || fail "6: a bad config does not exit 78"
+say "6: embedded default with \$STATE_DIRECTORY, check-config OK / 78"
+# stop everything gracefully, so leak checkers in sanitizer builds get to report
+touch "$T/stop"
+kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null; BROKER_PID=
+for f in "$T"/w*.pid; do kill "$(cat "$f")" 2>/dev/null; done
+sleep 0.5
+if grep -l "Sanitizer\|runtime error" "$T"/*.log >/dev/null 2>&1; then
+    fail "a sanitizer reported an error"
+fi
+say "all scenarios passed in $(( $(date +%s) - START )) s"

@@ -62,10 +62,12 @@ $(BUILD)/tests/%.o: tests/%.c $(BUILD)/report.pb-c.h
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libreportd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 
-# The main job on the bundled example: exit 1 from check means "the report
-# has errors", which is the expected answer for this one.
+# The main job on the embedded default: check the bundled example offline
+# (exit 1 from check means "the report has errors", the expected answer for
+# this one), then the whole flow: reportd, a subscriber, a durable submission.
 run: all
 	$(BUILD)/reportctl check examples/xiangxiang-minzheng-2024.txt; test $$? -le 1
+	REPORTD_BUILD=$(BUILD) sh scripts/demo.sh
 
 # Tests run from the project root; they read ../shared/reports in place.
 check: all $(TEST_BIN)

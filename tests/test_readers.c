@@ -318,6 +318,70 @@ static void test_readers_unreadable_documents(void **state)
     checker_destroy(&c);
 }
 
+/* The 2019 trial T2 (22 numbers) in a text dump, made by replacing section 二
+ * of a copy of the 湘乡 dump: the layout is told from the content, table by
+ * table, and the report's year decides R-STRUCT-VERSION. */
+static const char T2_2019[] =
+    "二、主动公开政府信息情况\n\n"
+    "\t第二十条第（一）项\n\n\t信息内容\n\t本年新制作数量\n\t本年新公开数量\n\t对外公开总数量\n\n"
+    "\t规章\n\t1\n\t1\n\t9\n\n\t规范性文件\n\t2\n\t2\n\t30\n\n"
+    "\t第二十条第（五）项\n\n\t信息内容\n\t上一年项目数量\n\t本年增/减\n\t处理决定数量\n\n"
+    "\t行政许可\n\t12\n\t-2\n\t300\n\n\t其他对外管理服务事项\n\t3\n\t0\n\t40\n\n"
+    "\t第二十条第（六）项\n\n\t信息内容\n\t上一年项目数量\n\t本年增/减\n\t处理决定数量\n\n"
+    "\t行政处罚\n\t20\n\t1\n\t55\n\n\t行政强制\n\t4\n\t0\n\t6\n\n"
+    "\t第二十条第（八）项\n\n\t信息内容\n\t上一年项目数量\n\t本年增/减\n\n"
+    "\t行政事业性收费\n\t5\n\t-1\n\n"
+    "\t第二十条第（九）项\n\n\t信息内容\n\t采购项目数量\n\t采购总金额\n\n"
+    "\t政府集中采购\n\t8\n\t120.55\n\n\n";
+
+static char *with_2019_t2(const char *year_from, const char *year_to)
+{
+    size_t len;
+    char *s = util_read_file(XIANGXIANG.path, 1 << 20, &len, NULL, 0);
+    assert_non_null(s);
+    char *a = strstr(s, "二、主动公开政府信息情况"), *b = strstr(s, "三、收到和处理政府信息公开申请情况");
+    assert_true(a && b && a < b);
+    struct buf out = {0};
+    buf_append(&out, s, (size_t)(a - s));
+    buf_puts(&out, T2_2019);
+    buf_puts(&out, b);
+    free(s);
+    char *text = buf_take(&out), *y = strstr(text, year_from);
+    memcpy(y, year_to, strlen(year_to));          /* the title's year */
+    return text;
+}
+
+static void test_readers_2019_t2_detected(void **state)
+{
+    (void)state;
+    struct checker *c = tu_checker();
+    char err[512] = "";
+    struct report *r = NULL;
+    char *text = with_2019_t2("2024", "2020");
+    if (reader_read(checker_layouts(c), (const uint8_t *)text, strlen(text), READER_DETECT, "t2019.txt", 0,
+                    &r, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    assert_int_equal(r->year, 2020);
+    assert_int_equal(r->tables[TABLE_T2].layout->version, 2019);
+    assert_int_equal(tu_value(r, TABLE_T2, "licensing", "change"), -2);   /* signed: not an error */
+    assert_int_equal(tu_value(r, TABLE_T2, "other_services", "decisions"), 40);
+    struct cell *fee = report_cell(r, TABLE_T2, "procurement", "amount");
+    assert_int_equal(fee->value, 12055);
+    assert_int_equal(fee->scale, 2);
+    /* T3 and T4 of the 2021 dump fit both layouts' T4, and only 2021's T3 */
+    assert_int_equal(r->tables[TABLE_T3].layout->version, 2021);
+    Reportd__Result *res = tu_check(c, r);
+    assert_int_equal(tu_count(res, "R-CELL-NUMBER", NULL, NULL), 0);
+    /* a 2020 report must use the 2019 layout: T3 (2021) is flagged, T2 is not */
+    assert_int_equal(tu_count(res, "R-STRUCT-VERSION", NULL, NULL), 1);
+    assert_string_equal(tu_find(res, "R-STRUCT-VERSION", "", "")->table, "T3");
+    assert_int_equal(tu_count(res, "R-S2-BOUNDS", NULL, NULL), 0);   /* a 2021-layout rule */
+    checker_result_free(res);
+    report_destroy(&r);
+    free(text);
+    checker_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_readers_yaml_pb_roundtrip),
         cmocka_unit_test(test_readers_fingerprint_tracks_content),
         cmocka_unit_test(test_readers_unreadable_documents),
+        cmocka_unit_test(test_readers_2019_t2_detected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

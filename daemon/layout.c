@@ -169,6 +169,26 @@ static int load_terms(struct ydoc *y, yaml_node_t *seq, const struct layout_tabl
     return 0;
 }
 
+/* Resolve an identity's terms to cell numbers once, for every instance. */
+static void compile_sum(const struct layout_table *t, struct layout_sum *s)
+{
+    s->ninst = s->each == SUM_EACH_ROW ? t->nrows : s->each == SUM_EACH_COLUMN ? t->ncols : 1;
+    s->flat = xcalloc((size_t)s->ninst * (2 + (size_t)s->nlhs + (size_t)s->nrhs), sizeof *s->flat);
+    int *p = s->flat;
+    for (int i = 0; i < s->ninst; i++)
+        for (int side = 0; side < 2; side++) {
+            const int *terms = side ? s->rhs : s->lhs;
+            int n = side ? s->nrhs : s->nlhs, *count = p++;
+            *count = 0;
+            for (int k = 0; k < n; k++) {
+                int cell = s->each == SUM_EACH_COLUMN ? t->cell_index[terms[k]][i]
+                                                      : t->cell_index[s->each == SUM_EACH_ROW ? i : 0][terms[k]];
+                if (cell >= 0)
+                    *p++ = cell, (*count)++;
+            }
+        }
+}
+
 static int load_sums(struct ydoc *y, yaml_node_t *seq, struct layout_table *t, char *err, size_t errlen)
 {
     static const char *const keys[] = {"rule", "each", "anchor", "lhs", "rhs", NULL};
@@ -206,6 +226,7 @@ static int load_sums(struct ydoc *y, yaml_node_t *seq, struct layout_table *t, c
             if (s->anchor < 0)
                 return ydoc_err(y, e, err, errlen, "unknown anchor column");
         }
+        compile_sum(t, s);
     }
     return 0;
 }
@@ -347,8 +368,10 @@ void layout_destroy(struct layout **lp)
             free(t->cols[c].label);
             free(t->cols[c].group);
         }
-        for (int s = 0; s < t->nsums; s++)
+        for (int s = 0; s < t->nsums; s++) {
             free(t->sums[s].rule);
+            free(t->sums[s].flat);
+        }
         free(t->sums);
     }
     free(l);

@@ -59,6 +59,10 @@ struct layout_sum {
     int lhs[LAYOUT_MAX_TERMS], nlhs;
     int rhs[LAYOUT_MAX_TERMS], nrhs;
     int anchor;                  /* SUM_ONCE: the column a finding names */
+    /* Compiled at load: per instance (row, column, or the one), the cell
+     * numbers of its lhs then rhs terms: [nl, l…, nr, r…] one after another. */
+    int *flat;
+    int ninst;
 };
 
 struct layout_table {

@@ -93,16 +93,18 @@ static void report_failure(const struct layout_table *lt, const struct sum_eval 
 /* Decide lhs = rhs: 1 holds or undecidable, 0 broken. With missing terms on
  * one side only, that side is at least its known sum; it is broken when that
  * already exceeds the other, complete side. */
-static int holds(const struct sum_eval *e)
+static int decide(int64_t lk, int lm, int64_t rk, int rm)
 {
-    int lm = e->lhs.nmissing, rm = e->rhs.nmissing;
     if (!lm && !rm)
-        return e->lhs.known == e->rhs.known;
+        return lk == rk;
     if (lm && rm)
         return 1;
-    if (lm)
-        return !(e->lhs.known > e->rhs.known);
-    return !(e->rhs.known > e->lhs.known);
+    return lm ? !(lk > rk) : !(rk > lk);
+}
+
+static int holds(const struct sum_eval *e)
+{
+    return decide(e->lhs.known, e->lhs.nmissing, e->rhs.known, e->rhs.nmissing);
 }
 
 static int cell_at(const struct layout_table *lt, int row, int col)
@@ -128,6 +130,28 @@ static void eval_one(const struct report_table *t, const struct layout_table *lt
     }
 }
 
+/* The fast path over the compiled cell lists (layout.c): sums and missing
+ * counts only; *pp moves to the next instance. The cells are listed
+ * (eval_one) only for a broken identity. */
+static int quick_holds(const struct cell *cells, const int **pp)
+{
+    const int *p = *pp;
+    int64_t known[2] = {0, 0};
+    int missing[2] = {0, 0};
+    for (int side = 0; side < 2; side++) {
+        int n = *p++;
+        for (int i = 0; i < n; i++) {
+            const struct cell *c = &cells[*p++];
+            if (c->state == CELL_NUMBER && c->value >= 0)
+                known[side] += c->value;
+            else
+                missing[side]++;
+        }
+    }
+    *pp = p;
+    return decide(known[0], missing[0], known[1], missing[1]);
+}
+
 void sums_check_table(const struct report *r, int ti, const enum severity sev[RULE_COUNT],
                       struct findings *out)
 {
@@ -141,8 +165,10 @@ void sums_check_table(const struct report *r, int ti, const enum severity sev[RU
         if (rule < 0)
             continue;            /* a layout may name rules a newer reportd knows */
         struct sum_eval e = {.sum = s, .row = 0, .col = -1};
-        int n = s->each == SUM_EACH_ROW ? lt->nrows : s->each == SUM_EACH_COLUMN ? lt->ncols : 1;
-        for (int i = 0; i < n; i++) {
+        const int *flat = s->flat;
+        for (int i = 0; i < s->ninst; i++) {
+            if (quick_holds(t->cells, &flat))
+                continue;
             if (s->each == SUM_EACH_COLUMN)
                 e.col = i, e.row = -1;
             else

@@ -75,6 +75,8 @@ check: all $(TEST_BIN)
 	@REPORTD_BUILD=$(BUILD) sh tests/cli.sh
 	@REPORTD_BUILD=$(BUILD) sh tests/systemd.sh
 	@REPORTD_BUILD=$(BUILD) bash tests/e2e.sh
+	@REPORTD_BUILD=$(BUILD) bash tests/ops.sh
+	@REPORTD_BUILD=$(BUILD) bash tests/curve.sh
 	@echo "make check: all test programs passed"
 
 memcheck: all $(TEST_BIN)
@@ -113,8 +115,18 @@ install: all
 	install -m 644 config/layouts/*.yaml $(DESTDIR)$(PREFIX)/share/reportd/layouts/
 	install -m 644 config/regions.tsv $(DESTDIR)$(PREFIX)/share/reportd/
 	install -m 644 config/reportd.yaml $(DESTDIR)/etc/reportd/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/reportd
+	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/reportd/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	for u in systemd/*; do sed 's|/usr/local|$(PREFIX)|g' $$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); done
+
+# util.o compiles PREFIX in (REPORTD_DATADIR): rebuild it when PREFIX changes,
+# so `make install PREFIX=/usr` after a plain `make` installs the right paths.
+$(BUILD)/prefix.stamp: FORCE
+	@mkdir -p $(BUILD); echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
+$(BUILD)/util.o: $(BUILD)/prefix.stamp
+.PHONY: FORCE
+FORCE:
 
 clean:
 	rm -rf build build-san

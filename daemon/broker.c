@@ -22,11 +22,14 @@
 
 #include "brokersvc.h"
 #include "config.h"
+#include "log.h"
 #include "mdp.h"
 #include "publisher.h"
 #include "roster.h"
 #include "spool.h"
+#include "telemetry.h"
 #include "util.h"
+#include "zap.h"
 
 #define MAX_FRAMES 64           /* frames per message we accept */
 #define BURST 512               /* messages handled per wake-up before timers run */
@@ -36,6 +39,13 @@ int64_t broker_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t broker_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void broker_log(struct broker *b, const char *fmt, ...)
@@ -71,6 +81,17 @@ void broker_log(struct broker *b, const char *fmt, ...)
 
 
 
+/* A job's first Result was recorded (r NULL: the reply was not a Result). */
+static void count_result(struct broker *b, const struct job *j, const Reportd__Result *r)
+{
+    if (r && r->status >= 0 && r->status < 4) {
+        b->st.results[r->status]++;
+        b->st.alerts += (b->cfg->alert_statuses >> r->status) & 1u;
+    }
+    if (j->queued_us)
+        telemetry_observe(b->tm, TELEMETRY_TOTAL, (double)(broker_now_us() - j->queued_us) / 1e6);
+}
+
 static void finish_titanic(struct broker *b, struct job *j, const struct mdp_msg *m, size_t body)
 {
     char err[256];
@@ -86,9 +107,12 @@ static void finish_titanic(struct broker *b, struct job *j, const struct mdp_msg
     uint64_t seq = r ? publisher_result(b->pub, r, data, len, err, sizeof err) : 0;
     if (r && !seq)
         broker_log(b, "%s", err);
-    if (spool_finish(b->sp, j->uuid, r ? (int)r->status : -1, data, len, seq, err,
-                     sizeof err) < 0)
+    int done = spool_finish(b->sp, j->uuid, r ? (int)r->status : -1, data, len, seq, err,
+                            sizeof err);
+    if (done < 0)
         broker_log(b, "%s", err);
+    else if (done == 1)
+        count_result(b, j, r);
     if (r)
         reportd__result__free_unpacked(r, NULL);
 }
@@ -110,6 +134,7 @@ static void finish_plain(struct broker *b, struct job *j, const struct mdp_msg *
         broker_log(b, "a %s reply is not a Result: not published", j->service);
         return;
     }
+    count_result(b, j, r);
     if (!publisher_result(b->pub, r, mdp_msg_data(m, body), mdp_msg_size(m, body), err,
                           sizeof err))
         broker_log(b, "%s", err);
@@ -122,6 +147,8 @@ static void on_reply(struct broker *b, struct worker *w, const struct mdp_msg *m
     struct job *j = w->job;
     w->job = NULL;
     b->st.replies++;
+    if (j->sent_us)
+        telemetry_observe(b->tm, TELEMETRY_WORK, (double)(broker_now_us() - j->sent_us) / 1e6);
     if (j->uuid[0])
         finish_titanic(b, j, m, p->body);
     else
@@ -180,6 +207,10 @@ static void on_client(struct broker *b, const struct mdp_msg *m, const struct md
         b->st.dropped++;
         return;
     }
+    if (b->draining) {          /* stopping: a plain request would be lost; let it time out */
+        broker_log(b, "draining: a %.*s request refused", (int)len, name);
+        return;
+    }
     struct job *j = xcalloc(1, sizeof *j);
     j->clen = mdp_msg_size(m, 0);
     j->client = xmalloc(j->clen);
@@ -219,11 +250,14 @@ static int commit(struct broker *b, char *err, size_t errlen)
 {
     if (spool_uncommitted(b->sp) == 0)
         return 0;
-    if (spool_commit(b->sp, err, errlen) != 0) {
+    int64_t t0 = broker_now_us();
+    b->spool_failed = spool_commit(b->sp, err, errlen) != 0;
+    if (b->spool_failed) {
         publisher_discard(b->pub);
         brokersvc_acks_fail(b);
         return -1;
     }
+    telemetry_observe(b->tm, TELEMETRY_COMMIT, (double)(broker_now_us() - t0) / 1e6);
     publisher_flush(b->pub);
     brokersvc_acks_flush(b);
     b->batch_started = 0;
@@ -264,7 +298,14 @@ struct broker *broker_new(void *ctx, const struct config *cfg, const char *const
     free(path);
     if (!b->sp)
         goto fail;
+    /* the ZAP handler is bound before any CURVE socket can accept a peer */
+    if (cfg->curve && (keys_load_server(&b->keys, cfg->server_secret_key, err, errlen) != 0 ||
+                       !(b->zap = zap_start(ctx, cfg->allow_dir, log, err, errlen))))
+        goto fail;
     b->router = router_socket(ctx, cfg);
+    keys_apply_server(b->router, &b->keys);
+    if (b->zap && zap_watch(b->zap, b->router, "broker", err, errlen) != 0)
+        goto fail;
     if (zmq_bind(b->router, cfg->broker_bind) != 0) {
         errf(err, errlen, "broker: bind %s: %s", cfg->broker_bind, zmq_strerror(zmq_errno()));
         goto fail;
@@ -274,9 +315,10 @@ struct broker *broker_new(void *ctx, const struct config *cfg, const char *const
             errf(err, errlen, "broker: bind %s: %s", binds[i], zmq_strerror(zmq_errno()));
             goto fail;
         }
-    b->pub = publisher_new(ctx, cfg->publish_bind, b->sp, cfg->alert_statuses, cfg->hwm, err,
-                           errlen);
-    if (!b->pub)
+    b->pub = publisher_new(ctx, cfg->publish_bind, &b->keys, b->sp, cfg->alert_statuses,
+                           cfg->hwm, err, errlen);
+    if (!b->pub || (b->zap && zap_watch(b->zap, publisher_socket(b->pub), "publish", err,
+                                        errlen) != 0))
         goto fail;
     if (spool_each_pending(b->sp, requeue_pending, b) != 0) {
         errf(err, errlen, "spool: cannot read pending jobs");
@@ -323,6 +365,8 @@ void broker_destroy(struct broker **bp)
     publisher_destroy(&b->pub);
     if (b->router)
         zmq_close(b->router);
+    zap_stop(&b->zap);
+    memset(&b->keys, 0, sizeof b->keys);
     spool_close(&b->sp);
     free(b);
     *bp = NULL;
@@ -333,6 +377,8 @@ static long poll_timeout(const struct broker *b, int64_t now)
     int64_t due = b->heartbeat_at;
     if (spool_uncommitted(b->sp) && b->batch_started + b->cfg->batch_ms < due)
         due = b->batch_started + b->cfg->batch_ms;
+    if (b->tick && b->tick_at < due)
+        due = b->tick_at;
     return due <= now ? 0 : (long)(due - now);
 }
 
@@ -364,6 +410,10 @@ static void serve(struct broker *b, int readable)
         broker_log(b, "%s", err);
     if (now >= b->heartbeat_at)
         roster_tick(b, now);
+    if (b->tick && now >= b->tick_at) {
+        b->tick_at = now + b->tick_ms;
+        b->tick(b->tick_arg);
+    }
 }
 
 int broker_run(struct broker *b, int stopfd, char *err, size_t errlen)
@@ -405,8 +455,24 @@ int broker_drain(struct broker *b, int timeout_ms, char *err, size_t errlen)
     }
     int left = busy_workers(b);
     if (left)
-        broker_log(b, "drain: %d jobs still with workers; Titanic ones stay pending", left);
+        log_msg(LOG_PRI_WARNING, "drain: %d jobs still with workers after %d ms; Titanic ones "
+                "stay pending in the spool for the next start", left, timeout_ms);
+    else
+        log_msg(LOG_PRI_INFO, "drain: every job in flight came back");
     return commit(b, err, errlen);
+}
+
+void broker_set_tick(struct broker *b, int interval_ms, broker_tick_fn *tick, void *arg)
+{
+    b->tick = tick;
+    b->tick_arg = arg;
+    b->tick_ms = interval_ms;
+    b->tick_at = broker_now() + interval_ms;
+}
+
+void broker_set_telemetry(struct broker *b, struct telemetry *t)
+{
+    b->tm = t;
 }
 
 int broker_reload(struct broker *b, struct config *live, const struct config *next)
@@ -429,4 +495,12 @@ void broker_stats(const struct broker *b, struct broker_stats *st)
 {
     *st = b->st;
     st->workers = b->nworkers;
+    st->queued = 0;
+    for (size_t i = 0; i < b->nsvcs; i++)
+        for (const struct job *j = b->svcs[i]->head; j; j = j->next)
+            st->queued++;
+    st->in_flight = (size_t)busy_workers(b);
+    st->last_seq = spool_last_seq(b->sp);
+    st->spool_ok = !b->spool_failed;
+    st->draining = b->draining;
 }

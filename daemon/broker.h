@@ -26,8 +26,10 @@ void broker_destroy(struct broker **bp);
  * returns 0 then; -1 with err on a fatal socket or spool error. */
 int broker_run(struct broker *b, int stopfd, char *err, size_t errlen);
 
-/* After broker_run returned for TERM: hand out nothing new, wait up to
- * timeout_ms for the workers' jobs in flight to come back, commit. 0 or -1. */
+/* After broker_run returned for TERM: hand out nothing new, refuse new
+ * submissions ("500": retry later), wait up to timeout_ms for the workers'
+ * jobs in flight to come back (Titanic ones still out stay pending in the
+ * spool), commit. 0 or -1. */
 int broker_drain(struct broker *b, int timeout_ms, char *err, size_t errlen);
 
 /* Take the reloadable settings of next (heartbeat, liveness, expiry, batching,
@@ -35,7 +37,16 @@ int broker_drain(struct broker *b, int timeout_ms, char *err, size_t errlen);
  * and limits need a restart: returns how many of those differ (not applied). */
 int broker_reload(struct broker *b, struct config *live, const struct config *next);
 
-/* Counters, for logs and tests. */
+/* Call tick(arg) from the broker's loop, in broker_run and broker_drain, about
+ * every interval_ms (for the watchdog, STATUS= and metrics). */
+typedef void broker_tick_fn(void *arg);
+void broker_set_tick(struct broker *b, int interval_ms, broker_tick_fn *tick, void *arg);
+
+/* Record per-stage latencies into t (borrowed; NULL: none). */
+struct telemetry;
+void broker_set_telemetry(struct broker *b, struct telemetry *t);
+
+/* Counters, for logs, metrics and tests. */
 struct broker_stats {
     uint64_t requests;          /* client REQUESTs accepted */
     uint64_t replies;           /* worker REPLYs accepted */
@@ -43,6 +54,17 @@ struct broker_stats {
     uint64_t redelivered;       /* jobs handed out again after a worker died */
     uint64_t dead;              /* jobs dead-lettered */
     size_t workers;             /* live workers */
+    uint64_t received;          /* titanic.request messages (durable submissions) */
+    uint64_t accepted;          /* … stored as a new job */
+    uint64_t duplicate;         /* … whose submission id was already known */
+    uint64_t rejected;          /* … refused: malformed, draining, spool error */
+    uint64_t results[4];        /* Results recorded, by Status (PASS … REJECTED) */
+    uint64_t alerts;            /* Results that raised an Alert */
+    size_t queued;              /* jobs waiting for a worker */
+    size_t in_flight;           /* jobs held by workers */
+    uint64_t last_seq;          /* last published (committed) sequence number */
+    int spool_ok;               /* 1 unless the last commit failed */
+    int draining;               /* 1 after TERM */
 };
 void broker_stats(const struct broker *b, struct broker_stats *st);
 

@@ -17,7 +17,9 @@
 #include <zmq.h>
 
 #include "config.h"
+#include "log.h"
 #include "mdp.h"
+#include "pbguard.h"
 #include "report.pb-c.h"
 #include "roster.h"
 #include "spool.h"
@@ -77,6 +79,16 @@ static int body_uuid(const struct mdp_msg *m, size_t i, char uuid[33])
     return 0;
 }
 
+/* A Submission whose submission_id may name its Titanic job: its strings
+ * valid UTF-8 without a hidden NUL ("a\0b" must not become job "a"), its
+ * unpacking within a memory budget. NULL otherwise. */
+static Reportd__Submission *untrusted_submission(const void *body, size_t len)
+{
+    char err[200];
+    return (Reportd__Submission *)pbguard_unpack(&reportd__submission__descriptor, body, len,
+                                                 PBGUARD_BUDGET(len), err, sizeof err);
+}
+
 void brokersvc_queue_titanic(struct broker *b, const char *uuid, const char *submission_id,
                              const char *service, const void *body, size_t len)
 {
@@ -86,7 +98,7 @@ void brokersvc_queue_titanic(struct broker *b, const char *uuid, const char *sub
     if (submission_id) {
         snprintf(j->submission_id, sizeof j->submission_id, "%s", submission_id);
     } else if (strcmp(service, b->cfg->service) == 0) {
-        Reportd__Submission *sub = reportd__submission__unpack(NULL, len, body);
+        Reportd__Submission *sub = untrusted_submission(body, len);
         if (sub) {
             snprintf(j->submission_id, sizeof j->submission_id, "%s", sub->submission_id);
             reportd__submission__free_unpacked(sub, NULL);
@@ -102,16 +114,23 @@ void brokersvc_queue_titanic(struct broker *b, const char *uuid, const char *sub
 static void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p)
 {
     char err[256], uuid[33], sid[64] = "";
+    b->st.received++;
     if (m->n != p->body + 2 || mdp_msg_size(m, p->body) == 0) {
         broker_log(b, "titanic.request needs exactly: service, body");
         reply_status(b, m, p, "400 expected frames: service, body");
+        b->st.rejected++;
+        return;
+    }
+    if (b->draining) {          /* stopping: take no new work; 9/TSP "500" = retry later */
+        reply_status(b, m, p, "500");
+        b->st.rejected++;
         return;
     }
     char *service = mdp_msg_strdup(m, p->body);
     const void *body = mdp_msg_data(m, p->body + 1);
     size_t len = mdp_msg_size(m, p->body + 1);
     Reportd__Submission *sub = strcmp(service, b->cfg->service) == 0
-                                   ? reportd__submission__unpack(NULL, len, body) : NULL;
+                                   ? untrusted_submission(body, len) : NULL;
     if (sub && sub->submission_id && sub->submission_id[0]) {
         spool_uuid_for(sub->submission_id, uuid);
         snprintf(sid, sizeof sid, "%s", sub->submission_id);
@@ -125,9 +144,16 @@ static void titanic_request(struct broker *b, const struct mdp_msg *m, const str
     if (rc < 0) {
         broker_log(b, "%s", err);
         reply_status(b, m, p, "500");
+        b->st.rejected++;
         free(service);
         return;
     }
+    if (rc == 1)
+        b->st.accepted++;
+    else
+        b->st.duplicate++;
+    log_job(LOG_PRI_DEBUG, &(struct log_job){sid, -1, NULL}, "%s %s %s", rc == 1 ? "accepted" :
+            "duplicate", service, uuid);
     if (rc == 1)
         brokersvc_queue_titanic(b, uuid, sid, service, body, len);
     free(service);

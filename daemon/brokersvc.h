@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 #include "broker.h"
+#include "keys.h"
+
+struct zap;
 
 struct mdp_msg;
 struct mdp_parsed;
@@ -23,6 +26,8 @@ struct job {                    /* a request waiting for, or held by, a worker *
     struct mdp_msg *body;       /* body frames only */
     int deliveries;             /* plain: workers that died holding it */
     int64_t expires;            /* ms (monotonic); plain requests only */
+    int64_t queued_us;          /* µs (monotonic): first queued, for latency metrics */
+    int64_t sent_us;            /* µs (monotonic): handed to its worker */
 };
 
 struct worker {
@@ -56,13 +61,22 @@ struct broker {
     int64_t heartbeat_at;       /* ms */
     int64_t batch_started;      /* ms: first write of the open batch */
     int draining;               /* stopping: hand out nothing new */
+    int spool_failed;           /* the last commit failed */
+    broker_tick_fn *tick;       /* the owner's periodic callback, or NULL */
+    void *tick_arg;
+    int tick_ms;                /* ms */
+    int64_t tick_at;            /* ms (monotonic): next tick */
+    struct telemetry *tm;       /* latency histograms, or NULL */
     int64_t log_sec;
     int log_lines, log_suppressed;
     struct broker_stats st;
+    struct curve_keys keys;     /* the server's CURVE key; off without security.curve */
+    struct zap *zap;            /* the ZAP handler thread, with security.curve */
 };
 
 /* broker.c */
 int64_t broker_now(void);
+int64_t broker_now_us(void);
 void broker_log(struct broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Nonzero for names the broker serves itself (mmi.*, titanic.*, reportd.*). */

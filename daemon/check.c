@@ -13,6 +13,7 @@
 
 #include "enrich.h"
 #include "findings.h"
+#include "pbguard.h"
 #include "reader.h"
 #include "region.h"
 #include "report.h"
@@ -276,14 +277,17 @@ Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission 
 
 Reportd__Result *checker_run_bytes(const struct checker *c, const uint8_t *buf, size_t len)
 {
-    char err[256];
+    char err[512], why[200];
     if (len > c->max_document + 65536) {
         snprintf(err, sizeof err, "message of %zu bytes exceeds the limit of %zu", len, c->max_document + 65536);
         return checker_rejected("", err);
     }
-    Reportd__Submission *sub = reportd__submission__unpack(NULL, len, buf);
+    /* strings UTF-8 without NUL, and a memory budget: protobuf-c checks neither */
+    Reportd__Submission *sub = (Reportd__Submission *)pbguard_unpack(
+        &reportd__submission__descriptor, buf, len, PBGUARD_BUDGET(len), why, sizeof why);
     if (!sub) {
-        snprintf(err, sizeof err, "the request body (%zu bytes) is not a valid Submission protobuf", len);
+        snprintf(err, sizeof err, "the request body (%zu bytes) is not a valid Submission protobuf%s%s",
+                 len, *why ? ": " : "", why);
         return checker_rejected("", err);
     }
     Reportd__Result *res = checker_run(c, sub);

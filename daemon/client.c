@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "keys.h"
 #include "mdp.h"
 #include "util.h"
 
@@ -19,6 +20,7 @@ struct client {
     void *ctx;
     char *endpoint;
     void *sock;
+    struct curve_keys keys;     /* off unless client_use_curve */
 };
 
 static void *open_socket(struct client *c)
@@ -33,6 +35,7 @@ static void *open_socket(struct client *c)
     /* replies come from outside too: bounded (a replay answer is the largest) */
     int64_t maxmsg = CLIENT_MAX_MESSAGE;
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    keys_apply_client(s, &c->keys);
     zmq_connect(s, c->endpoint);
     return s;
 }
@@ -54,6 +57,14 @@ void client_destroy(struct client **cp)
     free((*cp)->endpoint);
     free(*cp);
     *cp = NULL;
+}
+
+void client_use_curve(struct client *c, const struct curve_keys *k)
+{
+    if (!k || !k->on)
+        return;
+    c->keys = *k;
+    client_reconnect(c);
 }
 
 void client_reconnect(struct client *c)

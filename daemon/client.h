@@ -18,6 +18,10 @@ int client_send(struct client *c, const char *service, const struct mdp_msg *bod
 /* Wait up to timeout_ms for a REPLY. Returns [service, body…] (caller owns it),
  * or NULL on timeout (errno EAGAIN) or error. Malformed replies are skipped. */
 struct mdp_msg *client_recv(struct client *c, int timeout_ms);
+/* Connect with CURVE from now on (a new socket): k is copied; nothing when
+ * k is NULL or off. */
+struct curve_keys;
+void client_use_curve(struct client *c, const struct curve_keys *k);
 /* Lazy Pirate: drop the socket (and whatever it still holds), open a new one. */
 void client_reconnect(struct client *c);
 

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 #include <yaml.h>
 
+#include "keys.h"
 #include "util.h"
 
-enum ktype { K_SECTION, K_STR, K_INT, K_LONG, K_STATUSES, K_SEVERITIES };
+enum ktype { K_SECTION, K_STR, K_INT, K_LONG, K_STATUSES, K_SEVERITIES, K_BOOL };
 
 struct key {
     const char *path;
@@ -48,11 +50,31 @@ static const struct key keys[] = {
     {"alerts.statuses", K_STATUSES, F(alert_statuses), 0, 0},
     {"rules", K_SECTION, 0, 0, 0},
     {"rules.severity", K_SEVERITIES, 0, 0, 0},
+    {"metrics", K_SECTION, 0, 0, 0},
+    {"metrics.bind", K_STR, F(metrics_bind), 0, 0},
+    {"log", K_SECTION, 0, 0, 0},
+    {"log.format", K_STR, F(log_format), 0, 0},
+    {"log.level", K_STR, F(log_level), 0, 0},
     {"limits", K_SECTION, 0, 0, 0},
+    {"limits.shutdown_timeout", K_INT, F(shutdown_timeout), 1, 3600},
+    {"limits.ready_backlog", K_LONG, F(ready_backlog), 1, 1000000000},
     {"limits.max_message", K_LONG, F(max_message), 1024, 1L << 30},
     {"limits.hwm", K_INT, F(hwm), 10, 10000000},
+    {"security", K_SECTION, 0, 0, 0},
+    {"security.curve", K_BOOL, F(curve), 0, 1},
+    {"security.server_secret_key", K_STR, F(server_secret_key), 0, 0},
+    {"security.server_public_key", K_STR, F(server_public_key), 0, 0},
+    {"security.client_secret_key", K_STR, F(client_secret_key), 0, 0},
+    {"security.allow_dir", K_STR, F(allow_dir), 0, 0},
 };
 #undef F
+
+/* What a SIGHUP reload may change; every other key needs a restart. */
+static const char *const live_keys[] = {
+    "broker.request_expiry_ms", "heartbeat.interval_ms", "heartbeat.liveness",
+    "spool.batch_max", "spool.batch_ms", "spool.max_attempts", "alerts.statuses",
+    "limits.shutdown_timeout", "limits.ready_backlog", "log.format", "log.level",
+};
 
 static const char *const status_names[] = {"PASS", "WARN", "FAIL", "REJECTED"};
 static const char *const severity_names[] = {"notice", "warning", "error"};
@@ -77,6 +99,15 @@ void config_defaults(struct config *c)
     c->alert_statuses = 1u << 2;
     c->max_message = 16L << 20;
     c->hwm = 100000;
+    c->shutdown_timeout = 30;
+    c->ready_backlog = 10000;
+    c->metrics_bind = xstrdup("");
+    c->log_format = xstrdup("text");
+    c->log_level = xstrdup("info");
+    c->server_secret_key = xstrdup("server.key");
+    c->server_public_key = xstrdup("server.pub");
+    c->client_secret_key = xstrdup("client.key");
+    c->allow_dir = xstrdup("/etc/reportd/allowed");
 }
 
 void config_free(struct config *c)
@@ -86,6 +117,13 @@ void config_free(struct config *c)
     free(c->worker_connect);
     free(c->service);
     free(c->spool_path);
+    free(c->metrics_bind);
+    free(c->log_format);
+    free(c->log_level);
+    free(c->server_secret_key);
+    free(c->server_public_key);
+    free(c->client_secret_key);
+    free(c->allow_dir);
     for (size_t i = 0; i < c->noverrides; i++)
         free(c->override_rules[i]);
     free(c->override_rules);
@@ -190,6 +228,28 @@ static int set_severities(struct config *c, yaml_document_t *d, const yaml_node_
     return 0;
 }
 
+/* The string keys with a closed set of values (issue 4): 0, or -1 with why. */
+static int check_ops(const struct config *c, const char *path, char *why, size_t whylen)
+{
+    static const char *const levels[] = {"error", "warning", "notice", "info", "debug"};
+    char addr[16];
+    int port;
+    if (!strcmp(path, "metrics.bind") && *c->metrics_bind &&
+        config_metrics_addr(c, addr, &port) != 0)
+        return errf(why, whylen, "metrics.bind: %s is not IPV4-ADDRESS:PORT (or \"\" for no "
+                    "HTTP endpoint)", c->metrics_bind);
+    if (!strcmp(path, "log.format") && strcmp(c->log_format, "text") &&
+        strcmp(c->log_format, "json"))
+        return errf(why, whylen, "log.format: %s is not text or json", c->log_format);
+    if (strcmp(path, "log.level") != 0)
+        return 0;
+    for (size_t i = 0; i < 5; i++)
+        if (!strcmp(c->log_level, levels[i]))
+            return 0;
+    return errf(why, whylen, "log.level: %s is not error, warning, notice, info or debug",
+                c->log_level);
+}
+
 static int walk(struct config *c, yaml_document_t *d, const yaml_node_t *map, const char *prefix,
                 const char *file, char *err, size_t errlen)
 {
@@ -219,6 +279,9 @@ static int walk(struct config *c, yaml_document_t *d, const yaml_node_t *map, co
             char **slot = (char **)((char *)c + k->off);
             free(*slot);
             *slot = xstrdup(s);
+            char why[160];
+            if (check_ops(c, path, why, sizeof why) != 0)
+                return at(err, errlen, file, vn, "%s", why);
             break;
         }
         case K_INT:
@@ -231,6 +294,13 @@ static int walk(struct config *c, yaml_document_t *d, const yaml_node_t *map, co
         case K_SEVERITIES:
             rc = set_severities(c, d, vn, file, err, errlen);
             break;
+        case K_BOOL: {
+            const char *s = scalar(vn);
+            if (!s || (strcmp(s, "true") && strcmp(s, "false")))
+                return at(err, errlen, file, vn, "%s: expected true or false", path);
+            *(int *)((char *)c + k->off) = strcmp(s, "true") == 0;
+            break;
+        }
         }
         if (rc)
             return rc;
@@ -244,6 +314,20 @@ static int check_endpoint(const char *what, const char *ep, const char *file, ch
     if (strncmp(ep, "tcp://", 6) && strncmp(ep, "ipc://", 6) && strncmp(ep, "inproc://", 9))
         return errf(err, errlen, "%s: %s: %s is not a tcp://, ipc:// or inproc:// endpoint",
                     file, what, ep);
+    return 0;
+}
+
+/* The security.* key settings name files; a value that is itself a Z85 key
+ * is key material put in the YAML: refused. */
+static int check_key_files(const struct config *c, const char *file, char *err, size_t errlen)
+{
+    const char *names[] = {"server_secret_key", "server_public_key", "client_secret_key"};
+    const char *vals[] = {c->server_secret_key, c->server_public_key, c->client_secret_key};
+    for (int i = 0; i < 3; i++)
+        if (keys_is_key_material(vals[i]))
+            return errf(err, errlen, "%s: security.%s: looks like a key, not a file name; keys "
+                        "come from files (or systemd LoadCredential=), never from the YAML",
+                        file, names[i]);
     return 0;
 }
 
@@ -273,6 +357,8 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
         rc = check_endpoint("broker.publish", c->publish_bind, path, err, errlen);
     if (rc == 0)
         rc = check_endpoint("worker.connect", c->worker_connect, path, err, errlen);
+    if (rc == 0)
+        rc = check_key_files(c, path, err, errlen);
 fail:
     yaml_parser_delete(&parser);
     fclose(f);
@@ -294,4 +380,97 @@ char *config_spool_file(const struct config *c)
     }
     mkdir("var", 0750);
     return xstrdup("var/spool.db");
+}
+
+int config_metrics_addr(const struct config *c, char addr[16], int *port)
+{
+    const char *colon = strrchr(c->metrics_bind, ':');
+    size_t n = colon ? (size_t)(colon - c->metrics_bind) : 0;
+    if (!colon || n == 0 || n > 15 || !colon[1] || strspn(colon + 1, "0123456789") !=
+        strlen(colon + 1) || strlen(colon + 1) > 5)
+        return -1;
+    memcpy(addr, c->metrics_bind, n);
+    addr[n] = '\0';
+    *port = atoi(colon + 1);
+    struct in_addr ia;
+    return *port <= 65535 && inet_pton(AF_INET, addr, &ia) == 1 ? 0 : -1;
+}
+
+static int is_live(const char *path)
+{
+    for (size_t i = 0; i < sizeof live_keys / sizeof live_keys[0]; i++)
+        if (strcmp(live_keys[i], path) == 0)
+            return 1;
+    return 0;
+}
+
+static int same_value(const struct key *k, const struct config *a, const struct config *b)
+{
+    const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+    switch (k->type) {
+    case K_SECTION:
+        return 1;
+    case K_STR:
+        return strcmp(*(char *const *)pa, *(char *const *)pb) == 0;
+    case K_LONG:
+        return *(const long *)pa == *(const long *)pb;
+    case K_STATUSES:
+        return a->alert_statuses == b->alert_statuses;
+    case K_SEVERITIES:
+        if (a->noverrides != b->noverrides)
+            return 0;
+        for (size_t i = 0; i < a->noverrides; i++)
+            if (strcmp(a->override_rules[i], b->override_rules[i]) ||
+                a->override_severities[i] != b->override_severities[i])
+                return 0;
+        return 1;
+    default:                    /* K_INT and the other int-valued types */
+        return *(const int *)pa == *(const int *)pb;
+    }
+}
+
+size_t config_diff(const struct config *a, const struct config *b, int live, char *out,
+                   size_t outlen)
+{
+    size_t n = 0, used = 0;
+    if (outlen)
+        out[0] = '\0';
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (is_live(keys[i].path) != !!live || same_value(&keys[i], a, b))
+            continue;
+        if (used < outlen) {
+            int w = snprintf(out + used, outlen - used, "%s%s", n ? ", " : "", keys[i].path);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        n++;
+    }
+    return n;
+}
+
+void config_apply_live(struct config *c, const struct config *next)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const struct key *k = &keys[i];
+        if (!is_live(k->path))
+            continue;
+        char *to = (char *)c + k->off;
+        const char *from = (const char *)next + k->off;
+        switch (k->type) {
+        case K_STR:
+            free(*(char **)to);
+            *(char **)to = xstrdup(*(char *const *)from);
+            break;
+        case K_LONG:
+            *(long *)to = *(const long *)from;
+            break;
+        case K_STATUSES:
+            c->alert_statuses = next->alert_statuses;
+            break;
+        case K_INT:
+            *(int *)to = *(const int *)from;
+            break;
+        default:                /* not reloadable (see live_keys) */
+            break;
+        }
+    }
 }

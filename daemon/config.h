@@ -23,9 +23,20 @@ struct config {
     unsigned alert_statuses;    /* bit (1 << STATUS_x) raises an Alert */
     long max_message;           /* bytes, ZMQ_MAXMSGSIZE on outside-facing sockets */
     int hwm;                    /* messages, SNDHWM/RCVHWM */
+    int shutdown_timeout;       /* s: longest a TERM drain waits for jobs in flight */
+    long ready_backlog;         /* jobs: /readyz fails while the backlog is above it */
+    char *metrics_bind;         /* "ADDR:PORT" serving /metrics, /healthz, /readyz; "" off */
+    char *log_format;           /* "text" or "json" */
+    char *log_level;            /* least important priority logged: error … debug */
     char **override_rules;      /* rule severity overrides, parallel arrays */
     int *override_severities;   /* 0 notice, 1 warning, 2 error */
     size_t noverrides;
+    /* security: CURVE on every TCP endpoint; key *files* only (keys.h) */
+    int curve;                  /* 0/1 */
+    char *server_secret_key;    /* broker: its secret key file */
+    char *server_public_key;    /* workers, reportctl: the broker's public key file */
+    char *client_secret_key;    /* workers, reportctl: their own secret key file */
+    char *allow_dir;            /* broker: allowed client/worker public keys, NAME.pub */
 };
 
 /* Fill c with the documented defaults (owned strings). */
@@ -34,6 +45,17 @@ void config_defaults(struct config *c);
  * "file:line:column: message" in err; c may be partly updated then. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 void config_free(struct config *c);
+
+/* Keys whose values differ between a and b, comma-separated into out: those a
+ * reload applies (live set) or those that need a restart (live clear).
+ * Returns how many. */
+size_t config_diff(const struct config *a, const struct config *b, int live, char *out,
+                   size_t outlen);
+/* Copy every key a reload may change from next into c. */
+void config_apply_live(struct config *c, const struct config *next);
+/* metrics_bind split into an IPv4 address (addr holds 16 bytes) and a port.
+ * Returns 0, or -1 when it is not ADDR:PORT. */
+int config_metrics_addr(const struct config *c, char addr[16], int *port);
 
 /* The spool file: spool_path, else $STATE_DIRECTORY/spool.db, else
  * var/spool.db. Creates the directory of the default. Caller frees. */

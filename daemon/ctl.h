@@ -16,5 +16,7 @@ int ctl_submit(int argc, char **argv);
 int ctl_watch(int argc, char **argv);
 /* deadletter list | show UUID | retry UUID (ctl_net.c). */
 int ctl_deadletter(int argc, char **argv);
+/* keygen DIR/NAME: write a CURVE key pair (ctl_keygen.c). 0, 64 usage, 73 cannot create. */
+int ctl_keygen(int argc, char **argv);
 
 #endif

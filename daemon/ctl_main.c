@@ -16,10 +16,13 @@ static const struct command COMMANDS[] = {
                          "        [--kind department|government] [--submitted YYYY-MM-DD] FILE…"},
     {"convert", ctl_convert, "convert [--form F] --to yaml|pb [-o OUT] FILE"},
     {"submit", ctl_submit, "submit [--no-wait] [--plain] [--region CODE] [--name N] [--year Y]\n"
-                           "        [--repeat N] [--timeout MS] [--broker EP | -c CONF] FILE…"},
+                           "        [--repeat N] [--timeout MS] [--broker EP | -c CONF]\n"
+                           "        [--key FILE --server-key FILE] FILE…"},
     {"watch", ctl_watch, "watch [--json] [--from SEQ] [--count N] [--idle MS] [--publish EP]\n"
-                         "        [--broker EP | -c CONF] [PREFIX…]"},
-    {"deadletter", ctl_deadletter, "deadletter [--broker EP | -c CONF] list | show UUID | retry UUID"},
+                         "        [--broker EP | -c CONF] [--key FILE --server-key FILE] [PREFIX…]"},
+    {"deadletter", ctl_deadletter, "deadletter [--broker EP | -c CONF] [--key FILE --server-key FILE]\n"
+                                   "        list | show UUID | retry UUID"},
+    {"keygen", ctl_keygen, "keygen DIR/NAME   (CURVE key pair: NAME.key, NAME.pub)"},
 };
 
 static int usage(FILE *f)

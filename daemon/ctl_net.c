@@ -21,6 +21,7 @@
 void ctlnet_defaults(struct ctl_endpoints *e)
 {
     const char *b = getenv("REPORTD_BROKER"), *p = getenv("REPORTD_PUBLISH");
+    memset(e, 0, sizeof *e);
     e->broker = xstrdup(b && *b ? b : "tcp://127.0.0.1:5555");
     e->publish = xstrdup(p && *p ? p : "tcp://127.0.0.1:5556");
 }
@@ -38,6 +39,13 @@ static char *connectable(const char *bind)
 
 int ctlnet_option(struct ctl_endpoints *e, int opt, const char *arg)
 {
+    if (opt == 'K' || opt == 'S') {
+        char **slot = opt == 'K' ? &e->client_key : &e->server_key;
+        free(*slot);
+        *slot = xstrdup(arg);
+        e->curve_on = 1;
+        return 1;
+    }
     if (opt == 'B' || opt == 'P') {
         char **slot = opt == 'B' ? &e->broker : &e->publish;
         free(*slot);
@@ -58,6 +66,13 @@ int ctlnet_option(struct ctl_endpoints *e, int opt, const char *arg)
     free(e->publish);
     e->broker = connectable(cfg.broker_bind);
     e->publish = connectable(cfg.publish_bind);
+    if (cfg.curve) {
+        e->curve_on = 1;
+        free(e->client_key);
+        free(e->server_key);
+        e->client_key = xstrdup(cfg.client_secret_key);
+        e->server_key = xstrdup(cfg.server_public_key);
+    }
     config_free(&cfg);
     return 1;
 }
@@ -66,7 +81,32 @@ void ctlnet_free(struct ctl_endpoints *e)
 {
     free(e->broker);
     free(e->publish);
-    e->broker = e->publish = NULL;
+    free(e->client_key);
+    free(e->server_key);
+    memset(e, 0, sizeof *e);
+}
+
+int ctlnet_keys(struct ctl_endpoints *e)
+{
+    char err[512];
+    if (!e->curve_on)
+        return 0;
+    if (!e->client_key || !e->server_key) {
+        fprintf(stderr, "reportctl: CURVE needs both --key FILE and --server-key FILE\n");
+        return -1;
+    }
+    if (keys_load_client(&e->curve, e->client_key, e->server_key, err, sizeof err) != 0) {
+        fprintf(stderr, "reportctl: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+struct client *ctlnet_client(void *ctx, const struct ctl_endpoints *e)
+{
+    struct client *c = client_new(ctx, e->broker);
+    client_use_curve(c, &e->curve);
+    return c;
 }
 
 void ctlnet_uuid(char out[37])
@@ -122,17 +162,21 @@ int ctl_deadletter(int argc, char **argv)
             ctlnet_free(&ep);
             return o == 'c' ? 78 : 64;
         }
+    if (ctlnet_keys(&ep) != 0) {
+        ctlnet_free(&ep);
+        return 78;
+    }
     int n = argc - optind;
     const char *cmd = n > 0 ? argv[optind] : "";
     if (!((n == 1 && !strcmp(cmd, "list")) ||
           (n == 2 && (!strcmp(cmd, "show") || !strcmp(cmd, "retry"))))) {
-        fputs("usage: reportctl deadletter [--broker EP | -c CONF] list | show UUID | retry UUID\n",
+        fputs("usage: reportctl deadletter [--broker EP | -c CONF] [--key F --server-key F] list | show UUID | retry UUID\n",
               stderr);
         ctlnet_free(&ep);
         return 64;
     }
     void *ctx = zmq_ctx_new();
-    struct client *c = client_new(ctx, ep.broker);
+    struct client *c = ctlnet_client(ctx, &ep);
     struct mdp_msg *req = mdp_msg_new(), *rep;
     for (int i = optind; i < argc; i++)
         mdp_msg_addstr(req, argv[i]);

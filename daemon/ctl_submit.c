@@ -293,7 +293,7 @@ static int parse_opts(int argc, char **argv, struct submit_opts *o, struct ctl_e
         fputs("usage: reportctl submit [--no-wait] [--plain] [--region CODE] [--name N]\n"
               "  [--kind department|government] [--year Y] [--form auto|text|layout|yaml|pb]\n"
               "  [--id UUID] [--repeat N] [--timeout MS] [--retries N] [--wait S]\n"
-              "  [--broker EP | -c CONF] FILE…\n", stderr);
+              "  [--broker EP | -c CONF] [--key FILE --server-key FILE] FILE…\n", stderr);
         return 64;
     }
     return 0;
@@ -317,6 +317,8 @@ int ctl_submit(int argc, char **argv)
     struct ctl_endpoints ep;
     ctlnet_defaults(&ep);
     int rc = parse_opts(argc, argv, &o, &ep);
+    if (rc == 0 && ctlnet_keys(&ep) != 0)
+        rc = 78;
     if (rc) {
         ctlnet_free(&ep);
         return rc;
@@ -338,7 +340,7 @@ int ctl_submit(int argc, char **argv)
         }
     }
     void *ctx = zmq_ctx_new();
-    struct client *c = client_new(ctx, ep.broker);
+    struct client *c = ctlnet_client(ctx, &ep);
     if (rc == 0 && o.plain)
         rc = plain_all(c, items, n, &o) ? 69 : 0;
     else if (rc == 0 && request_all(c, items, n, &o) != 0)

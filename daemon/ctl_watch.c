@@ -200,7 +200,8 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void *subscribe(void *ctx, const struct watch *w, const char *endpoint)
+static void *subscribe(void *ctx, const struct watch *w, const char *endpoint,
+                       const struct curve_keys *curve)
 {
     void *sub = zmq_socket(ctx, ZMQ_SUB);
     int hwm = 1000000, linger = 0;
@@ -212,6 +213,7 @@ static void *subscribe(void *ctx, const struct watch *w, const char *endpoint)
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, w->prefixes[i], strlen(w->prefixes[i]));
     if (w->nprefixes == 0)
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    keys_apply_client(sub, curve);
     zmq_connect(sub, endpoint);
     return sub;
 }
@@ -263,16 +265,21 @@ int ctl_watch(int argc, char **argv)
             idle_exit = atoll(optarg);
         } else {
             fputs("usage: reportctl watch [--json] [--from SEQ] [--count N] [--idle MS]\n"
-                  "  [--publish EP] [--broker EP | -c CONF] [PREFIX…]\n", stderr);
+                  "  [--publish EP] [--broker EP | -c CONF] [--key F --server-key F] [PREFIX…]\n",
+                  stderr);
             ctlnet_free(&ep);
             return 64;
         }
     }
+    if (ctlnet_keys(&ep) != 0) {
+        ctlnet_free(&ep);
+        return 78;
+    }
     w.prefixes = argv + optind;
     w.nprefixes = argc - optind;
     void *ctx = zmq_ctx_new();
-    void *sub = subscribe(ctx, &w, ep.publish);
-    w.broker = client_new(ctx, ep.broker);
+    void *sub = subscribe(ctx, &w, ep.publish, &ep.curve);
+    w.broker = ctlnet_client(ctx, &ep);
     /* baseline: --from, else everything already published is history */
     if (from > 0) {
         w.last = (uint64_t)from - 1;

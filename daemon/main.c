@@ -3,6 +3,7 @@
  * and cfg.threads worker threads over inproc:// in one process. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,17 +18,24 @@
 #include "broker.h"
 #include "check.h"
 #include "config.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "telemetry.h"
 #include "util.h"
 #include "worker.h"
 
 #define EMBEDDED_ENDPOINT "inproc://reportd-workers"
 
+/* Sink for the broker's and workers' protocol lines (already rate-limited
+ * per second by the broker; log.c limits repeats again). */
 static void log_line(const char *line)
 {
-    char ts[32];
-    time_t t = time(NULL);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-    fprintf(stderr, "%s reportd[%d]: %s\n", ts, (int)getpid(), line);
+    log_msg(LOG_PRI_WARNING, "%s", line);
+}
+
+static void configure_log(const struct config *cfg)
+{
+    log_configure(log_format_parse(cfg->log_format) == 1, log_level_parse(cfg->log_level));
 }
 
 static void usage(FILE *f)
@@ -37,7 +45,7 @@ static void usage(FILE *f)
           "No role: broker and worker threads in one process (the embedded default).\n", f);
 }
 
-/* Wait for a signal. Returns its number (SIGTERM, SIGINT or SIGHUP). */
+/* Read the pending signal. Returns its number (SIGTERM, SIGINT or SIGHUP). */
 static int read_signal(int sigfd)
 {
     struct signalfd_siginfo si;
@@ -58,28 +66,84 @@ static struct checker *make_checker(const struct config *cfg)
     };
     struct checker *c = checker_new(&opt, err, sizeof err);
     if (!c)
-        log_line(err);
+        log_msg(LOG_PRI_ERR, "%s", err);
     return c;
 }
 
-/* HUP: load the file again into a new config; apply it only if it validated.
- * Worker threads keep their settings (rule overrides need a restart). */
-static void reload(struct broker *b, struct config *cfg, const char *file)
+/* HUP: load the file again into a new config; on any error keep the running
+ * one and say why; else apply the live keys and name those needing a restart.
+ * A worker process (b NULL) applies only log.* and limits.shutdown_timeout:
+ * its threads read the rest once, at start. */
+static void reload(struct lifecycle *lc, struct broker *b, struct config *cfg, const char *file)
 {
-    char err[512];
+    char err[512], live[512], restart[512];
     struct config next;
-    config_defaults(&next);
     if (!file) {
-        log_line("SIGHUP: no config file to reload (started without -c)");
-    } else if (config_load(&next, file, err, sizeof err) != 0) {
-        log_line(err);
-        log_line("SIGHUP: configuration not valid: keeping the running one");
+        log_msg(LOG_PRI_WARNING, "SIGHUP: no config file to reload (started without -c)");
+        return;
+    }
+    lifecycle_reloading(lc, 0);
+    config_defaults(&next);
+    if (config_load(&next, file, err, sizeof err) != 0) {
+        log_msg(LOG_PRI_ERR, "SIGHUP: %s: keeping the running configuration", err);
     } else {
-        int ignored = broker_reload(b, cfg, &next);
-        log_line(ignored ? "SIGHUP: reloaded; endpoint, spool and limit changes need a restart"
-                         : "SIGHUP: reloaded");
+        size_t nlive = config_diff(cfg, &next, 1, live, sizeof live);
+        size_t nrestart = config_diff(cfg, &next, 0, restart, sizeof restart);
+        config_apply_live(cfg, &next);
+        if (b)
+            broker_reload(b, cfg, &next);
+        configure_log(cfg);
+        log_msg(LOG_PRI_NOTICE, "SIGHUP: reloaded %s; applied: %s; need a restart (not "
+                "applied): %s%s", file, nlive ? live : "nothing changed",
+                nrestart ? restart : "none",
+                b ? "" : " (a worker process applies only log.* and limits.shutdown_timeout)");
     }
     config_free(&next);
+    lifecycle_reloading(lc, 1);
+}
+
+/* /metrics, /healthz, /readyz when metrics.bind is set. 0 or -1 (logged). */
+static int start_http(struct telemetry *tm, const struct config *cfg)
+{
+    char addr[16], err[256] = "metrics: bad metrics.bind";
+    int port;
+    if (!*cfg->metrics_bind)
+        return 0;
+    if (config_metrics_addr(cfg, addr, &port) != 0 ||
+        telemetry_serve(tm, addr, port, err, sizeof err) != 0) {
+        log_msg(LOG_PRI_ERR, "%s", err);
+        return -1;
+    }
+    log_msg(LOG_PRI_INFO, "metrics: http://%s:%d/metrics, /healthz, /readyz", addr,
+            telemetry_port(tm));
+    return 0;
+}
+
+/* The broker's loop until TERM/INT: HUP reloads; TERM drains. Returns the
+ * exit status. */
+static int serve_signals(struct broker *b, struct lifecycle *lc, struct config *cfg,
+                         const char *file, int sigfd)
+{
+    char err[512];
+    for (;;) {
+        if (broker_run(b, sigfd, err, sizeof err) != 0) {
+            log_msg(LOG_PRI_ERR, "%s", err);
+            return 70;
+        }
+        int sig = read_signal(sigfd);
+        if (sig == SIGHUP) {
+            reload(lc, b, cfg, file);
+            continue;
+        }
+        log_msg(LOG_PRI_NOTICE, "%s: draining: no new work, waiting up to %d s for the jobs "
+                "in flight", sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->shutdown_timeout);
+        lifecycle_stopping(lc, cfg->shutdown_timeout * 1000);
+        if (broker_drain(b, cfg->shutdown_timeout * 1000, err, sizeof err) != 0) {
+            log_msg(LOG_PRI_ERR, "drain: %s", err);
+            return 70;
+        }
+        return 0;
+    }
 }
 
 /* Broker (and, embedded, worker threads). */
@@ -89,51 +153,51 @@ static int run_broker(void *ctx, struct config *cfg, const char *file, int sigfd
     const char *binds[] = {EMBEDDED_ENDPOINT, NULL};
     struct broker *b = broker_new(ctx, cfg, nthreads ? binds : NULL, log_line, err, sizeof err);
     if (!b) {
-        log_line(err);
+        log_msg(LOG_PRI_ERR, "%s", err);
         return 70;
     }
+    char *spool = config_spool_file(cfg);
+    struct telemetry *tm = telemetry_new(spool);
+    free(spool);
+    struct lifecycle *lc = lifecycle_new(b, tm, cfg);
     struct checker *chk = NULL;
     struct worker_pool *pool = NULL;
-    int stopfd = eventfd(0, EFD_CLOEXEC), rc = 0;
+    int stopfd = eventfd(0, EFD_CLOEXEC), rc = 70;
+    if (start_http(tm, cfg) != 0)
+        goto done;
     if (nthreads && (!(chk = make_checker(cfg)) ||
                      !(pool = worker_start(ctx, cfg, EMBEDDED_ENDPOINT, nthreads, chk, stopfd,
                                            log_line, err, sizeof err)))) {
-        rc = 70;
+        if (nthreads && chk)
+            log_msg(LOG_PRI_ERR, "%s", err);
         goto done;
     }
-    log_line(nthreads ? "started: broker and worker threads" : "started: broker");
-    for (;;) {
-        if (broker_run(b, sigfd, err, sizeof err) != 0) {
-            log_line(err);
-            rc = 70;
-            break;
-        }
-        if (read_signal(sigfd) != SIGHUP) {
-            /* TERM drains: what workers hold now comes back before we stop */
-            if (broker_drain(b, cfg->heartbeat_ms * cfg->liveness, err, sizeof err) != 0)
-                log_line(err);
-            break;
-        }
-        reload(b, cfg, file);
-    }
+    broker_set_telemetry(b, tm);
+    broker_set_tick(b, lifecycle_tick_ms(lc), lifecycle_tick, lc);
+    log_msg(LOG_PRI_INFO, nthreads ? "started: broker and worker threads" : "started: broker");
+    lifecycle_ready(lc);
+    rc = serve_signals(b, lc, cfg, file, sigfd);
 done:
     eventfd_write(stopfd, 1);
     worker_join(&pool);
     struct broker_stats st;
     broker_stats(b, &st);
-    snprintf(err, sizeof err, "totals: %llu requests, %llu replies, %llu redelivered, %llu dead "
-             "letters, %llu invalid dropped", (unsigned long long)st.requests,
-             (unsigned long long)st.replies, (unsigned long long)st.redelivered,
-             (unsigned long long)st.dead, (unsigned long long)st.dropped);
-    log_line(err);
+    log_msg(LOG_PRI_INFO, "totals: %llu submissions (%llu accepted, %llu duplicate, %llu "
+            "rejected), %llu replies, %llu redelivered, %llu dead letters, %llu invalid dropped",
+            (unsigned long long)st.received, (unsigned long long)st.accepted,
+            (unsigned long long)st.duplicate, (unsigned long long)st.rejected,
+            (unsigned long long)st.replies, (unsigned long long)st.redelivered,
+            (unsigned long long)st.dead, (unsigned long long)st.dropped);
     broker_destroy(&b);
+    telemetry_destroy(&tm);
+    lifecycle_destroy(&lc);
     checker_destroy(&chk);
     close(stopfd);
-    log_line("stopped");
+    log_msg(LOG_PRI_INFO, "stopped");
     return rc;
 }
 
-static int run_worker(void *ctx, const struct config *cfg, int sigfd)
+static int run_worker(void *ctx, struct config *cfg, const char *file, int sigfd)
 {
     char err[512];
     struct checker *chk = make_checker(cfg);
@@ -143,18 +207,34 @@ static int run_worker(void *ctx, const struct config *cfg, int sigfd)
     struct worker_pool *pool = worker_start(ctx, cfg, cfg->worker_connect, cfg->threads, chk,
                                             stopfd, log_line, err, sizeof err);
     if (!pool) {
-        log_line(err);
+        log_msg(LOG_PRI_ERR, "%s", err);
         checker_destroy(&chk);
         return 70;
     }
-    log_line("started: worker");
-    while (read_signal(sigfd) == SIGHUP)
-        log_line("SIGHUP: a worker process reloads nothing; restart it to apply changes");
+    struct lifecycle *lc = lifecycle_new(NULL, NULL, cfg);
+    lifecycle_set_pool(lc, pool);
+    log_msg(LOG_PRI_INFO, "started: worker");
+    lifecycle_ready(lc);
+    for (;;) {
+        struct pollfd pfd = {sigfd, POLLIN, 0};
+        int n = poll(&pfd, 1, lifecycle_tick_ms(lc));
+        lifecycle_tick(lc);
+        if (n <= 0)
+            continue;
+        int sig = read_signal(sigfd);
+        if (sig != SIGHUP)
+            break;
+        reload(lc, NULL, cfg, file);
+    }
+    /* each thread finishes the request in its hands, replies, then DISCONNECTs */
+    log_msg(LOG_PRI_NOTICE, "stopping: finishing the requests in hand");
+    lifecycle_stopping(lc, cfg->shutdown_timeout * 1000);
     eventfd_write(stopfd, 1);
     worker_join(&pool);
+    lifecycle_destroy(&lc);
     checker_destroy(&chk);
     close(stopfd);
-    log_line("stopped");
+    log_msg(LOG_PRI_INFO, "stopped");
     return 0;
 }
 
@@ -191,6 +271,7 @@ int main(int argc, char **argv)
         puts("configuration OK");
         exit(0);
     }
+    configure_log(&cfg);
     if (getenv("REPORTD_TEST_POISON") || getenv("REPORTD_TEST_DELAY_MS"))
         worker_fault_hook = worker_poison_hook;
     sigset_t set;
@@ -201,7 +282,7 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &set, NULL);
     int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
     void *ctx = zmq_ctx_new();
-    int rc = strcmp(role, "worker") == 0 ? run_worker(ctx, &cfg, sigfd)
+    int rc = strcmp(role, "worker") == 0 ? run_worker(ctx, &cfg, file, sigfd)
              : run_broker(ctx, &cfg, file, sigfd, strcmp(role, "broker") == 0 ? 0 : cfg.threads);
     zmq_ctx_term(ctx);
     config_free(&cfg);

@@ -12,9 +12,12 @@
 #include <zmq.h>
 
 #include "check.h"
+#include "keys.h"
 #include "mdp.h"
 #include "spool.h"
 #include "util.h"
+
+#define PUBLISHER_MAX_INPUT 4096    /* bytes: one (un)subscription from a SUB */
 
 struct publisher {
     void *sock;                 /* XPUB */
@@ -25,8 +28,9 @@ struct publisher {
     uint64_t sent;
 };
 
-struct publisher *publisher_new(void *ctx, const char *endpoint, struct spool *sp,
-                                unsigned alert_statuses, int hwm, char *err, size_t errlen)
+struct publisher *publisher_new(void *ctx, const char *endpoint, const struct curve_keys *curve,
+                                struct spool *sp, unsigned alert_statuses, int hwm, char *err,
+                                size_t errlen)
 {
     struct publisher *p = xcalloc(1, sizeof *p);
     p->sp = sp;
@@ -37,6 +41,10 @@ struct publisher *publisher_new(void *ctx, const char *endpoint, struct spool *s
     zmq_setsockopt(p->sock, ZMQ_LINGER, &linger, sizeof linger);
     /* see every subscription, so late SUBs are logged and counted */
     zmq_setsockopt(p->sock, ZMQ_XPUB_VERBOSE, &verbose, sizeof verbose);
+    /* what comes in is subscriptions: a topic prefix is short */
+    int64_t maxmsg = PUBLISHER_MAX_INPUT;
+    zmq_setsockopt(p->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    keys_apply_server(p->sock, curve);
     if (zmq_bind(p->sock, endpoint) != 0) {
         errf(err, errlen, "publish: bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
         publisher_destroy(&p);

@@ -13,11 +13,14 @@
 struct spool;
 struct publisher;
 
-/* Bind an XPUB on endpoint. alert_statuses: bit (1 << Status) raises an Alert.
+/* Bind an XPUB on endpoint, CURVE-served when curve is on (may be NULL).
+ * alert_statuses: bit (1 << Status) raises an Alert.
  * hwm: send high-water mark (a subscriber behind by more loses messages and
  * fills the gap by replay). NULL with err. */
-struct publisher *publisher_new(void *ctx, const char *endpoint, struct spool *sp,
-                                unsigned alert_statuses, int hwm, char *err, size_t errlen);
+struct curve_keys;
+struct publisher *publisher_new(void *ctx, const char *endpoint, const struct curve_keys *curve,
+                                struct spool *sp, unsigned alert_statuses, int hwm, char *err,
+                                size_t errlen);
 void publisher_destroy(struct publisher **pp);
 
 /* The XPUB socket, to poll for subscriptions (drain with publisher_drain). */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fit.h"
+#include "pbguard.h"
 #include "util.h"
 
 static const char *const TABLE_IDS[LAYOUT_TABLES] = {"T2", "T3", "T4"};
@@ -103,6 +104,19 @@ static int table_index(const char *id)
     return -1;
 }
 
+/* A blank, placeholder or text cell must read as its state from its raw text
+ * (text may look like a number: it was quoted), or the forms would disagree. */
+static int raw_matches_state(const Reportd__Cell *m, int amount)
+{
+    struct cell probe = {0};
+    const char *raw = m->raw ? m->raw : "";
+    report_parse_cell(&probe, raw, strlen(raw), amount);
+    free(probe.raw);
+    if (m->state == REPORTD__CELL_STATE__CELL_TEXT)
+        return probe.state == CELL_TEXT || probe.state == CELL_NUMBER;
+    return probe.state == (int)m->state;
+}
+
 static int cell_from_pb(const struct layout_table *lt, struct report_table *t, const Reportd__Cell *m,
                         unsigned char *seen, char *err, size_t errlen)
 {
@@ -133,6 +147,11 @@ static int cell_from_pb(const struct layout_table *lt, struct report_table *t, c
     case REPORTD__CELL_STATE__CELL_BLANK:
     case REPORTD__CELL_STATE__CELL_PLACEHOLDER:
     case REPORTD__CELL_STATE__CELL_TEXT:
+        if (!raw_matches_state(m, lt->cols[ci].amount))
+            return errf(err, errlen, "%s %s × %s: raw text \"%s\" does not read as a %s cell", lt->id,
+                        row, col, m->raw ? m->raw : "",
+                        m->state == REPORTD__CELL_STATE__CELL_BLANK ? "blank"
+                        : m->state == REPORTD__CELL_STATE__CELL_TEXT ? "text" : "placeholder");
         break;
     default:
         return errf(err, errlen, "%s %s × %s: unknown cell state %d", lt->id, row, col, (int)m->state);
@@ -216,9 +235,11 @@ fail:
 int reportpb_read(const struct layouts *ls, const uint8_t *data, size_t len, struct report **out,
                   char *err, size_t errlen)
 {
-    Reportd__Report *m = reportd__report__unpack(NULL, len, data);
+    char why[200] = "";
+    Reportd__Report *m = (Reportd__Report *)pbguard_unpack(&reportd__report__descriptor, data, len,
+                                                            PBGUARD_BUDGET(len), why, sizeof why);
     if (!m)
-        return errf(err, errlen, "not a valid protobuf Report (%zu bytes)", len);
+        return errf(err, errlen, "not a valid protobuf Report (%zu bytes)%s%s", len, *why ? ": " : "", why);
     int rc = reportpb_to_report(ls, m, out, err, errlen);
     reportd__report__free_unpacked(m, NULL);
     return rc;

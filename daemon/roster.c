@@ -12,9 +12,11 @@
 #include <zmq.h>
 
 #include "config.h"
+#include "log.h"
 #include "mdp.h"
 #include "publisher.h"
 #include "spool.h"
+#include "telemetry.h"
 #include "util.h"
 
 struct service *roster_service(struct broker *b, const char *name, size_t len, int create)
@@ -44,6 +46,8 @@ void roster_enqueue(struct broker *b, struct service *s, struct job *j, int fron
 {
     (void)b;
     j->next = NULL;
+    if (!j->queued_us)
+        j->queued_us = broker_now_us();
     if (front) {
         j->next = s->head;
         s->head = j;
@@ -73,8 +77,21 @@ void roster_send(struct broker *b, struct worker *w, int cmd)
     mdp_msg_destroy(&m);
 }
 
+/* A worker's ROUTER identity in hex, for logs (out holds 33 bytes). */
+static void worker_hex(const struct worker *w, char out[33])
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t n = w->idlen < 16 ? w->idlen : 16;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[((const unsigned char *)w->id)[i] >> 4];
+        out[2 * i + 1] = digits[((const unsigned char *)w->id)[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 /* The worker holding j died: hand j out again, or give up on it. */
-static void redeliver(struct broker *b, struct service *s, struct job *j, const char *why)
+static void redeliver(struct broker *b, struct service *s, struct job *j, const char *why,
+                      const char *worker)
 {
     char err[256];
     if (j->uuid[0] == '\0') {
@@ -95,13 +112,17 @@ static void redeliver(struct broker *b, struct service *s, struct job *j, const 
         snprintf(reason, sizeof reason, "%s on %d attempts", why, n);
         if (spool_bury(b->sp, j->uuid, reason, err, sizeof err) == 0)
             publisher_deadletter(b->pub, j->uuid, j->submission_id, reason, n, err, sizeof err);
-        broker_log(b, "dead letter %s (%s): %s", j->uuid, j->submission_id, reason);
+        log_job(LOG_PRI_ERR, &(struct log_job){j->submission_id, n, worker},
+                "dead letter %s: %s", j->uuid, reason);
         b->st.dead++;
         roster_job_free(j);
         return;
     }
     if (n < 0)
         broker_log(b, "spool: %s", err);
+    j->deliveries = n;          /* for the attempt number in logs */
+    log_job(LOG_PRI_WARNING, &(struct log_job){j->submission_id, n, worker},
+            "job %s handed out again: %s", j->uuid, why);
     b->st.redelivered++;
     roster_enqueue(b, s, j, 1);
     roster_dispatch(b, s);
@@ -124,6 +145,8 @@ void roster_delete(struct broker *b, struct worker *w, int disconnect, const cha
     }
     struct job *held = w->job;
     struct service *svc = w->svc;
+    char hex[33];
+    worker_hex(w, hex);
     for (size_t i = 0; i < b->nworkers; i++)
         if (b->workers[i] == w) {
             b->workers[i] = b->workers[--b->nworkers];
@@ -133,7 +156,7 @@ void roster_delete(struct broker *b, struct worker *w, int disconnect, const cha
     free(w);
     /* after the worker is gone, so the job cannot be handed straight back to it */
     if (held)
-        redeliver(b, svc, held, why);
+        redeliver(b, svc, held, why, hex);
 }
 
 void roster_idle(struct service *s, struct worker *w)
@@ -165,6 +188,14 @@ void roster_dispatch(struct broker *b, struct service *s)
         w->job = j;
         int rc = mdp_msg_send(m, b->router, ZMQ_DONTWAIT);
         mdp_msg_destroy(&m);
+        if (rc == 0) {
+            j->sent_us = broker_now_us();
+            telemetry_observe(b->tm, TELEMETRY_QUEUE, (double)(j->sent_us - j->queued_us) / 1e6);
+            char hex[33];
+            worker_hex(w, hex);
+            log_job(LOG_PRI_DEBUG, &(struct log_job){j->submission_id, j->deliveries + 1, hex},
+                    "job %s handed to a worker", j->uuid[0] ? j->uuid : s->name);
+        }
         if (rc != 0) {
             /* ROUTER_MANDATORY: the peer is gone; its job goes back untouched */
             w->job = NULL;

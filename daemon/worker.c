@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "keys.h"
 #include "mdp.h"
 #include "util.h"
 
@@ -35,6 +36,7 @@ struct worker_pool {
     pthread_t *threads;
     int nthreads;
     atomic_ulong served;
+    struct curve_keys keys;     /* CURVE client keys; off over inproc:// */
 };
 
 void worker_poison_hook(const void *body, size_t len)
@@ -75,7 +77,9 @@ static void send_cmd(void *sock, int cmd, const char *service)
     struct mdp_msg *m = mdp_worker_cmd(NULL, 0, cmd);
     if (service)
         mdp_msg_addstr(m, service);
-    mdp_msg_send(m, sock, 0);
+    /* never block: a connection refused in its handshake (CURVE, ZAP) has no
+     * pipe to queue on, and a lost heartbeat only makes the broker silent */
+    mdp_msg_send(m, sock, ZMQ_DONTWAIT);
     mdp_msg_destroy(&m);
 }
 
@@ -95,6 +99,7 @@ static void *connect_broker(struct worker_pool *p)
     int zivl = 1000, ztmo = 5000;
     zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &zivl, sizeof zivl);
     zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &ztmo, sizeof ztmo);
+    keys_apply_client(s, &p->keys);
     if (zmq_connect(s, p->endpoint) != 0) {
         say(p, "worker: connect %s: %s", p->endpoint, zmq_strerror(zmq_errno()));
         zmq_close(s);
@@ -227,6 +232,13 @@ struct worker_pool *worker_start(void *ctx, const struct config *cfg, const char
     p->endpoint = xstrdup(endpoint);
     p->stopfd = stopfd;
     p->log = log;
+    /* inproc:// never runs a ZMTP handshake: the embedded workers need no keys */
+    if (cfg->curve && strncmp(endpoint, "inproc://", 9) != 0 &&
+        keys_load_client(&p->keys, cfg->client_secret_key, cfg->server_public_key, err,
+                         errlen) != 0) {
+        worker_join(&p);
+        return NULL;
+    }
     p->threads = xcalloc((size_t)nthreads, sizeof *p->threads);
     for (; p->nthreads < nthreads; p->nthreads++) {
         int rc = pthread_create(&p->threads[p->nthreads], NULL, run, p);

@@ -38,7 +38,10 @@ static int check_nodes(struct ydoc *y, size_t max_nodes, char *err, size_t errle
         yaml_node_t *node = &start[i];
         int *kids[2] = {NULL, NULL};
         size_t nk = 0;
-        if (node->type == YAML_SEQUENCE_NODE) {
+        if (node->type == YAML_SCALAR_NODE &&
+            memchr(node->data.scalar.value, '\0', node->data.scalar.length))
+            rc = ydoc_err(y, node, err, errlen, "a NUL character inside a string (\\0) is not accepted");
+        else if (node->type == YAML_SEQUENCE_NODE) {
             for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top && rc == 0; it++)
                 if (*it >= 1 && (size_t)*it <= n && refs[*it]++)
                     rc = ydoc_err(y, &start[*it - 1], err, errlen, "YAML aliases are not accepted here");

@@ -352,7 +352,7 @@ static void setup(struct env *e, const char *dir)
     free(e->cfg.publish_bind);
     free(e->cfg.spool_path);
     /* ports from the pid, so two benchmarks on one host do not collide */
-    int port = 30000 + (int)(getpid() % 8000) * 4;
+    int port = 25000 + (int)(getpid() % 1800) * 4;   /* below the ephemeral range */
     e->cfg.broker_bind = xasprintf("tcp://127.0.0.1:%d", port);
     e->cfg.publish_bind = xasprintf("tcp://127.0.0.1:%d", port + 1);
     e->raw_endpoint = xasprintf("tcp://127.0.0.1:%d", port + 2);

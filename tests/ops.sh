@@ -1,0 +1,259 @@
+#!/bin/bash
+# ops: reportd as a production service (issue 4), with real processes on
+# 127.0.0.1 and a test NOTIFY_SOCKET standing in for systemd. Run from the
+# project root by `make check`; every wait is bounded. Scenarios:
+#   1. the embedded default under a notify socket: READY=1 only once the
+#      sockets accept connections, WATCHDOG=1 at half of WATCHDOG_USEC,
+#      STATUS=, STOPPING=1 with EXTEND_TIMEOUT_USEC on TERM, exit 0;
+#      /metrics parsed by prometheus_client equals what was sent; /healthz,
+#      /readyz; SIGHUP with a broken file keeps serving on the old config;
+#      SIGHUP with a changed alert policy takes effect and names the keys
+#      that need a restart; every log line starts with a priority prefix
+#   2. SIGTERM to a broker during a 1,000-submission run: it drains within
+#      limits.shutdown_timeout and exits 0; after a restart every submission
+#      has exactly one Result (nothing accepted is lost); JSON logs parse
+#   3. /readyz of a broker without workers says why it is not ready
+set -u
+BUILD=${REPORTD_BUILD:-build}
+REPORTD=$BUILD/reportd
+CTL=$BUILD/reportctl
+PY=/usr/bin/python3
+H=tests/ops_helper.py
+EX=examples/xiangxiang-minzheng-2024.txt
+T=$(mktemp -d /tmp/reportd-ops.XXXXXX)
+BASE=$((15000 + ($$ % 500) * 10))   # below the ephemeral range (32768-60999)
+N=${OPS_N:-1000}
+PIDS=
+
+say() { echo "ops: $*"; }
+fail() {
+    echo "ops: FAIL: $*" >&2
+    for f in "$T"/*.log "$T"/*.out; do [ -e "$f" ] && { echo "--- $f" >&2; tail -n 12 "$f" >&2; }; done
+    exit 1
+}
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    sleep 0.2
+    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+wait_for() {   # wait_for SECONDS COMMAND…: every 50 ms until COMMAND succeeds
+    local limit=$(($1 * 20)); shift
+    for _ in $(seq "$limit"); do "$@" && return 0; sleep 0.05; done
+    return 1
+}
+sql() { sqlite3 -cmd ".timeout 5000" "$1" "$2"; }
+line_of() { grep -n -m1 -- "$2" "$1" | cut -d: -f1; }
+metrics_are() { $PY "$H" metrics "$MURL" "$@" > "$T/metrics.out" 2>&1; }
+submit() { "$CTL" submit --broker "$BROKER" --region 430381 --name 湘乡市民政局 --year 2024 "$@"; }
+
+[ -x "$REPORTD" ] && [ -x "$CTL" ] || fail "build $REPORTD and $CTL first"
+$PY -c 'import prometheus_client, zmq' 2>/dev/null ||
+    fail "python3-prometheus-client and python3-zmq are needed (scripts/setup.sh installs them)"
+START=$(date +%s)
+
+# 1. the embedded default under a notify socket ---------------------------------
+BROKER=tcp://127.0.0.1:$BASE
+MPORT=$((BASE + 2))
+MURL=http://127.0.0.1:$MPORT/metrics
+write_c1() {   # write_c1 ALERT_STATUSES PUBLISH_PORT
+    cat > "$T/c1.yaml" <<YAML
+broker:
+  bind: $BROKER
+  publish: tcp://127.0.0.1:$2
+worker:
+  threads: 2
+heartbeat:
+  interval_ms: 200
+spool:
+  path: $T/s1.db
+alerts:
+  statuses: $1
+limits:
+  shutdown_timeout: 5
+metrics:
+  bind: 127.0.0.1:$MPORT
+YAML
+}
+write_c1 "[FAIL]" $((BASE + 1))
+SOCK=@reportd-ops-$$
+$PY "$H" listen "$SOCK" "$T/notify.out" "$BASE" "$MPORT" &
+PIDS="$PIDS $!"
+sleep 0.3
+NOTIFY_SOCKET=$SOCK WATCHDOG_USEC=1000000 "$REPORTD" -c "$T/c1.yaml" 2>>"$T/embedded.log" &
+EMB=$!
+PIDS="$PIDS $EMB"
+wait_for 10 grep -q 'READY=1' "$T/notify.out" || fail "1: no READY=1"
+grep -m1 'READY=1' "$T/notify.out" | grep -q 'bound=yes' ||
+    fail "1: READY=1 came before the broker and metrics ports accepted connections"
+wait_for 5 metrics_are reportd_workers_alive=2 || fail "1: workers did not register: $(cat "$T/metrics.out")"
+[ "$($PY "$H" http "http://127.0.0.1:$MPORT/readyz")" = "200 ok" ] || fail "1: /readyz not ready"
+[ "$($PY "$H" http "http://127.0.0.1:$MPORT/healthz")" = "200 ok" ] || fail "1: /healthz"
+
+submit --repeat 100 "$EX" > "$T/submit1.out" 2>>"$T/submit.log" || fail "1: submit"
+# the same submission id twice (no wait: a finished submit closes its job)
+ID=6f1d0a52-3b7c-4e0e-9a51-0c2b8f1e7d01
+submit --no-wait --id $ID "$EX" > "$T/dup.out" 2>>"$T/submit.log" || fail "1: submit --id"
+submit --no-wait --id $ID "$EX" >> "$T/dup.out" 2>>"$T/submit.log" || fail "1: duplicate"
+$PY "$H" bad_request "$BROKER" || fail "1: a malformed titanic.request was not answered 400"
+[ "$(cut -f3 "$T/submit1.out" | grep -c '^FAIL$')" -eq 100 ] || fail "1: not every submission got its Result"
+# sent: 100 + 1 + the same again + 1 malformed; each Result publishes result.* and alert.*
+wait_for 5 metrics_are reportd_submissions_received_total=103 reportd_submissions_accepted_total=101 \
+    reportd_submissions_duplicate_total=1 reportd_submissions_rejected_total=1 \
+    'reportd_results_total{status="FAIL"}=101' 'reportd_results_total{status="PASS"}=0' \
+    reportd_alerts_total=101 reportd_dead_letters_total=0 reportd_redeliveries_total=0 \
+    reportd_queue_depth=0 reportd_in_flight=0 reportd_workers_alive=2 \
+    reportd_last_published_sequence=202 reportd_submission_seconds_count=101 \
+    reportd_work_seconds_count=101 reportd_queue_wait_seconds_count=101 ||
+    fail "1: /metrics does not match what was sent: $(cat "$T/metrics.out")"
+[ "$($PY "$H" sample "$MURL" reportd_spool_bytes)" -gt 0 ] || fail "1: reportd_spool_bytes is 0"
+say "1: /metrics (prometheus_client parser) matches: 103 received, 101 accepted, 1 duplicate," \
+    "1 rejected, 101 FAIL, 101 alerts, last seq 202; /healthz and /readyz ok"
+
+# SIGHUP with a broken file: keeps serving on the old config
+cp "$T/c1.yaml" "$T/c1.good"
+printf 'broker:\n  bind: %s\nalerts:\n  statuses: [FAIL, SOMETIMES]\n' "$BROKER" > "$T/c1.yaml"
+kill -HUP "$EMB"
+wait_for 5 grep -q 'keeping the running configuration' "$T/embedded.log" || fail "1: broken reload not reported"
+grep 'keeping the running configuration' "$T/embedded.log" | grep -q "^<3>.*c1.yaml:4:[0-9]*: alerts.statuses: SOMETIMES" ||
+    fail "1: the reload error does not say file:line:column and why"
+submit "$EX" > "$T/submit2.out" 2>>"$T/submit.log" && grep -q FAIL "$T/submit2.out" ||
+    fail "1: not serving after a broken reload"
+wait_for 5 metrics_are reportd_alerts_total=102 || fail "1: the old alert policy is gone: $(cat "$T/metrics.out")"
+say "1: SIGHUP with a broken file: error with file:line:column, still serving on the old config"
+
+# SIGHUP with a changed alert policy (and a key that needs a restart)
+write_c1 "[PASS]" $((BASE + 3))
+kill -HUP "$EMB"
+wait_for 5 grep -q 'SIGHUP: reloaded' "$T/embedded.log" || fail "1: reload not reported"
+grep 'SIGHUP: reloaded' "$T/embedded.log" | grep -q 'applied: alerts.statuses; need a restart (not applied): broker.publish' ||
+    fail "1: the reload does not name applied and restart keys: $(grep 'SIGHUP: reloaded' "$T/embedded.log")"
+submit "$EX" > "$T/submit3.out" 2>>"$T/submit.log" && grep -q FAIL "$T/submit3.out" || fail "1: submit after reload"
+wait_for 5 metrics_are 'reportd_results_total{status="FAIL"}=103' reportd_alerts_total=102 ||
+    fail "1: a FAIL still raised an alert after alerts.statuses became [PASS]: $(cat "$T/metrics.out")"
+say "1: SIGHUP with alerts.statuses [PASS]: applied (no alert for a FAIL); broker.publish named as needing a restart"
+
+# TERM: STOPPING, exit 0; the order of notifications
+sleep 1
+kill -TERM "$EMB"
+wait "$EMB"; rc=$?
+[ "$rc" -eq 0 ] || fail "1: exit status $rc after TERM"
+wait_for 5 grep -q 'STOPPING=1' "$T/notify.out" || fail "1: no STOPPING=1"
+r=$(line_of "$T/notify.out" 'READY=1'); w=$(line_of "$T/notify.out" 'WATCHDOG=1')
+s=$(line_of "$T/notify.out" 'STOPPING=1'); st=$(line_of "$T/notify.out" 'STATUS=.*backlog')
+[ -n "$w" ] && [ -n "$st" ] && [ "$r" -eq 1 ] && [ "$r" -lt "$w" ] && [ "$w" -lt "$s" ] ||
+    fail "1: notifications out of order (READY line $r, WATCHDOG $w, STOPPING $s, STATUS $st)"
+grep 'STOPPING=1' "$T/notify.out" | grep -q 'EXTEND_TIMEOUT_USEC=' || fail "1: no EXTEND_TIMEOUT_USEC on STOPPING"
+nwd=$(grep -c '^WATCHDOG=1' "$T/notify.out")
+# WATCHDOG_USEC=1000000: a ping at least every second while serving, or systemd would kill it
+gap=$(sed -n "1,${s}p" "$T/notify.out" | grep '^WATCHDOG=1' | sed 's/.*t=//' |
+      awk 'NR > 1 && $1 - p > m { m = $1 - p } { p = $1 } END { printf "%d", m * 1000 }')
+[ "$nwd" -ge 3 ] && [ "$gap" -le 1000 ] ||
+    fail "1: $nwd WATCHDOG=1 pings, longest gap $gap ms; WATCHDOG_USEC was 1000 ms"
+grep -q '^RELOADING=1' "$T/notify.out" || fail "1: no RELOADING=1 on SIGHUP"
+bad=$(grep -vc '^<[0-7]>' "$T/embedded.log")
+[ "$bad" -eq 0 ] || fail "1: $bad log lines without a priority prefix"
+say "1: notify order READY (bound) < WATCHDOG ($nwd pings, gaps ≤ $gap ms) < STOPPING+EXTEND_TIMEOUT_USEC; exit 0; every log line prefixed"
+
+# 2. SIGTERM during a 1,000-submission run --------------------------------------
+BROKER=tcp://127.0.0.1:$((BASE + 5))
+MURL=http://127.0.0.1:$((BASE + 7))/metrics
+cat > "$T/c2.yaml" <<YAML
+broker:
+  bind: $BROKER
+  publish: tcp://127.0.0.1:$((BASE + 6))
+worker:
+  connect: $BROKER
+  threads: 1
+  reconnect_min_ms: 50
+  reconnect_max_ms: 400
+heartbeat:
+  interval_ms: 200
+spool:
+  path: $T/s2.db
+limits:
+  shutdown_timeout: 5
+metrics:
+  bind: 127.0.0.1:$((BASE + 7))
+log:
+  format: json
+  level: debug
+YAML
+start_broker() {
+    "$REPORTD" -c "$T/c2.yaml" broker 2>>"$T/broker2.log" &
+    B2=$!
+    PIDS="$PIDS $B2"
+    wait_for 5 metrics_are reportd_draining=0 || fail "2: broker did not come up"
+}
+start_broker
+# w1 is slow (100 ms a request), so a job is in flight when TERM arrives
+REPORTD_TEST_DELAY_MS=100 "$REPORTD" -c "$T/c2.yaml" worker 2>>"$T/w1.log" & W1=$!
+REPORTD_TEST_DELAY_MS=2 "$REPORTD" -c "$T/c2.yaml" worker 2>>"$T/w2.log" & W2=$!
+PIDS="$PIDS $W1 $W2"
+submit --timeout 1000 --retries 60 --repeat "$N" "$EX" >"$T/submit4.out" 2>>"$T/submit.log" &
+SUBMIT=$!
+PIDS="$PIDS $SUBMIT"
+wait_for 30 sh -c "[ \$($PY $H sample $MURL 'reportd_results_total{status=\"FAIL\"}') -ge $((N / 4)) ]" ||
+    fail "2: no progress"
+inflight=$($PY "$H" sample "$MURL" reportd_in_flight)
+t0=$(date +%s%N)
+kill -TERM "$B2"
+wait "$B2"; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$rc" -eq 0 ] || fail "2: broker exit status $rc after TERM"
+[ "$ms" -le 6000 ] || fail "2: the drain took $ms ms, limits.shutdown_timeout is 5 s"
+grep -q '"msg":"drain: every job in flight came back"' "$T/broker2.log" ||
+    fail "2: the jobs in flight did not come back during the drain"
+[ "$(sql "$T/s2.db" 'select count(*) from job where attempts > 0')" -eq 0 ] ||
+    fail "2: a job in flight at TERM was counted as a failed attempt"
+pending=$(sql "$T/s2.db" 'select count(*) from job where state = 0')
+done1=$(sql "$T/s2.db" 'select count(*) from job where state = 1')
+say "2: TERM with $inflight in flight after $done1 Results: exit 0 in $ms ms, $pending accepted jobs pending in the spool"
+start_broker
+wait "$SUBMIT" || fail "2: reportctl submit exited $?"
+[ "$(wc -l < "$T/submit4.out")" -eq "$N" ] && [ "$(cut -f3 "$T/submit4.out" | grep -c '^FAIL$')" -eq "$N" ] ||
+    fail "2: not every submission got its Result: $(cut -f3 "$T/submit4.out" | sort | uniq -c)"
+[ "$(sql "$T/s2.db" "select count(*) from job where state in (1, 3) and status = 2")" -eq "$N" ] ||
+    fail "2: the spool does not hold $N final Results"
+[ "$(sql "$T/s2.db" "select count(*) from published where topic like 'result.%'")" -eq "$N" ] ||
+    fail "2: not exactly one result publication per submission"
+$PY -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/broker2.log" ||
+    fail "2: a log.format json line does not parse"
+$PY -c '
+import json, sys
+ok = [o for o in map(json.loads, open(sys.argv[1])) if o["msg"].endswith("handed to a worker")
+      and o["priority"] == 7 and len(o.get("submission_id", "")) == 36 and o.get("attempt") == 1
+      and len(o.get("worker", "")) >= 2]
+sys.exit(0 if len(ok) >= int(sys.argv[2]) else 1)' "$T/broker2.log" "$N" ||
+    fail "2: job events do not carry submission_id, attempt and worker"
+say "2: after the restart all $N submissions have exactly one Result and one publication;" \
+    "JSON log lines parse, job events carry submission_id, attempt, worker"
+# a worker process reloads too: it validates and names what it cannot apply
+sed 's/threads: 1/threads: 3/' "$T/c2.yaml" > "$T/c2.new" && mv "$T/c2.new" "$T/c2.yaml"
+kill -HUP "$W1"
+wait_for 5 grep -q 'SIGHUP: reloaded' "$T/w1.log" || fail "2: the worker did not reload"
+grep 'SIGHUP: reloaded' "$T/w1.log" | grep -q 'need a restart (not applied): worker.threads' ||
+    fail "2: the worker's reload does not name worker.threads: $(grep SIGHUP "$T/w1.log")"
+submit "$EX" > "$T/submit5.out" 2>>"$T/submit.log" && grep -q FAIL "$T/submit5.out" ||
+    fail "2: not served after the worker's reload"
+kill -TERM "$W1" "$W2"
+wait "$W1"; r1=$?; wait "$W2"; r2=$?
+[ "$r1" -eq 0 ] && [ "$r2" -eq 0 ] || fail "2: worker exit status $r1/$r2 after TERM"
+grep -q 'stopping: finishing the requests in hand' "$T/w1.log" || fail "2: the worker did not log its stop"
+say "2: a worker process reloads on SIGHUP (names worker.threads as needing a restart), exits 0 on TERM"
+kill -TERM "$B2"; wait "$B2"
+
+# 3. /readyz without workers ---------------------------------------------------------
+"$REPORTD" -c "$T/c2.yaml" broker 2>>"$T/broker3.log" & B3=$!
+PIDS="$PIDS $B3"
+wait_for 5 sh -c "$PY $H http http://127.0.0.1:$((BASE + 7))/readyz | grep -q '^503 not ok: no workers registered'" ||
+    fail "3: /readyz of a broker without workers: $($PY "$H" http "http://127.0.0.1:$((BASE + 7))/readyz")"
+kill -TERM "$B3"; wait "$B3" || fail "3: exit status $? after TERM"
+say "3: /readyz 503 'no workers registered' without workers"
+if grep -l "Sanitizer\|runtime error" "$T"/*.log >/dev/null 2>&1; then
+    fail "a sanitizer reported an error"
+fi
+say "all scenarios passed in $(( $(date +%s) - START )) s"

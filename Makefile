@@ -129,7 +129,7 @@ $(BUILD)/util.o: $(BUILD)/prefix.stamp
 FORCE:
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
 -include tests/fuzz/fuzz.mk

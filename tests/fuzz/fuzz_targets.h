@@ -1,0 +1,209 @@
+/* fuzz_targets: the entry points the libFuzzer targets (tests/fuzz/fuzz_*.c)
+ * and the regression replay (tests/test_badinput.c) share, so a crasher kept
+ * under tests/regress/<target>/ runs through exactly the code that found it.
+ * Each entry frees everything it allocated and returns 0, or -1 when an
+ * invariant of the answer is broken (the fuzzers abort on that). Header-only:
+ * every function is static inline, each program is one translation unit. */
+#ifndef REPORTD_FUZZ_TARGETS_H
+#define REPORTD_FUZZ_TARGETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+#include "mdp.h"
+#include "reader.h"
+#include "report.h"
+#include "reportpb.h"
+#include "util.h"
+#include "yamlreport.h"
+
+#define FUZZ_MAX_INPUT ((size_t)1 << 20)     /* bytes; libFuzzer runs with -max_len below it */
+#define FUZZ_MAX_DOCUMENT ((size_t)1 << 20)  /* the checker's max_document in the targets */
+
+/* The checker every target shares: data files from ./config (run from the
+ * project root). NULL with a message on stderr when they are missing. */
+static inline struct checker *fuzz_checker_new(void)
+{
+    char err[1024] = "";
+    struct checker_options opt = {.datadir = "config", .max_document = FUZZ_MAX_DOCUMENT};
+    struct checker *c = checker_new(&opt, err, sizeof err);
+    if (!c)
+        fprintf(stderr, "fuzz: checker_new: %s (run from the project root)\n", err);
+    return c;
+}
+
+/* A Result must name a status; REJECTED must say why, the others must not. */
+static inline int fuzz_result_ok(const Reportd__Result *res)
+{
+    if (!res || !res->submission_id || !res->ruleset_version)
+        return -1;
+    if (res->status == REPORTD__STATUS__STATUS_REJECTED)
+        return res->reject_reason && *res->reject_reason ? 0 : -1;
+    if (res->status != REPORTD__STATUS__STATUS_PASS && res->status != REPORTD__STATUS__STATUS_WARN &&
+        res->status != REPORTD__STATUS__STATUS_FAIL)
+        return -1;
+    for (size_t i = 0; i < res->n_findings; i++)
+        if (!res->findings[i]->rule || !res->findings[i]->expected || !res->findings[i]->actual)
+            return -1;
+    return 0;
+}
+
+/* (a) Submission bytes → unpack → read → check → Result, and its Alert. */
+static inline int fuzz_submission(const struct checker *c, const uint8_t *data, size_t size)
+{
+    if (size > FUZZ_MAX_INPUT)
+        return 0;
+    Reportd__Result *res = checker_run_bytes(c, data, size);
+    int rc = fuzz_result_ok(res);
+    if (rc == 0) {
+        /* what the broker publishes must pack: a Result with a bad string would not */
+        size_t n = reportd__result__get_packed_size(res);
+        uint8_t *b = xmalloc(n ? n : 1);
+        if (reportd__result__pack(res, b) != n)
+            rc = -1;
+        free(b);
+        Reportd__Alert *a = checker_alert(res);
+        checker_alert_free(a);
+    }
+    checker_result_free(res);
+    return rc;
+}
+
+/* The fingerprint of r as a check computes it ("" when there is none). */
+static inline char *fuzz_fingerprint(const struct checker *c, const struct report *r, int *rc)
+{
+    struct check_meta meta = {"fuzz", NULL, NULL, -1, 0, 0};
+    Reportd__Result *res = checker_check_report(c, r, &meta);
+    if (fuzz_result_ok(res) < 0)
+        *rc = -1;
+    const char *fp = res->enrichment && res->enrichment->fingerprint ? res->enrichment->fingerprint : "";
+    char *copy = xstrdup(fp);
+    checker_result_free(res);
+    return copy;
+}
+
+/* Read back what a writer made of r (form pb or yaml): it must read and have
+ * the same fingerprint — the forms are lossless. */
+static inline int fuzz_round_trip(const struct checker *c, const struct report *r, const char *fp,
+                                  enum reader_form form)
+{
+    size_t n = 0;
+    char err[1024];
+    uint8_t *data = form == READER_YAML ? (uint8_t *)yamlreport_write(r, &n) : reportpb_write(r, &n);
+    struct report *back = NULL;
+    int rc = 0;
+    if (reader_read(checker_layouts(c), data, n, form, "fuzz.out", 0, &back, err, sizeof err) < 0) {
+        fprintf(stderr, "fuzz: the %s form does not read back: %s\n", reader_form_name(form), err);
+        rc = -1;
+    } else {
+        char *fp2 = fuzz_fingerprint(c, back, &rc);
+        if (strcmp(fp, fp2) != 0) {
+            fprintf(stderr, "fuzz: the %s form changes the fingerprint\n", reader_form_name(form));
+            rc = -1;
+        }
+        free(fp2);
+    }
+    report_destroy(&back);
+    free(data);
+    return rc;
+}
+
+/* (b) One reader with a fixed form; a report that was read is also checked
+ * and written as YAML and protobuf, which must read back unchanged. */
+static inline int fuzz_reader(const struct checker *c, enum reader_form form, const uint8_t *data,
+                              size_t size)
+{
+    if (size > FUZZ_MAX_INPUT)
+        return 0;
+    char err[1024];
+    err[0] = '\0';
+    struct report *r = NULL;
+    if (reader_read(checker_layouts(c), data, size, form, "fuzz", 0, &r, err, sizeof err) < 0)
+        return r == NULL && err[0] ? 0 : -1;
+    if (!r)
+        return -1;
+    int rc = 0;
+    char *fp = fuzz_fingerprint(c, r, &rc);
+    if (fuzz_round_trip(c, r, fp, READER_PROTOBUF) < 0 || fuzz_round_trip(c, r, fp, READER_YAML) < 0)
+        rc = -1;
+    free(fp);
+    report_destroy(&r);
+    return rc;
+}
+
+/* (c) The config loader, on a memfd named by its /proc/self/fd path. */
+static inline int fuzz_config(const uint8_t *data, size_t size)
+{
+    if (size > FUZZ_MAX_INPUT)
+        return 0;
+    static int fd = -1;
+    if (fd < 0 && (fd = memfd_create("reportd-fuzz-config", 0)) < 0)
+        return -1;
+    if (ftruncate(fd, 0) < 0 || (size && pwrite(fd, data, size, 0) != (ssize_t)size))
+        return -1;
+    char path[64], err[1024];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    err[0] = '\0';
+    struct config cfg;
+    config_defaults(&cfg);
+    int rc = config_load(&cfg, path, err, sizeof err);
+    int ok = 0;
+    if (rc < 0)
+        ok = strncmp(err, path, strlen(path)) == 0 ? 0 : -1;    /* every error names the file */
+    else if (!cfg.broker_bind || !cfg.publish_bind || !cfg.worker_connect || !cfg.service)
+        ok = -1;
+    config_free(&cfg);
+    return ok;
+}
+
+/* (d) MDP frame parsing as the broker does it on its ROUTER: input bytes are
+ * frames, each a length byte and that many bytes (the last may be short).
+ * Frame 0 is the peer identity; mdp_parse starts at frame 1. */
+static inline int fuzz_mdp(const uint8_t *data, size_t size)
+{
+    if (size > FUZZ_MAX_INPUT)
+        return 0;
+    struct mdp_msg *m = mdp_msg_new();
+    for (size_t i = 0; i < size;) {
+        size_t n = data[i++];
+        if (n > size - i)
+            n = size - i;
+        mdp_msg_add(m, data + i, n);
+        i += n;
+    }
+    int rc = 0;
+    char err[256];
+    struct mdp_parsed p;
+    for (size_t first = 0; first <= 1; first++) {
+        err[0] = '\0';
+        if (mdp_parse(m, first, &p, err, sizeof err) < 0) {
+            if (!err[0])
+                rc = -1;
+            continue;
+        }
+        if (p.body > m->n || (p.worker && p.command != MDP_READY && p.command != MDP_REQUEST &&
+                              p.command != MDP_REPLY && p.command != MDP_HEARTBEAT &&
+                              p.command != MDP_DISCONNECT))
+            rc = -1;
+        if ((!p.worker || p.command == MDP_READY) && p.service >= m->n)
+            rc = -1;
+        if (p.worker && (p.command == MDP_REQUEST || p.command == MDP_REPLY) &&
+            (p.address >= m->n || p.body > m->n || mdp_msg_size(m, p.address + 1) != 0))
+            rc = -1;
+        if ((!p.worker || p.command == MDP_READY)) {
+            char *svc = mdp_msg_strdup(m, p.service);
+            free(svc);
+        }
+    }
+    mdp_msg_destroy(&m);
+    return rc;
+}
+
+#endif

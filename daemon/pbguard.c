@@ -51,8 +51,27 @@ static int varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out)
 }
 
 /* Returns 0 (fine, or malformed: protobuf-c will say so), -1 with err. */
+/* The field path of an error, kept as a chain on the stack and written out
+ * only when there is an error (a report has hundreds of fields). */
+struct path {
+    const struct path *up;
+    const char *name;
+};
+
+static void path_format(const struct path *p, char *out, size_t outlen)
+{
+    if (!p) {
+        if (outlen)
+            out[0] = '\0';
+        return;
+    }
+    path_format(p->up, out, outlen);
+    size_t n = strlen(out);
+    snprintf(out + n, outlen - n, "%s%s", p->up ? "." : "", p->name);
+}
+
 static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len, size_t base,
-                const char *path, int depth, char *err, size_t errlen)
+                const struct path *path, int depth, char *err, size_t errlen)
 {
     size_t pos = 0;
     while (pos < len) {
@@ -82,16 +101,17 @@ static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t 
         pos += (size_t)n;
         if (!f)
             continue;
-        char sub[256];
-        snprintf(sub, sizeof sub, "%s.%s", path, f->name);
+        struct path sub = {path, f->name};
         if (f->type == PROTOBUF_C_TYPE_STRING) {
-            if (memchr(p, '\0', (size_t)n))
-                return errf(err, errlen, "%s (byte %zu): a NUL character inside a string is "
-                            "not accepted", sub, at);
-            if (!util_utf8_valid((const char *)p, (size_t)n))
-                return errf(err, errlen, "%s (byte %zu): not valid UTF-8", sub, at);
+            const char *why = memchr(p, '\0', (size_t)n) ? "a NUL character inside a string is not accepted"
+                              : !util_utf8_valid((const char *)p, (size_t)n) ? "not valid UTF-8" : NULL;
+            if (why) {
+                char where[256];
+                path_format(&sub, where, sizeof where);
+                return errf(err, errlen, "%s (byte %zu): %s", where, at, why);
+            }
         } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth < PBGUARD_DEPTH) {
-            if (walk(f->descriptor, p, (size_t)n, at, sub, depth + 1, err, errlen) != 0)
+            if (walk(f->descriptor, p, (size_t)n, at, &sub, depth + 1, err, errlen) != 0)
                 return -1;
         }
     }
@@ -101,7 +121,8 @@ static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t 
 int pbguard_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
                           char *err, size_t errlen)
 {
-    return walk(d, buf, len, 0, d->short_name, 0, err, errlen);
+    struct path root = {NULL, d->short_name};
+    return walk(d, buf, len, 0, &root, 0, err, errlen);
 }
 
 ProtobufCMessage *pbguard_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf,

@@ -4,6 +4,8 @@
  * where the table has a section of that name. */
 #include "config.h"
 
+#include "findings.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -210,8 +212,8 @@ static int set_severities(struct config *c, yaml_document_t *d, const yaml_node_
         const yaml_node_t *kn = yaml_document_get_node(d, p->key);
         const yaml_node_t *vn = yaml_document_get_node(d, p->value);
         const char *rule = scalar(kn), *sev = scalar(vn);
-        if (!rule || strncmp(rule, "R-", 2) != 0)
-            return at(err, errlen, file, kn, "rules.severity: %s is not a rule id (R-…)",
+        if (!rule || findings_rule_find(rule) < 0)
+            return at(err, errlen, file, kn, "rules.severity: %s is not a rule reportd checks (R-S3-ROWSUM, …)",
                       rule ? rule : "(not a scalar)");
         int j = 0;
         while (sev && j < 3 && strcmp(sev, severity_names[j]) != 0)

@@ -77,6 +77,9 @@ static void test_config_errors_have_line_and_column(void **state)
     config_free(&c);
     assert_string_equal(load_text("worker: [1]\n", &c), "1:9: worker: expected a mapping");
     config_free(&c);
+    assert_string_equal(load_text("rules:\n  severity:\n    R-NOPE: warning\n", &c),
+                        "3:5: rules.severity: R-NOPE is not a rule reportd checks (R-S3-ROWSUM, …)");
+    config_free(&c);
 }
 
 int main(void)

@@ -33,6 +33,8 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 .PHONY: all run check memcheck bench install clean
+# Keep test objects between runs (they are intermediate files of a chain).
+.SECONDARY:
 all: $(BUILD)/reportd $(BUILD)/reportctl
 
 $(BUILD)/report.pb-c.c $(BUILD)/report.pb-c.h: proto/report.proto

@@ -185,90 +185,107 @@ void enrich_report(const struct enrich_ctx *ctx, const struct report *r, Reportd
         e->fingerprint = xstrdup(hex);
 }
 
-static unsigned char *put_u32(unsigned char *p, uint32_t v)
+/* The canonical bytes go to a sink — a buffer, or the digest directly, so
+ * the fingerprint copies only the small cell records, never the text. */
+typedef int (*sink_fn)(void *arg, const void *p, size_t n);
+
+/* A small staging block for the fixed-size records between sink calls. */
+struct emit {
+    sink_fn sink;
+    void *arg;
+    unsigned char block[4096];
+    size_t used;
+    int ok;
+};
+
+static void flush(struct emit *e)
 {
-    for (int j = 0; j < 4; j++)
-        *p++ = (unsigned char)(v >> (8 * j));
-    return p;
+    if (e->used && e->ok)
+        e->ok = e->sink(e->arg, e->block, e->used);
+    e->used = 0;
 }
 
-static size_t canonical_size(const struct report *r)
+static void put(struct emit *e, const void *p, size_t n)
 {
-    size_t n = 12 + 4 * LAYOUT_SECTIONS + 4 * LAYOUT_TABLES;
-    for (int i = 0; i < LAYOUT_SECTIONS; i++)
-        if (r->section_order[i] >= 0)
-            n += strlen(r->section_text[i]);
-    for (int ti = 0; ti < LAYOUT_TABLES; ti++) {
-        const struct report_table *t = &r->tables[ti];
-        if (!t->layout)
-            continue;
-        int cells = t->layout->tables[ti].ncells;
-        n += (size_t)cells * 14;
-        for (int k = 0; k < cells; k++)
-            if (t->cells[k].raw)
-                n += strlen(t->cells[k].raw);
+    if (n > sizeof e->block / 4) {       /* text: straight to the sink */
+        flush(e);
+        if (e->ok)
+            e->ok = e->sink(e->arg, p, n);
+        return;
     }
-    return n;
+    if (e->used + n > sizeof e->block)
+        flush(e);
+    memcpy(e->block + e->used, p, n);
+    e->used += n;
+}
+
+static void put_u32(struct emit *e, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    put(e, x, 4);
 }
 
 /* Canonical form, version 1: "reportd-fp-1", then for each section in order its
  * text length (u32 LE, 0xffffffff when absent) and text, then for each table
  * its layout version (u32, 0 when absent) and per cell in layout order: state
  * byte, scale byte, value (i64 LE), raw length (u32 LE) and raw text. */
-void enrich_canonical(const struct report *r, struct buf *b)
+static int canonical(const struct report *r, sink_fn sink, void *arg)
 {
-    size_t size = canonical_size(r);
-    buf_append(b, NULL, 0);
-    if (b->cap < b->len + size + 1) {
-        b->data = xrealloc(b->data, b->len + size + 1);
-        b->cap = b->len + size + 1;
-    }
-    unsigned char *p = (unsigned char *)b->data + b->len;
-    memcpy(p, "reportd-fp-1", 12);
-    p += 12;
+    struct emit e = {.sink = sink, .arg = arg, .ok = 1};
+    put(&e, "reportd-fp-1", 12);
     for (int i = 0; i < LAYOUT_SECTIONS; i++) {
         const char *t = r->section_order[i] >= 0 ? r->section_text[i] : NULL;
         size_t n = t ? strlen(t) : 0;
-        p = put_u32(p, t ? (uint32_t)n : 0xffffffffu);
-        if (n)
-            memcpy(p, t, n);
-        p += n;
+        put_u32(&e, t ? (uint32_t)n : 0xffffffffu);
+        put(&e, t, n);
     }
     for (int ti = 0; ti < LAYOUT_TABLES; ti++) {
         const struct report_table *t = &r->tables[ti];
-        p = put_u32(p, t->layout ? t->layout->version : 0);
+        put_u32(&e, t->layout ? t->layout->version : 0);
         if (!t->layout)
             continue;
         int n = t->layout->tables[ti].ncells;
         for (int k = 0; k < n; k++) {
             const struct cell *c = &t->cells[k];
-            *p++ = c->state;
-            *p++ = c->scale;
+            unsigned char x[10] = {c->state, c->scale};
             uint64_t v = (uint64_t)c->value;
             for (int j = 0; j < 8; j++)
-                *p++ = (unsigned char)(v >> (8 * j));
+                x[2 + j] = (unsigned char)(v >> (8 * j));
+            put(&e, x, sizeof x);
             size_t rl = c->raw ? strlen(c->raw) : 0;
-            p = put_u32(p, (uint32_t)rl);
-            if (rl)
-                memcpy(p, c->raw, rl);
-            p += rl;
+            put_u32(&e, (uint32_t)rl);
+            put(&e, c->raw, rl);
         }
     }
-    b->len = (size_t)((char *)p - b->data);
-    b->data[b->len] = '\0';
+    flush(&e);
+    return e.ok ? 0 : -1;
+}
+
+static int to_buf(void *arg, const void *p, size_t n)
+{
+    buf_append(arg, p, n);
+    return 1;
+}
+
+void enrich_canonical(const struct report *r, struct buf *b)
+{
+    canonical(r, to_buf, b);
+}
+
+static int to_digest(void *arg, const void *p, size_t n)
+{
+    return EVP_DigestUpdate(arg, p, n);
 }
 
 int enrich_fingerprint(const struct evp_md_st *sha256, const struct report *r, char hex[65])
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
-    struct buf b = {0};
-    enrich_canonical(r, &b);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = ctx && EVP_DigestInit_ex(ctx, (const EVP_MD *)sha256, NULL) &&
-             EVP_DigestUpdate(ctx, b.data, b.len) && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;
+             canonical(r, to_digest, ctx) == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;
     EVP_MD_CTX_free(ctx);
-    buf_free(&b);
     if (!ok)
         return -1;
     static const char digits[] = "0123456789abcdef";

@@ -329,9 +329,10 @@ static int nearest_keyword(const char *text, const char *end)
  * Scans for 件 (rare, so the scan is fast) and reads the number before it. */
 static void text_claims(const char *text, long long claims[CLAIM_COUNT])
 {
+    int found = 0;
     for (int i = 0; i < CLAIM_COUNT; i++)
         claims[i] = -1;
-    for (const char *p = text; (p = strstr(p, "件")); p += 3) {
+    for (const char *p = text; found < CLAIM_COUNT && (p = strstr(p, "件")); p += 3) {
         const char *end = p;
         while (end > text && end[-1] == ' ')
             end--;
@@ -349,7 +350,7 @@ static void text_claims(const char *text, long long claims[CLAIM_COUNT])
             from--;
         int claim = nearest_keyword(text, from);
         if (claim >= 0 && claims[claim] < 0)
-            claims[claim] = v;
+            claims[claim] = v, found++;     /* the first of each counts: stop when all are in */
     }
 }
 

@@ -61,7 +61,7 @@ Reportd__Result *checker_rejected(const char *submission_id, const char *reason)
 const struct layouts *checker_layouts(const struct checker *c);
 
 /* Build the Alert for a Result (the caller decides whether to send it).
- * Free with reportd__alert__free_unpacked(a, NULL)-compatible checker_alert_free. */
+ * Free it with checker_alert_free. */
 Reportd__Alert *checker_alert(const Reportd__Result *res);
 void checker_alert_free(Reportd__Alert *a);
 

@@ -36,7 +36,7 @@ struct rawsection {
     char *title;                 /* heading as printed */
     char *text;                  /* free text of the section (tables excluded) */
     unsigned line;               /* heading line */
-    int order;                   /* 0-based order in which it was found */
+    int order;                   /* 0-based order in which it was found; -1 when not found */
 };
 
 struct rawdoc {
@@ -46,7 +46,8 @@ struct rawdoc {
     struct rawtable tables[LAYOUT_TABLES];   /* T2, T3, T4 */
 };
 
-/* Append a row to t and return it (zeroed). */
+/* Append a row to t and return it (zeroed). The pointer is good only until
+ * the next row is added to the same table (the array may move). */
 struct rawrow *rawdoc_add_row(struct rawtable *t, const char *label, unsigned line);
 /* Append a token to a row. */
 void rawdoc_add_token(struct rawrow *r, const char *text, size_t len, unsigned line, unsigned col);

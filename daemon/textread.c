@@ -164,6 +164,8 @@ int textread_parse(const char *text, size_t len, const char *filename, const str
     struct line *lines;
     const char *fn = filename ? filename : "<text>";
     memset(out, 0, sizeof *out);
+    for (int i = 0; i < LAYOUT_SECTIONS; i++)
+        out->sections[i].order = -1;
     out->filename = xstrdup(fn);
     if (!util_utf8_valid(text, len))
         return errf(err, errlen, "%s: not valid UTF-8 text (or contains a NUL byte)", fn);

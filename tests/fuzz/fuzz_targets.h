@@ -206,4 +206,27 @@ static inline int fuzz_mdp(const uint8_t *data, size_t size)
     return rc;
 }
 
+/* A libFuzzer target around one entry point that needs a checker: the
+ * checker is made once (LLVMFuzzerInitialize), then `call` — an expression of
+ * checker, data and size returning < 0 on a broken invariant — runs on every
+ * input. */
+#define FUZZ_TARGET_WITH_CHECKER(call)                                    \
+    int LLVMFuzzerInitialize(int *argc, char ***argv);                    \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);         \
+    static struct checker *checker;                                       \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)                     \
+    {                                                                     \
+        (void)argc, (void)argv;                                           \
+        checker = fuzz_checker_new();                                     \
+        if (!checker)                                                     \
+            abort();                                                      \
+        return 0;                                                         \
+    }                                                                     \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)          \
+    {                                                                     \
+        if ((call) < 0)                                                   \
+            abort();                                                      \
+        return 0;                                                         \
+    }
+
 #endif

@@ -1,24 +1,5 @@
 /* fuzz_text: reader_read with the form fixed to READER_TEXT on arbitrary bytes; a
- * report that reads is checked and round-tripped through its protobuf form. */
+ * report that reads is checked and round-tripped through its other forms. */
 #include "fuzz/fuzz_targets.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static struct checker *checker;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    checker = fuzz_checker_new();
-    if (!checker)
-        abort();
-    return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    if (fuzz_reader(checker, READER_TEXT, data, size) < 0)
-        abort();
-    return 0;
-}
+FUZZ_TARGET_WITH_CHECKER(fuzz_reader(checker, READER_TEXT, data, size))

@@ -207,6 +207,8 @@ static void flush(struct emit *e)
 
 static void put(struct emit *e, const void *p, size_t n)
 {
+    if (n == 0)
+        return;                  /* p may be NULL then (an absent raw text) */
     if (n > sizeof e->block / 4) {       /* text: straight to the sink */
         flush(e);
         if (e->ok)

@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "broker.h"
+#include "brokerfix.h"
 #include "config.h"
 #include "mdp.h"
 #include "report.pb-c.h"
@@ -28,94 +29,42 @@
 #define SID_UUID "6f9619ff8b864011b42d00c04fc964ff"
 
 struct fixture {
-    void *ctx;
-    struct config cfg;
-    char dir[64];
-    int stopfd;
-    pthread_t thread;
-    int run_rc;
+    struct brokerfix b;         /* the broker thread, context, spool directory */
     void *client;
     void *sub;
-    void *socks[8];             /* every DEALER made, closed by teardown */
-    int nsocks;
 };
 
 static int fixture_n;
 
-static void *broker_thread(void *arg)
-{
-    struct fixture *f = arg;
-    char err[256];
-    struct broker *b = broker_new(f->ctx, &f->cfg, NULL, NULL, err, sizeof err);
-    if (!b) {
-        fprintf(stderr, "broker_new: %s\n", err);
-        f->run_rc = -1;
-        return NULL;
-    }
-    f->run_rc = broker_run(b, f->stopfd, err, sizeof err);
-    broker_drain(b, 1000, err, sizeof err);     /* as main.c does on TERM */
-    broker_destroy(&b);
-    return NULL;
-}
-
-static void *dealer(struct fixture *f)
-{
-    void *s = zmq_socket(f->ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    assert_int_equal(zmq_connect(s, f->cfg.broker_bind), 0);
-    assert_true(f->nsocks < 8);
-    f->socks[f->nsocks++] = s;
-    return s;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_broker.XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    config_defaults(&f->cfg);
     fixture_n++;
-    free(f->cfg.broker_bind);
-    free(f->cfg.publish_bind);
-    free(f->cfg.spool_path);
-    f->cfg.broker_bind = xasprintf("inproc://test-broker-%d", fixture_n);
-    f->cfg.publish_bind = xasprintf("inproc://test-publish-%d", fixture_n);
-    f->cfg.spool_path = xasprintf("%s/spool.db", f->dir);
-    f->cfg.heartbeat_ms = 100;
-    f->cfg.liveness = 3;
-    f->cfg.max_attempts = 2;
-    f->cfg.batch_ms = 0;
-    f->ctx = zmq_ctx_new();
-    f->stopfd = eventfd(0, 0);
-    pthread_create(&f->thread, NULL, broker_thread, f);
-    usleep(100000);
-    f->client = dealer(f);
-    f->sub = zmq_socket(f->ctx, ZMQ_SUB);
+    if (bf_init(&f->b, "test_broker", xasprintf("inproc://test-broker-%d", fixture_n),
+                xasprintf("inproc://test-publish-%d", fixture_n)) < 0)
+        return -1;
+    f->b.drain = 1;
+    f->b.cfg.heartbeat_ms = 100;
+    f->b.cfg.liveness = 3;
+    f->b.cfg.max_attempts = 2;
+    f->b.cfg.batch_ms = 0;
+    bf_start(&f->b, 100000);
+    f->client = bf_dealer(&f->b);
+    f->sub = bf_keep(&f->b, zmq_socket(f->b.ctx, ZMQ_SUB));
     zmq_setsockopt(f->sub, ZMQ_SUBSCRIBE, "", 0);
-    zmq_connect(f->sub, f->cfg.publish_bind);
+    zmq_connect(f->sub, f->b.cfg.publish_bind);
     usleep(50000);
     *state = f;
-    return f->run_rc;
+    return f->b.run_rc;
 }
 
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    eventfd_write(f->stopfd, 1);
-    pthread_join(f->thread, NULL);
-    for (int i = 0; i < f->nsocks; i++)
-        zmq_close(f->socks[i]);
-    zmq_close(f->sub);
-    zmq_ctx_term(f->ctx);
-    close(f->stopfd);
-    config_free(&f->cfg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    int rc = system(cmd);
+    bf_stop(&f->b);
+    int rc = bf_free(&f->b);
     free(f);
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 static struct mdp_msg *recv_within(void *s, int ms)
@@ -180,7 +129,7 @@ static struct mdp_msg *call(struct fixture *f, const char *service, const void *
 
 static void *ready_worker(struct fixture *f, const char *service)
 {
-    void *w = dealer(f);
+    void *w = bf_dealer(&f->b);
     send_frames(w, 4, "", "MDPW01", "\x01", service);
     usleep(30000);
     return w;
@@ -329,7 +278,7 @@ static void test_broker_invalid_input_is_dropped(void **state)
     send_frames(f->client, 2, "", "MDPC01");
     assert_null(recv_within(f->client, 200));
     /* a REPLY from a worker that never said READY: valid but unexpected */
-    void *w = dealer(f);
+    void *w = bf_dealer(&f->b);
     send_frames(w, 6, "", "MDPW01", "\x03", "someone", "", "x");
     struct mdp_msg *d = recv_cmd(w, 2000);
     assert_non_null(d);
@@ -337,7 +286,7 @@ static void test_broker_invalid_input_is_dropped(void **state)
     assert_true(mdp_msg_is(d, 2, "\x05"));
     mdp_msg_destroy(&d);
     /* registering an mmi.* service is refused the same way */
-    w = dealer(f);
+    w = bf_dealer(&f->b);
     send_frames(w, 4, "", "MDPW01", "\x01", "mmi.service");
     d = recv_cmd(w, 2000);
     assert_non_null(d);
@@ -410,7 +359,7 @@ static void test_broker_term_drains_jobs_in_flight(void **state)
     mdp_msg_destroy(&r);
     struct mdp_msg *req = recv_cmd(w, 2000);
     assert_non_null(req);
-    eventfd_write(f->stopfd, 1);               /* TERM while the worker holds it */
+    eventfd_write(f->b.stopfd, 1);               /* TERM while the worker holds it */
     usleep(100000);
     uint8_t *res = fail_result(SID, &rlen);
     struct mdp_msg *rep = mdp_worker_cmd(NULL, 0, MDP_REPLY);
@@ -418,12 +367,12 @@ static void test_broker_term_drains_jobs_in_flight(void **state)
     mdp_msg_add(rep, "", 0);
     mdp_msg_add(rep, res, rlen);
     mdp_msg_send(rep, w, 0);
-    pthread_join(f->thread, NULL);
-    struct spool *sp = spool_open(f->cfg.spool_path, NULL, 0);
+    pthread_join(f->b.thread, NULL);
+    struct spool *sp = spool_open(f->b.cfg.spool_path, NULL, 0);
     assert_non_null(sp);
     assert_int_equal(spool_get(sp, SID_UUID, NULL, NULL), SPOOL_DONE);
     spool_close(&sp);
-    pthread_create(&f->thread, NULL, broker_thread, f);    /* for teardown */
+    bf_start(&f->b, 0);                                     /* for teardown */
     mdp_msg_destroy(&rep);
     mdp_msg_destroy(&req);
     free(res);

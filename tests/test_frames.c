@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "broker.h"
+#include "brokerfix.h"
 #include "config.h"
 #include "mdp.h"
 #include "util.h"
@@ -25,82 +26,30 @@
 #define MAX_MESSAGE 65536       /* bytes: limits.max_message for these tests */
 
 struct fixture {
-    void *ctx;
-    struct config cfg;
-    char dir[64];
-    int stopfd;
-    pthread_t thread;
-    int run_rc;
-    void *socks[8];
-    int nsocks;
+    struct brokerfix b;         /* the broker thread, context, spool directory */
 };
-
-static void *broker_thread(void *arg)
-{
-    struct fixture *f = arg;
-    char err[256];
-    struct broker *b = broker_new(f->ctx, &f->cfg, NULL, NULL, err, sizeof err);
-    if (!b) {
-        fprintf(stderr, "broker_new: %s\n", err);
-        f->run_rc = -1;
-        return NULL;
-    }
-    f->run_rc = broker_run(b, f->stopfd, err, sizeof err);
-    broker_destroy(&b);
-    return NULL;
-}
 
 static int setup(void **state)
 {
     static int n;
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_frames.XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    config_defaults(&f->cfg);
     int port = 1100 + (int)(getpid() % 240) * 16 + ++n * 2;   /* below the ephemeral range */
-    free(f->cfg.broker_bind);
-    free(f->cfg.publish_bind);
-    free(f->cfg.spool_path);
-    f->cfg.broker_bind = xasprintf("tcp://127.0.0.1:%d", port);
-    f->cfg.publish_bind = xasprintf("tcp://127.0.0.1:%d", port + 1);
-    f->cfg.spool_path = xasprintf("%s/spool.db", f->dir);
-    f->cfg.max_message = MAX_MESSAGE;
-    f->cfg.heartbeat_ms = 100;
-    f->ctx = zmq_ctx_new();
-    f->stopfd = eventfd(0, 0);
-    pthread_create(&f->thread, NULL, broker_thread, f);
-    usleep(100000);
+    if (bf_init(&f->b, "test_frames", xasprintf("tcp://127.0.0.1:%d", port),
+                xasprintf("tcp://127.0.0.1:%d", port + 1)) < 0)
+        return -1;
+    f->b.cfg.max_message = MAX_MESSAGE;
+    f->b.cfg.heartbeat_ms = 100;
     *state = f;
-    return f->run_rc;
+    return bf_start(&f->b, 100000);
 }
 
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    eventfd_write(f->stopfd, 1);
-    pthread_join(f->thread, NULL);
-    for (int i = 0; i < f->nsocks; i++)
-        zmq_close(f->socks[i]);
-    zmq_ctx_term(f->ctx);
-    close(f->stopfd);
-    config_free(&f->cfg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    int rc = system(cmd);
+    bf_stop(&f->b);
+    int rc = bf_free(&f->b);
     free(f);
-    return rc == 0 ? 0 : -1;
-}
-
-static void *dealer(struct fixture *f)
-{
-    void *s = zmq_socket(f->ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    assert_true(f->nsocks < 8);
-    f->socks[f->nsocks++] = s;
-    assert_int_equal(zmq_connect(s, f->cfg.broker_bind), 0);
-    return s;
+    return rc;
 }
 
 static struct mdp_msg *recv_within(void *s, int ms)
@@ -128,7 +77,7 @@ static void send_mmi(void *s, size_t pad)
 /* A fresh client gets mmi.service's "404" (no worker): the broker serves. */
 static void assert_broker_serves(struct fixture *f)
 {
-    void *s = dealer(f);
+    void *s = bf_dealer(&f->b);
     send_mmi(s, 0);
     struct mdp_msg *r = recv_within(s, 3000);
     assert_non_null(r);
@@ -140,7 +89,7 @@ static void assert_broker_serves(struct fixture *f)
 static void test_frames_more_than_64_dropped(void **state)
 {
     struct fixture *f = *state;
-    void *s = dealer(f);
+    void *s = bf_dealer(&f->b);
     /* identity, "", MDPC01, service and 61 body frames: 65 at the ROUTER */
     struct mdp_msg *m = mdp_client_cmd(NULL, 0, "mmi.service");
     for (int i = 0; i < 61; i++)
@@ -163,15 +112,15 @@ static void test_frames_more_than_64_dropped(void **state)
 static void test_frames_oversized_disconnects(void **state)
 {
     struct fixture *f = *state;
-    void *s = zmq_socket(f->ctx, ZMQ_DEALER);
+    void *s = zmq_socket(f->b.ctx, ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    f->socks[f->nsocks++] = s;
+    bf_keep(&f->b, s);
     assert_int_equal(zmq_socket_monitor(s, "inproc://test-frames-mon", ZMQ_EVENT_DISCONNECTED), 0);
-    void *mon = zmq_socket(f->ctx, ZMQ_PAIR);
-    f->socks[f->nsocks++] = mon;
+    void *mon = zmq_socket(f->b.ctx, ZMQ_PAIR);
+    bf_keep(&f->b, mon);
     assert_int_equal(zmq_connect(mon, "inproc://test-frames-mon"), 0);
-    assert_int_equal(zmq_connect(s, f->cfg.broker_bind), 0);
+    assert_int_equal(zmq_connect(s, f->b.cfg.broker_bind), 0);
     send_mmi(s, MAX_MESSAGE + 1);
     /* libzmq (ZMQ_MAXMSGSIZE) closes the connection; nothing is answered */
     zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
@@ -183,7 +132,7 @@ static void test_frames_oversized_disconnects(void **state)
     assert_int_equal(id, ZMQ_EVENT_DISCONNECTED);
     assert_null(recv_within(s, 300));
     /* a frame of exactly max_message is served */
-    void *ok = dealer(f);
+    void *ok = bf_dealer(&f->b);
     send_mmi(ok, MAX_MESSAGE);
     struct mdp_msg *r = recv_within(ok, 3000);
     assert_non_null(r);
@@ -195,13 +144,13 @@ static void test_frames_oversized_disconnects(void **state)
 static void test_frames_registered_worker_garbage(void **state)
 {
     struct fixture *f = *state;
-    void *w = dealer(f);
+    void *w = bf_dealer(&f->b);
     struct mdp_msg *m = mdp_worker_cmd(NULL, 0, MDP_READY);
     mdp_msg_addstr(m, "report.check");
     assert_int_equal(mdp_msg_send(m, w, 0), 0);
     mdp_msg_destroy(&m);
     /* registered: mmi.service says 200 */
-    void *c = dealer(f);
+    void *c = bf_dealer(&f->b);
     struct mdp_msg *r = NULL;
     for (int i = 0; i < 50 && !r; i++) {
         send_mmi(c, 0);

@@ -25,6 +25,7 @@
 #include <zmq.h>
 
 #include "broker.h"
+#include "brokerfix.h"
 #include "check.h"
 #include "client.h"
 #include "config.h"
@@ -39,14 +40,9 @@
 #define SID "0b7c1f7e-2f0e-4e55-9d0c-5c1e6c9a0001"
 
 struct fixture {
-    void *ctx;
-    struct config cfg;
-    char dir[64];
+    struct brokerfix b;         /* the broker thread, context, spool directory */
     int port;
-    int stopfd;                 /* broker */
     int wstopfd;                /* worker pools */
-    pthread_t thread;
-    int run_rc;
     struct checker *chk;
     struct worker_pool *pools[4];
     struct config wcfg[4];      /* each pool's config: worker_start borrows it */
@@ -54,8 +50,6 @@ struct fixture {
     int npools;
     struct curve_keys client;   /* c1: in the allow-list */
     struct curve_keys stranger; /* not in the allow-list */
-    void *socks[8];
-    int nsocks;
     int nmon;
 };
 
@@ -63,7 +57,7 @@ static int fixture_n;
 
 static char *path_in(const struct fixture *f, const char *name)
 {
-    return xasprintf("%s/%s", f->dir, name);
+    return xasprintf("%s/%s", f->b.dir, name);
 }
 
 static void keygen(const struct fixture *f, const char *name)
@@ -78,7 +72,7 @@ static void keygen(const struct fixture *f, const char *name)
 static void load_client(const struct fixture *f, struct curve_keys *k, const char *name)
 {
     char err[512] = "";
-    char *sec = xasprintf("%s/%s.key", f->dir, name), *srv = path_in(f, "server.pub");
+    char *sec = xasprintf("%s/%s.key", f->b.dir, name), *srv = path_in(f, "server.pub");
     if (keys_load_client(k, sec, srv, err, sizeof err) != 0)
         fail_msg("keys_load_client: %s", err);
     free(sec);
@@ -88,30 +82,17 @@ static void load_client(const struct fixture *f, struct curve_keys *k, const cha
 static void allow(const struct fixture *f, const char *name)
 {
     char cmd[256];
-    snprintf(cmd, sizeof cmd, "cp %s/%s.pub %s/allow/", f->dir, name, f->dir);
+    snprintf(cmd, sizeof cmd, "cp %s/%s.pub %s/allow/", f->b.dir, name, f->b.dir);
     assert_int_equal(system(cmd), 0);
-}
-
-static void *broker_thread(void *arg)
-{
-    struct fixture *f = arg;
-    char err[256];
-    struct broker *b = broker_new(f->ctx, &f->cfg, NULL, NULL, err, sizeof err);
-    if (!b) {
-        fprintf(stderr, "broker_new: %s\n", err);
-        f->run_rc = -1;
-        return NULL;
-    }
-    f->run_rc = broker_run(b, f->stopfd, err, sizeof err);
-    broker_destroy(&b);
-    return NULL;
 }
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_zap.XXXXXX");
-    if (!mkdtemp(f->dir))
+    fixture_n++;
+    f->port = 5000 + (int)(getpid() % 300) * 16 + fixture_n * 2;   /* below the ephemeral range */
+    if (bf_init(&f->b, "test_zap", xasprintf("tcp://127.0.0.1:%d", f->port),
+                xasprintf("tcp://127.0.0.1:%d", f->port + 1)) < 0)
         return -1;
     char *d = path_in(f, "allow");
     mkdir(d, 0755);
@@ -125,39 +106,26 @@ static int setup(void **state)
     load_client(f, &f->client, "c1");
     load_client(f, &f->stranger, "stranger");
 
-    config_defaults(&f->cfg);
-    fixture_n++;
-    f->port = 5000 + (int)(getpid() % 300) * 16 + fixture_n * 2;   /* below the ephemeral range */
-    free(f->cfg.broker_bind);
-    free(f->cfg.publish_bind);
-    free(f->cfg.spool_path);
-    free(f->cfg.server_secret_key);
-    free(f->cfg.server_public_key);
-    free(f->cfg.client_secret_key);
-    free(f->cfg.allow_dir);
-    f->cfg.broker_bind = xasprintf("tcp://127.0.0.1:%d", f->port);
-    f->cfg.publish_bind = xasprintf("tcp://127.0.0.1:%d", f->port + 1);
-    f->cfg.spool_path = path_in(f, "spool.db");
-    f->cfg.curve = 1;
-    f->cfg.server_secret_key = path_in(f, "server.key");
-    f->cfg.server_public_key = path_in(f, "server.pub");
-    f->cfg.client_secret_key = path_in(f, "w1.key");
-    f->cfg.allow_dir = path_in(f, "allow");
-    f->cfg.heartbeat_ms = 100;
-    f->cfg.reconnect_min_ms = 50;
-    f->cfg.reconnect_max_ms = 200;
-    f->cfg.batch_ms = 0;
-    f->ctx = zmq_ctx_new();
-    f->stopfd = eventfd(0, 0);
+    free(f->b.cfg.server_secret_key);
+    free(f->b.cfg.server_public_key);
+    free(f->b.cfg.client_secret_key);
+    free(f->b.cfg.allow_dir);
+    f->b.cfg.curve = 1;
+    f->b.cfg.server_secret_key = path_in(f, "server.key");
+    f->b.cfg.server_public_key = path_in(f, "server.pub");
+    f->b.cfg.client_secret_key = path_in(f, "w1.key");
+    f->b.cfg.allow_dir = path_in(f, "allow");
+    f->b.cfg.heartbeat_ms = 100;
+    f->b.cfg.reconnect_min_ms = 50;
+    f->b.cfg.reconnect_max_ms = 200;
+    f->b.cfg.batch_ms = 0;
     f->wstopfd = eventfd(0, 0);
     char err[512] = "";
     f->chk = checker_new(&(struct checker_options){.datadir = "config"}, err, sizeof err);
     if (!f->chk)
         fail_msg("checker_new: %s", err);
-    pthread_create(&f->thread, NULL, broker_thread, f);
-    usleep(150000);
     *state = f;
-    return f->run_rc;
+    return bf_start(&f->b, 150000);
 }
 
 static int teardown(void **state)
@@ -168,20 +136,12 @@ static int teardown(void **state)
         worker_join(&f->pools[i]);
         free(f->wkey[i]);
     }
-    eventfd_write(f->stopfd, 1);
-    pthread_join(f->thread, NULL);
-    for (int i = 0; i < f->nsocks; i++)
-        zmq_close(f->socks[i]);
-    zmq_ctx_term(f->ctx);
-    close(f->stopfd);
+    bf_stop(&f->b);
+    int rc = bf_free(&f->b);
     close(f->wstopfd);
     checker_destroy(&f->chk);
-    config_free(&f->cfg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    int rc = system(cmd);
     free(f);
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 /* A worker pool connecting with the secret key file `key` (NULL: no CURVE). */
@@ -190,11 +150,11 @@ static void start_workers(struct fixture *f, const char *key)
     char err[512] = "";
     assert_true(f->npools < 4);
     struct config *cfg = &f->wcfg[f->npools];
-    *cfg = f->cfg;                          /* shallow: strings stay the fixture's */
-    f->wkey[f->npools] = key ? xasprintf("%s/%s.key", f->dir, key) : NULL;
+    *cfg = f->b.cfg;                          /* shallow: strings stay the fixture's */
+    f->wkey[f->npools] = key ? xasprintf("%s/%s.key", f->b.dir, key) : NULL;
     cfg->curve = key != NULL;
     cfg->client_secret_key = f->wkey[f->npools];
-    f->pools[f->npools] = worker_start(f->ctx, cfg, f->cfg.broker_bind, 1, f->chk, f->wstopfd,
+    f->pools[f->npools] = worker_start(f->b.ctx, cfg, f->b.cfg.broker_bind, 1, f->chk, f->wstopfd,
                                        NULL, err, sizeof err);
     if (!f->pools[f->npools])
         fail_msg("worker_start: %s", err);
@@ -244,7 +204,7 @@ static void assert_mmi(struct fixture *f, const char *want)
 static int mmi_is(struct fixture *f, const char *want)
 {
     char err[256];
-    struct client *c = client_new(f->ctx, f->cfg.broker_bind);
+    struct client *c = client_new(f->b.ctx, f->b.cfg.broker_bind);
     client_use_curve(c, &f->client);
     struct mdp_msg *body = mdp_msg_new();
     mdp_msg_addstr(body, "report.check");
@@ -264,7 +224,7 @@ static void assert_submit_served(struct fixture *f)
     char err[256];
     size_t len;
     uint8_t *sub = example_submission(&len);
-    struct client *c = client_new(f->ctx, f->cfg.broker_bind);
+    struct client *c = client_new(f->b.ctx, f->b.cfg.broker_bind);
     client_use_curve(c, &f->client);
     struct mdp_msg *body = mdp_msg_new();
     mdp_msg_add(body, sub, len);
@@ -286,23 +246,21 @@ static void *track(struct fixture *f, void *s)
 {
     int linger = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    assert_true(f->nsocks < 8);
-    f->socks[f->nsocks++] = s;
-    return s;
+    return bf_keep(&f->b, s);
 }
 
 /* A DEALER to the broker (CURVE with k, or none when k is NULL) and a PAIR
  * receiving its socket monitor's events. */
 static void *dealer_monitored(struct fixture *f, const struct curve_keys *k, void **mon)
 {
-    void *s = track(f, zmq_socket(f->ctx, ZMQ_DEALER));
+    void *s = track(f, zmq_socket(f->b.ctx, ZMQ_DEALER));
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://test-zap-mon-%d-%d", fixture_n, f->nmon++);
     assert_int_equal(zmq_socket_monitor(s, ep, ZMQ_EVENT_ALL), 0);
-    *mon = track(f, zmq_socket(f->ctx, ZMQ_PAIR));
+    *mon = track(f, zmq_socket(f->b.ctx, ZMQ_PAIR));
     assert_int_equal(zmq_connect(*mon, ep), 0);
     assert_int_equal(keys_apply_client(s, k), 0);
-    assert_int_equal(zmq_connect(s, f->cfg.broker_bind), 0);
+    assert_int_equal(zmq_connect(s, f->b.cfg.broker_bind), 0);
     return s;
 }
 
@@ -349,10 +307,10 @@ static void test_zap_allowed_client_submits(void **state)
     start_workers(f, "w1");
     assert_mmi(f, "200");
     /* the publication is CURVE too: an allowed SUB gets the Result */
-    void *sub = track(f, zmq_socket(f->ctx, ZMQ_SUB));
+    void *sub = track(f, zmq_socket(f->b.ctx, ZMQ_SUB));
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "result.43.", 10);
     assert_int_equal(keys_apply_client(sub, &f->client), 0);
-    assert_int_equal(zmq_connect(sub, f->cfg.publish_bind), 0);
+    assert_int_equal(zmq_connect(sub, f->b.cfg.publish_bind), 0);
     usleep(200000);
     assert_submit_served(f);
     assert_true(answered_within(sub, 3000));
@@ -388,9 +346,9 @@ static void test_zap_refuses_client_without_curve(void **state)
     send_mmi(s);
     assert_false(answered_within(s, 500));
     /* nor may it subscribe */
-    void *sub = track(f, zmq_socket(f->ctx, ZMQ_SUB));
+    void *sub = track(f, zmq_socket(f->b.ctx, ZMQ_SUB));
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-    assert_int_equal(zmq_connect(sub, f->cfg.publish_bind), 0);
+    assert_int_equal(zmq_connect(sub, f->b.cfg.publish_bind), 0);
     usleep(200000);
     assert_submit_served(f);
     assert_false(answered_within(sub, 300));
@@ -455,7 +413,7 @@ static void test_zap_allow_list_reloads(void **state)
     void *s = dealer_monitored(f, &f->stranger, &mon);
     assert_int_equal(wait_event(mon, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, 3000), 400);
     zmq_close(s);
-    f->socks[f->nsocks - 2] = NULL;
+    f->b.socks[f->b.nsocks - 2] = NULL;
     sleep(1);                               /* a new directory mtime, even on coarse clocks */
     allow(f, "stranger");
     s = dealer_monitored(f, &f->stranger, &mon);

@@ -18,25 +18,10 @@ BROKER=tcp://127.0.0.1:$PORT
 PUBLISH=tcp://127.0.0.1:$((BASE + 1))
 PIDS=
 
-say() { echo "curve: $*"; }
-fail() {
-    echo "curve: FAIL: $*" >&2
-    for f in "$T"/*.log; do echo "--- $f" >&2; tail -n 15 "$f" >&2; done
-    exit 1
-}
-cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null; done
-    sleep 0.2
-    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$T"
-}
+NAME=curve
+. tests/lib.sh
+cleanup() { stop_pids $PIDS; rm -rf "$T"; }
 trap cleanup EXIT
-wait_for() {   # wait_for SECONDS COMMAND…
-    local limit=$(($1 * 20)); shift
-    for _ in $(seq "$limit"); do "$@" && return 0; sleep 0.05; done
-    return 1
-}
 logged() { grep -qF -- "$2" "$T/$1.log"; }
 
 # keygen: a pair, the secret 0600, never overwritten

@@ -23,12 +23,8 @@ N=${E2E_N:-1000}
 BROKER_PID=
 BG_PIDS=
 
-say() { echo "e2e: $*"; }
-fail() {
-    echo "e2e: FAIL: $*" >&2
-    for f in "$T"/*.log; do echo "--- $f" >&2; tail -n 15 "$f" >&2; done
-    exit 1
-}
+NAME=e2e
+. tests/lib.sh
 cleanup() {
     touch "$T/stop"
     for p in $BG_PIDS $BROKER_PID; do kill "$p" 2>/dev/null; done
@@ -41,12 +37,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_for SECONDS COMMAND…: poll every 50 ms until COMMAND succeeds.
-wait_for() {
-    local limit=$(($1 * 20)); shift
-    for _ in $(seq "$limit"); do "$@" && return 0; sleep 0.05; done
-    return 1
-}
 count() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 at_least() { [ "$(count "$1" "$2")" -ge "$3" ]; }
 sql() { sqlite3 -cmd ".timeout 5000" "$1" "$2"; }

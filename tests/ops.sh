@@ -25,26 +25,10 @@ BASE=$((15000 + ($$ % 500) * 10))   # below the ephemeral range (32768-60999)
 N=${OPS_N:-1000}
 PIDS=
 
-say() { echo "ops: $*"; }
-fail() {
-    echo "ops: FAIL: $*" >&2
-    for f in "$T"/*.log "$T"/*.out; do [ -e "$f" ] && { echo "--- $f" >&2; tail -n 12 "$f" >&2; }; done
-    exit 1
-}
-cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null; done
-    sleep 0.2
-    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$T"
-}
+NAME=ops
+. tests/lib.sh
+cleanup() { stop_pids $PIDS; rm -rf "$T"; }
 trap cleanup EXIT
-
-wait_for() {   # wait_for SECONDS COMMAND…: every 50 ms until COMMAND succeeds
-    local limit=$(($1 * 20)); shift
-    for _ in $(seq "$limit"); do "$@" && return 0; sleep 0.05; done
-    return 1
-}
 sql() { sqlite3 -cmd ".timeout 5000" "$1" "$2"; }
 line_of() { grep -n -m1 -- "$2" "$1" | cut -d: -f1; }
 metrics_are() { $PY "$H" metrics "$MURL" "$@" > "$T/metrics.out" 2>&1; }

@@ -26,11 +26,14 @@ ALL_CFLAGS += $(SAN_FLAGS)
 
 PROTO_C := $(BUILD)/report.pb-c.c
 PROTO_O := $(BUILD)/report.pb-c.o
-MAINS   := daemon/main.c daemon/ctl_main.c
-LIB_SRC := $(filter-out $(MAINS),$(wildcard daemon/*.c))
-LIB_OBJ := $(PROTO_O) $(patsubst daemon/%.c,$(BUILD)/%.o,$(LIB_SRC))
-TEST_SRC := $(wildcard tests/test_*.c)
-TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+# daemon/<layer>/<module>.c -> $(BUILD)/obj/<layer>/<module>.o; the layers and
+# their order are in scripts/check-layers.sh (make check runs it).
+MAINS   := daemon/service/main.c daemon/ctl/ctl_main.c
+LIB_SRC := $(filter-out $(MAINS),$(wildcard daemon/*/*.c))
+LIB_OBJ := $(PROTO_O) $(patsubst daemon/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+# tests/<layer>/test_<module>.c mirror the daemon's folders; binaries are flat.
+TEST_SRC := $(wildcard tests/*/test_*.c)
+TEST_BIN := $(foreach t,$(TEST_SRC),$(BUILD)/tests/$(basename $(notdir $(t))))
 
 .PHONY: all run check memcheck bench install clean
 # Keep test objects between runs (they are intermediate files of a chain).
@@ -41,8 +44,8 @@ $(BUILD)/report.pb-c.c $(BUILD)/report.pb-c.h: proto/report.proto
 	@mkdir -p $(BUILD)
 	protoc-c --proto_path=proto --c_out=$(BUILD) proto/report.proto
 
-$(BUILD)/%.o: daemon/%.c $(BUILD)/report.pb-c.h
-	@mkdir -p $(BUILD)
+$(BUILD)/obj/%.o: daemon/%.c $(BUILD)/report.pb-c.h
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(PROTO_O): $(PROTO_C)
@@ -51,15 +54,18 @@ $(PROTO_O): $(PROTO_C)
 $(BUILD)/libreportd.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/reportd: $(BUILD)/main.o $(BUILD)/libreportd.a
+$(BUILD)/reportd: $(BUILD)/obj/service/main.o $(BUILD)/libreportd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libsystemd libmicrohttpd 2>/dev/null)
 
-$(BUILD)/reportctl: $(BUILD)/ctl_main.o $(BUILD)/libreportd.a
+$(BUILD)/reportctl: $(BUILD)/obj/ctl/ctl_main.o $(BUILD)/libreportd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%.o: tests/%.c $(BUILD)/report.pb-c.h
+define test_object
+$(BUILD)/tests/$(basename $(notdir $(1))).o: $(1) $(BUILD)/report.pb-c.h
 	@mkdir -p $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -c -o $@ $<
+	$$(CC) $$(ALL_CFLAGS) -Wno-missing-prototypes -Itests -c -o $$@ $$<
+endef
+$(foreach t,$(TEST_SRC) tests/bench.c tests/bench_pipeline.c,$(eval $(call test_object,$(t))))
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libreportd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
@@ -73,6 +79,7 @@ run: all
 
 # Tests run from the project root; they read ../shared/reports in place.
 check: all $(TEST_BIN)
+	@sh scripts/check-layers.sh
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; REPORTD_BUILD=$(BUILD) $$t; done
 	@REPORTD_BUILD=$(BUILD) sh tests/cli.sh
 	@REPORTD_BUILD=$(BUILD) sh tests/systemd.sh
@@ -82,6 +89,7 @@ check: all $(TEST_BIN)
 	@echo "make check: all test programs passed"
 
 memcheck: all $(TEST_BIN)
+	@sh scripts/check-layers.sh
 	@set -e; for t in $(TEST_BIN); do echo "== valgrind $$t"; \
 	  REPORTD_BUILD=$(BUILD) valgrind -q --error-exitcode=1 --leak-check=full \
 	    --errors-for-leak-kinds=definite,indirect $$t; done
@@ -92,9 +100,6 @@ bench: all $(BUILD)/bench
 $(BUILD)/bench: $(BUILD)/tests/bench.o $(BUILD)/libreportd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/bench.o: tests/bench.c $(BUILD)/report.pb-c.h
-	@mkdir -p $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
 # Pipeline benchmark (issue 3): broker + spool + workers over 127.0.0.1, and
 # the raw ZeroMQ request-reply rate at the same message size as reference.
@@ -126,12 +131,12 @@ install: all
 # so `make install PREFIX=/usr` after a plain `make` installs the right paths.
 $(BUILD)/prefix.stamp: FORCE
 	@mkdir -p $(BUILD); echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
-$(BUILD)/util.o: $(BUILD)/prefix.stamp
+$(BUILD)/obj/base/util.o: $(BUILD)/prefix.stamp
 .PHONY: FORCE
 FORCE:
 
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d)
 -include tests/fuzz/fuzz.mk

@@ -9,13 +9,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "check.h"
-#include "enrich.h"
-#include "reader.h"
-#include "report.h"
-#include "reportpb.h"
-#include "util.h"
-#include "yamlreport.h"
+#include "check/check.h"
+#include "check/enrich.h"
+#include "read/reader.h"
+#include "report/report.h"
+#include "read/reportpb.h"
+#include "base/util.h"
+#include "read/yamlreport.h"
 
 static double BENCH_SECONDS = 0.6;   /* $REPORTD_BENCH_SECONDS overrides */
 

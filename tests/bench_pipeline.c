@@ -18,14 +18,14 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "broker.h"
-#include "check.h"
-#include "client.h"
-#include "config.h"
-#include "mdp.h"
+#include "broker/broker.h"
+#include "check/check.h"
+#include "wire/client.h"
+#include "conf/config.h"
+#include "wire/mdp.h"
 #include "report.pb-c.h"
-#include "util.h"
-#include "worker.h"
+#include "base/util.h"
+#include "worker/worker.h"
 
 static int WINDOW = 128;        /* requests in flight per client; $REPORTD_BENCH_WINDOW */
 #define PHASE_LIMIT_S 20.0      /* no phase runs longer */

@@ -13,9 +13,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "broker.h"
-#include "config.h"
-#include "util.h"
+#include "broker/broker.h"
+#include "conf/config.h"
+#include "base/util.h"
 
 #define BROKERFIX_SOCKS 8
 

@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "layout.h"
-#include "reader.h"
-#include "report.h"
-#include "util.h"
+#include "check/check.h"
+#include "report/layout.h"
+#include "read/reader.h"
+#include "report/report.h"
+#include "base/util.h"
 
 #define SHARED_REPORTS "../shared/reports/"
 

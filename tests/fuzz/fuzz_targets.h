@@ -1,5 +1,5 @@
 /* fuzz_targets: the entry points the libFuzzer targets (tests/fuzz/fuzz_*.c)
- * and the regression replay (tests/test_badinput.c) share, so a crasher kept
+ * and the regression replay (tests/check/test_badinput.c) share, so a crasher kept
  * under tests/regress/<target>/ runs through exactly the code that found it.
  * Each entry frees everything it allocated and returns 0, or -1 when an
  * invariant of the answer is broken (the fuzzers abort on that). Header-only:
@@ -15,14 +15,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "config.h"
-#include "mdp.h"
-#include "reader.h"
-#include "report.h"
-#include "reportpb.h"
-#include "util.h"
-#include "yamlreport.h"
+#include "check/check.h"
+#include "conf/config.h"
+#include "wire/mdp.h"
+#include "read/reader.h"
+#include "report/report.h"
+#include "read/reportpb.h"
+#include "base/util.h"
+#include "read/yamlreport.h"
 
 #define FUZZ_MAX_INPUT ((size_t)1 << 20)     /* bytes; libFuzzer runs with -max_len below it */
 #define FUZZ_MAX_DOCUMENT ((size_t)1 << 20)  /* the checker's max_document in the targets */

@@ -10,13 +10,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "check.h"
-#include "mdp.h"
-#include "reader.h"
-#include "report.h"
-#include "reportpb.h"
-#include "util.h"
-#include "yamlreport.h"
+#include "check/check.h"
+#include "wire/mdp.h"
+#include "read/reader.h"
+#include "report/report.h"
+#include "read/reportpb.h"
+#include "base/util.h"
+#include "read/yamlreport.h"
 
 static const char *outdir;
 

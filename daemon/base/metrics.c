@@ -1,0 +1,296 @@
+/* metrics: a fixed registry of series. A counter or gauge is one atomic
+ * int64; a histogram is its bucket counts, count and sum (sum kept in
+ * nanounits as an integer, so it is atomic too). HTTP is libmicrohttpd's
+ * internal thread; the handlers only read atomics and call the probes. */
+#include "base/metrics.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+#define METRICS_MAX 96
+#define METRICS_BUCKETS 16
+
+enum kind { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM };
+
+struct series {
+    enum kind kind;
+    char *name, *help;           /* help and name only on the first of a family */
+    char *label, *value;         /* label="value", or NULL */
+    int first;                   /* 1 on the first series of a family: prints HELP/TYPE */
+    int64_t v;                   /* counter or gauge */
+    double bounds[METRICS_BUCKETS];
+    int nbounds;
+    uint64_t buckets[METRICS_BUCKETS + 1];  /* last: +Inf */
+    uint64_t count;
+    int64_t sum_nano;
+};
+
+struct metrics {
+    struct series s[METRICS_MAX];
+    int n;
+};
+
+struct metrics_http {
+    struct MHD_Daemon *d;
+    struct metrics *m;
+    struct metrics_probes probes;
+    int port;
+};
+
+struct metrics *metrics_new(void)
+{
+    return xcalloc(1, sizeof(struct metrics));
+}
+
+void metrics_destroy(struct metrics **mp)
+{
+    struct metrics *m = mp ? *mp : NULL;
+    if (!m)
+        return;
+    for (int i = 0; i < m->n; i++) {
+        free(m->s[i].name);
+        free(m->s[i].help);
+        free(m->s[i].label);
+        free(m->s[i].value);
+    }
+    free(m);
+    *mp = NULL;
+}
+
+static int valid_name(const char *s)
+{
+    if (!s || !*s || (*s >= '0' && *s <= '9'))
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == ':'))
+            return 0;
+    return 1;
+}
+
+static struct series *add_series(struct metrics *m, enum kind k, const char *name, const char *help, int first)
+{
+    struct series *s = &m->s[m->n++];
+    memset(s, 0, sizeof *s);
+    s->kind = k;
+    s->name = xstrdup(name);
+    s->help = xstrdup(help ? help : "");
+    s->first = first;
+    return s;
+}
+
+int metrics_counter(struct metrics *m, const char *name, const char *help, const char *label,
+                    const char *const *values, int nvalues)
+{
+    int n = label ? nvalues : 1;
+    if (!valid_name(name) || (label && (!valid_name(label) || nvalues < 1)) || m->n + n > METRICS_MAX)
+        return -1;
+    int id = m->n;
+    for (int i = 0; i < n; i++) {
+        struct series *s = add_series(m, KIND_COUNTER, name, help, i == 0);
+        if (label) {
+            s->label = xstrdup(label);
+            s->value = xstrdup(values[i]);
+        }
+    }
+    return id;
+}
+
+int metrics_gauge(struct metrics *m, const char *name, const char *help)
+{
+    if (!valid_name(name) || m->n >= METRICS_MAX)
+        return -1;
+    add_series(m, KIND_GAUGE, name, help, 1);
+    return m->n - 1;
+}
+
+int metrics_histogram(struct metrics *m, const char *name, const char *help, const double *bounds, int nbounds)
+{
+    if (!valid_name(name) || nbounds < 1 || nbounds > METRICS_BUCKETS || m->n >= METRICS_MAX)
+        return -1;
+    for (int i = 1; i < nbounds; i++)
+        if (!(bounds[i] > bounds[i - 1]))
+            return -1;
+    struct series *s = add_series(m, KIND_HISTOGRAM, name, help, 1);
+    memcpy(s->bounds, bounds, (size_t)nbounds * sizeof *bounds);
+    s->nbounds = nbounds;
+    return m->n - 1;
+}
+
+void metrics_add(struct metrics *m, int id, uint64_t n)
+{
+    if (id >= 0 && id < m->n)
+        __atomic_add_fetch(&m->s[id].v, (int64_t)n, __ATOMIC_RELAXED);
+}
+
+void metrics_set(struct metrics *m, int id, int64_t v)
+{
+    if (id >= 0 && id < m->n)
+        __atomic_store_n(&m->s[id].v, v, __ATOMIC_RELAXED);
+}
+
+void metrics_observe(struct metrics *m, int id, double v)
+{
+    if (id < 0 || id >= m->n || m->s[id].kind != KIND_HISTOGRAM)
+        return;
+    struct series *s = &m->s[id];
+    int b = 0;
+    while (b < s->nbounds && v > s->bounds[b])
+        b++;
+    __atomic_add_fetch(&s->buckets[b], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->sum_nano, (int64_t)(v * 1e9), __ATOMIC_RELAXED);
+}
+
+int64_t metrics_get(const struct metrics *m, int id)
+{
+    if (id < 0 || id >= m->n)
+        return 0;
+    return __atomic_load_n(&m->s[id].v, __ATOMIC_RELAXED);
+}
+
+/* Label values and help text escaped as the text format requires. */
+static void put_escaped(struct buf *b, const char *s, int quote)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            buf_puts(b, "\\\\");
+        else if (*s == '\n')
+            buf_puts(b, "\\n");
+        else if (quote && *s == '"')
+            buf_puts(b, "\\\"");
+        else
+            buf_append(b, s, 1);
+    }
+}
+
+static void render_histogram(struct buf *b, const struct series *s)
+{
+    uint64_t cum = 0;
+    for (int i = 0; i <= s->nbounds; i++) {
+        cum += __atomic_load_n(&s->buckets[i], __ATOMIC_RELAXED);
+        if (i < s->nbounds)
+            buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", s->name, s->bounds[i], (unsigned long long)cum);
+        else
+            buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", s->name, (unsigned long long)cum);
+    }
+    buf_printf(b, "%s_sum %.9f\n", s->name, (double)__atomic_load_n(&s->sum_nano, __ATOMIC_RELAXED) / 1e9);
+    buf_printf(b, "%s_count %llu\n", s->name, (unsigned long long)cum);
+}
+
+char *metrics_render(const struct metrics *m, size_t *len)
+{
+    static const char *const types[] = {"counter", "gauge", "histogram"};
+    struct buf b = {0};
+    for (int i = 0; i < m->n; i++) {
+        const struct series *s = &m->s[i];
+        if (s->first) {
+            buf_printf(&b, "# HELP %s ", s->name);
+            put_escaped(&b, s->help, 0);
+            buf_printf(&b, "\n# TYPE %s %s\n", s->name, types[s->kind]);
+        }
+        if (s->kind == KIND_HISTOGRAM) {
+            render_histogram(&b, s);
+            continue;
+        }
+        buf_puts(&b, s->name);
+        if (s->label) {
+            buf_printf(&b, "{%s=\"", s->label);
+            put_escaped(&b, s->value, 1);
+            buf_puts(&b, "\"}");
+        }
+        buf_printf(&b, " %lld\n", (long long)__atomic_load_n(&s->v, __ATOMIC_RELAXED));
+    }
+    buf_append(&b, "", 0);
+    *len = b.len;
+    return buf_take(&b);
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type,
+                               char *body, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result rc = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result probe(struct MHD_Connection *conn, int (*fn)(void *, char *, size_t), void *arg)
+{
+    char why[256] = "";
+    int ok = fn ? fn(arg, why, sizeof why) : 1;
+    char *body = xasprintf("%s%s%s\n", ok ? "ok" : "not ok", why[0] ? ": " : "", why);
+    return respond(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                   body, strlen(body));
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **state)
+{
+    struct metrics_http *h = cls;
+    (void)version, (void)upload, (void)state;
+    if (*upload_size)
+        return MHD_NO;
+    if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+        char *body = xstrdup("method not allowed\n");
+        return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", body, strlen(body));
+    }
+    if (!strcmp(url, "/metrics")) {
+        size_t len;
+        char *body = metrics_render(h->m, &len);
+        return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len);
+    }
+    if (!strcmp(url, "/healthz"))
+        return probe(conn, h->probes.alive, h->probes.arg);
+    if (!strcmp(url, "/readyz"))
+        return probe(conn, h->probes.ready, h->probes.arg);
+    char *body = xstrdup("not found: try /metrics, /healthz, /readyz\n");
+    return respond(conn, MHD_HTTP_NOT_FOUND, "text/plain", body, strlen(body));
+}
+
+struct metrics_http *metrics_http_start(struct metrics *m, const char *addr, int port,
+                                        const struct metrics_probes *probes, char *err, size_t errlen)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (port < 0 || port > 65535 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+        errf(err, errlen, "metrics: '%s:%d' is not an IPv4 address and port", addr, port);
+        return NULL;
+    }
+    struct metrics_http *h = xcalloc(1, sizeof *h);
+    h->m = m;
+    if (probes)
+        h->probes = *probes;
+    h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
+                            handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                            MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                            MHD_OPTION_END);
+    if (!h->d) {
+        errf(err, errlen, "metrics: cannot listen on %s:%d", addr, port);
+        free(h);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : port;
+    return h;
+}
+
+int metrics_http_port(const struct metrics_http *h)
+{
+    return h->port;
+}
+
+void metrics_http_stop(struct metrics_http **hp)
+{
+    struct metrics_http *h = hp ? *hp : NULL;
+    if (!h)
+        return;
+    MHD_stop_daemon(h->d);
+    free(h);
+    *hp = NULL;
+}

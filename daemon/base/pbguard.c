@@ -1,0 +1,141 @@
+/* pbguard: a wire-format walk that checks string fields against the message
+ * descriptors, and a budgeted ProtobufCAllocator. The walk reads the bytes
+ * only; whatever it cannot parse it leaves for protobuf-c to refuse, so the
+ * two never disagree on what a valid message is. The allocator hands out
+ * plain malloc memory, so the usual free_unpacked(m, NULL) frees it. */
+#include "base/pbguard.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+#define PBGUARD_DEPTH 32            /* nesting we follow (the schema has 4) */
+
+struct budget {
+    size_t used, limit;             /* bytes */
+    int refused;                    /* an allocation went past limit */
+};
+
+static void *budget_alloc(void *data, size_t size)
+{
+    struct budget *b = data;
+    if (size > b->limit - b->used) {
+        b->refused = 1;
+        return NULL;
+    }
+    b->used += size;
+    return malloc(size ? size : 1);
+}
+
+static void budget_free(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
+
+/* A varint at *pos; 0, or -1 when it runs off the end or past 10 bytes. */
+static int varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 70 && *pos < len; shift += 7) {
+        uint8_t c = buf[(*pos)++];
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Returns 0 (fine, or malformed: protobuf-c will say so), -1 with err. */
+/* The field path of an error, kept as a chain on the stack and written out
+ * only when there is an error (a report has hundreds of fields). */
+struct path {
+    const struct path *up;
+    const char *name;
+};
+
+static void path_format(const struct path *p, char *out, size_t outlen)
+{
+    if (!p) {
+        if (outlen)
+            out[0] = '\0';
+        return;
+    }
+    path_format(p->up, out, outlen);
+    size_t n = strlen(out);
+    snprintf(out + n, outlen - n, "%s%s", p->up ? "." : "", p->name);
+}
+
+static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len, size_t base,
+                const struct path *path, int depth, char *err, size_t errlen)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        uint64_t key, n;
+        if (varint(buf, len, &pos, &key) != 0)
+            return 0;
+        unsigned wire = (unsigned)(key & 7);
+        const ProtobufCFieldDescriptor *f =
+            key >> 3 <= 0xffffffffu ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
+                                    : NULL;
+        if (wire == 0) {
+            if (varint(buf, len, &pos, &n) != 0)
+                return 0;
+            continue;
+        }
+        if (wire == 1 || wire == 5) {
+            size_t w = wire == 1 ? 8 : 4;
+            if (len - pos < w)
+                return 0;
+            pos += w;
+            continue;
+        }
+        if (wire != 2 || varint(buf, len, &pos, &n) != 0 || n > len - pos)
+            return 0;                       /* groups, bad lengths: protobuf-c refuses */
+        const uint8_t *p = buf + pos;
+        size_t at = base + pos;
+        pos += (size_t)n;
+        if (!f)
+            continue;
+        struct path sub = {path, f->name};
+        if (f->type == PROTOBUF_C_TYPE_STRING) {
+            const char *why = memchr(p, '\0', (size_t)n) ? "a NUL character inside a string is not accepted"
+                              : !util_utf8_valid((const char *)p, (size_t)n) ? "not valid UTF-8" : NULL;
+            if (why) {
+                char where[256];
+                path_format(&sub, where, sizeof where);
+                return errf(err, errlen, "%s (byte %zu): %s", where, at, why);
+            }
+        } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth < PBGUARD_DEPTH) {
+            if (walk(f->descriptor, p, (size_t)n, at, &sub, depth + 1, err, errlen) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int pbguard_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                          char *err, size_t errlen)
+{
+    struct path root = {NULL, d->short_name};
+    return walk(d, buf, len, 0, &root, 0, err, errlen);
+}
+
+ProtobufCMessage *pbguard_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                                 size_t len, size_t budget, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (pbguard_check_strings(d, buf, len, err, errlen) != 0)
+        return NULL;
+    struct budget b = {0, budget, 0};
+    ProtobufCAllocator a = {budget_alloc, budget_free, &b};
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, &a, len, buf);
+    if (!m && b.refused)
+        errf(err, errlen, "unpacking it would take more than %zu bytes of memory", budget);
+    return m;
+}

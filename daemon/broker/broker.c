@@ -1,0 +1,506 @@
+/* broker: one ROUTER for clients and workers (7/MDP), one XPUB, one spool.
+ * Invariants:
+ *  - a job is in exactly one place: a service queue, or one worker's hands;
+ *  - a Titanic job exists in the spool before it is queued; its 200 and any
+ *    publication leave only after the spool batch holding them is committed;
+ *  - a job whose worker dies (heartbeat expiry, DISCONNECT, unroutable) goes
+ *    back to the head of its queue, or to the dead letters after max_attempts;
+ *  - the first REPLY to a Titanic job moves it pending → done in the spool;
+ *    only that transition publishes, so a Result is published once per job.
+ * Workers and queues live in roster.c; internal services (mmi.*, titanic.*,
+ * reportd.*) in brokersvc.c. */
+#include "broker/broker.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "broker/brokersvc.h"
+#include "conf/config.h"
+#include "base/log.h"
+#include "wire/mdp.h"
+#include "broker/publisher.h"
+#include "broker/roster.h"
+#include "broker/spool.h"
+#include "broker/telemetry.h"
+#include "base/util.h"
+#include "broker/zap.h"
+
+#define MAX_FRAMES 64           /* frames per message we accept */
+#define BURST 512               /* messages handled per wake-up before timers run */
+
+int64_t broker_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t broker_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void broker_log(struct broker *b, const char *fmt, ...)
+{
+    int64_t sec = broker_now() / 1000;
+    if (sec != b->log_sec) {
+        if (b->log_suppressed && b->log)
+            b->log("(further protocol messages suppressed)");
+        b->log_sec = sec;
+        b->log_lines = 0;
+        b->log_suppressed = 0;
+    }
+    /* a flood of garbage must not become a flood of log lines */
+    if (!b->log || ++b->log_lines > 20) {
+        b->log_suppressed++;
+        return;
+    }
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    b->log(line);
+}
+
+
+
+
+
+
+
+
+
+
+
+/* A job's first Result was recorded (r NULL: the reply was not a Result). */
+static void count_result(struct broker *b, const struct job *j, const Reportd__Result *r)
+{
+    if (r && r->status >= 0 && r->status < 4) {
+        b->st.results[r->status]++;
+        b->st.alerts += (b->cfg->alert_statuses >> r->status) & 1u;
+    }
+    if (j->queued_us)
+        telemetry_observe(b->tm, TELEMETRY_TOTAL, (double)(broker_now_us() - j->queued_us) / 1e6);
+}
+
+static void finish_titanic(struct broker *b, struct job *j, const struct mdp_msg *m, size_t body)
+{
+    char err[256];
+    const void *data = mdp_msg_data(m, body);
+    size_t len = mdp_msg_size(m, body);
+    /* only the first reply counts: publish it once, then record it */
+    if (spool_get(b->sp, j->uuid, NULL, NULL) != SPOOL_PENDING)
+        return;
+    int publish = strcmp(j->service, b->cfg->service) == 0;
+    Reportd__Result *r = publish ? reportd__result__unpack(NULL, len, data) : NULL;
+    if (publish && !r)
+        broker_log(b, "job %s: the worker's reply is not a Result (%zu bytes)", j->uuid, len);
+    uint64_t seq = r ? publisher_result(b->pub, r, data, len, err, sizeof err) : 0;
+    if (r && !seq)
+        broker_log(b, "%s", err);
+    int done = spool_finish(b->sp, j->uuid, r ? (int)r->status : -1, data, len, seq, err,
+                            sizeof err);
+    if (done < 0)
+        broker_log(b, "%s", err);
+    else if (done == 1)
+        count_result(b, j, r);
+    if (r)
+        reportd__result__free_unpacked(r, NULL);
+}
+
+static void finish_plain(struct broker *b, struct job *j, const struct mdp_msg *m, size_t body)
+{
+    char err[256];
+    struct mdp_msg *out = mdp_client_cmd(j->client, j->clen, j->service);
+    for (size_t i = body; i < m->n; i++)
+        mdp_msg_addframe(out, m, i);
+    if (mdp_msg_send(out, b->router, ZMQ_DONTWAIT) != 0)
+        broker_log(b, "client of a %s reply is gone", j->service);
+    mdp_msg_destroy(&out);
+    if (strcmp(j->service, b->cfg->service) != 0)
+        return;
+    Reportd__Result *r =
+        reportd__result__unpack(NULL, mdp_msg_size(m, body), mdp_msg_data(m, body));
+    if (!r) {
+        broker_log(b, "a %s reply is not a Result: not published", j->service);
+        return;
+    }
+    count_result(b, j, r);
+    if (!publisher_result(b->pub, r, mdp_msg_data(m, body), mdp_msg_size(m, body), err,
+                          sizeof err))
+        broker_log(b, "%s", err);
+    reportd__result__free_unpacked(r, NULL);
+}
+
+static void on_reply(struct broker *b, struct worker *w, const struct mdp_msg *m,
+                     const struct mdp_parsed *p)
+{
+    struct job *j = w->job;
+    w->job = NULL;
+    b->st.replies++;
+    if (j->sent_us)
+        telemetry_observe(b->tm, TELEMETRY_WORK, (double)(broker_now_us() - j->sent_us) / 1e6);
+    if (j->uuid[0])
+        finish_titanic(b, j, m, p->body);
+    else
+        finish_plain(b, j, m, p->body);
+    roster_job_free(j);
+    roster_idle(w->svc, w);
+    roster_dispatch(b, w->svc);
+}
+
+static void on_worker(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p)
+{
+    struct worker *w = roster_find(b, mdp_msg_data(m, 0), mdp_msg_size(m, 0));
+    if (w)
+        w->expiry = broker_now() + (int64_t)b->cfg->heartbeat_ms * b->cfg->liveness;
+    switch (p->command) {
+    case MDP_READY:
+        roster_ready(b, w, m, p);
+        return;
+    case MDP_REPLY:
+        if (w && w->job) {
+            on_reply(b, w, m, p);
+            return;
+        }
+        break;
+    case MDP_HEARTBEAT:
+        if (w)
+            return;
+        break;
+    case MDP_DISCONNECT:
+        if (w)
+            roster_delete(b, w, 0, "worker disconnected");
+        return;
+    default:
+        break;
+    }
+    /* 7/MDP: a valid but unexpected command gets DISCONNECT */
+    if (w) {
+        roster_delete(b, w, 1, "unexpected command");
+    } else {
+        struct worker tmp = {.id = (void *)mdp_msg_data(m, 0), .idlen = mdp_msg_size(m, 0)};
+        roster_send(b, &tmp, MDP_DISCONNECT);
+    }
+}
+
+static void on_client(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p)
+{
+    const char *name = mdp_msg_data(m, p->service);
+    size_t len = mdp_msg_size(m, p->service);
+    b->st.requests++;
+    if (brokersvc_internal(name, len)) {
+        brokersvc_handle(b, m, p);
+        return;
+    }
+    if (p->body == m->n) {
+        broker_log(b, "request for %.*s without a body: dropped", (int)len, name);
+        b->st.dropped++;
+        return;
+    }
+    if (b->draining) {          /* stopping: a plain request would be lost; let it time out */
+        broker_log(b, "draining: a %.*s request refused", (int)len, name);
+        return;
+    }
+    struct job *j = xcalloc(1, sizeof *j);
+    j->clen = mdp_msg_size(m, 0);
+    j->client = xmalloc(j->clen);
+    memcpy(j->client, mdp_msg_data(m, 0), j->clen);
+    struct service *s = roster_service(b, name, len, 1);
+    j->service = s->name;
+    j->body = mdp_msg_new();
+    for (size_t i = p->body; i < m->n; i++)
+        mdp_msg_addframe(j->body, m, i);
+    j->expires = broker_now() + b->cfg->request_expiry_ms;
+    roster_enqueue(b, s, j, 0);
+    roster_dispatch(b, s);
+}
+
+static void on_message(struct broker *b, struct mdp_msg *m)
+{
+    char err[200];
+    struct mdp_parsed p;
+    if (m->n < 2 || mdp_parse(m, 1, &p, err, sizeof err) != 0) {
+        b->st.dropped++;
+        broker_log(b, "dropped an invalid message of %zu frames: %s", m->n,
+                   m->n < 2 ? "no frames after the identity" : err);
+        /* 7/MDP: treat the sender as invalid; a registered worker goes */
+        struct worker *w = m->n ? roster_find(b, mdp_msg_data(m, 0), mdp_msg_size(m, 0)) : NULL;
+        if (w)
+            roster_delete(b, w, 1, "invalid message");
+        return;
+    }
+    if (p.worker)
+        on_worker(b, m, &p);
+    else
+        on_client(b, m, &p);
+}
+
+/* Commit the open batch, then release what waited for it. */
+static int commit(struct broker *b, char *err, size_t errlen)
+{
+    if (spool_uncommitted(b->sp) == 0)
+        return 0;
+    int64_t t0 = broker_now_us();
+    b->spool_failed = spool_commit(b->sp, err, errlen) != 0;
+    if (b->spool_failed) {
+        publisher_discard(b->pub);
+        brokersvc_acks_fail(b);
+        return -1;
+    }
+    telemetry_observe(b->tm, TELEMETRY_COMMIT, (double)(broker_now_us() - t0) / 1e6);
+    publisher_flush(b->pub);
+    brokersvc_acks_flush(b);
+    b->batch_started = 0;
+    return 0;
+}
+
+
+static void requeue_pending(void *arg, const char *uuid, const char *service, const void *body,
+                            size_t len)
+{
+    struct broker *b = arg;
+    brokersvc_queue_titanic(b, uuid, NULL, service, body, len);
+}
+
+static void *router_socket(void *ctx, const struct config *cfg)
+{
+    void *s = zmq_socket(ctx, ZMQ_ROUTER);
+    int one = 1, linger = 1000, hwm = cfg->hwm, ivl = 1000, tmo = 5000;
+    int64_t maxmsg = cfg->max_message;
+    zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof tmo);
+    return s;
+}
+
+struct broker *broker_new(void *ctx, const struct config *cfg, const char *const *binds,
+                          broker_log_fn *log, char *err, size_t errlen)
+{
+    struct broker *b = xcalloc(1, sizeof *b);
+    b->cfg = cfg;
+    b->log = log;
+    char *path = config_spool_file(cfg);
+    b->sp = spool_open(path, err, errlen);
+    free(path);
+    if (!b->sp)
+        goto fail;
+    /* the ZAP handler is bound before any CURVE socket can accept a peer */
+    if (cfg->curve && (keys_load_server(&b->keys, cfg->server_secret_key, err, errlen) != 0 ||
+                       !(b->zap = zap_start(ctx, cfg->allow_dir, log, err, errlen))))
+        goto fail;
+    b->router = router_socket(ctx, cfg);
+    keys_apply_server(b->router, &b->keys);
+    if (b->zap && zap_watch(b->zap, b->router, "broker", err, errlen) != 0)
+        goto fail;
+    if (zmq_bind(b->router, cfg->broker_bind) != 0) {
+        errf(err, errlen, "broker: bind %s: %s", cfg->broker_bind, zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    for (size_t i = 0; binds && binds[i]; i++)
+        if (zmq_bind(b->router, binds[i]) != 0) {
+            errf(err, errlen, "broker: bind %s: %s", binds[i], zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+    b->pub = publisher_new(ctx, cfg->publish_bind, &b->keys, b->sp, cfg->alert_statuses,
+                           cfg->hwm, err, errlen);
+    if (!b->pub || (b->zap && zap_watch(b->zap, publisher_socket(b->pub), "publish", err,
+                                        errlen) != 0))
+        goto fail;
+    if (spool_each_pending(b->sp, requeue_pending, b) != 0) {
+        errf(err, errlen, "spool: cannot read pending jobs");
+        goto fail;
+    }
+    b->heartbeat_at = broker_now() + cfg->heartbeat_ms;
+    return b;
+fail:
+    broker_destroy(&b);
+    return NULL;
+}
+
+void broker_destroy(struct broker **bp)
+{
+    if (!bp || !*bp)
+        return;
+    struct broker *b = *bp;
+    char err[256];
+    if (b->sp && b->pub)
+        commit(b, err, sizeof err);
+    while (b->nworkers) {
+        struct worker *w = b->workers[b->nworkers - 1];
+        if (w->job) {               /* stays pending in the spool if it is Titanic */
+            roster_job_free(w->job);
+            w->job = NULL;
+        }
+        roster_delete(b, w, b->router != NULL, "broker stopping");
+    }
+    for (size_t i = 0; i < b->nsvcs; i++) {
+        struct service *s = b->svcs[i];
+        while (s->head) {
+            struct job *j = s->head;
+            s->head = j->next;
+            roster_job_free(j);
+        }
+        free(s->waiting);
+        free(s->name);
+        free(s);
+    }
+    free(b->svcs);
+    free(b->workers);
+    brokersvc_acks_fail(b);
+    free(b->acks);
+    publisher_destroy(&b->pub);
+    if (b->router)
+        zmq_close(b->router);
+    zap_stop(&b->zap);
+    memset(&b->keys, 0, sizeof b->keys);
+    spool_close(&b->sp);
+    free(b);
+    *bp = NULL;
+}
+
+static long poll_timeout(const struct broker *b, int64_t now)
+{
+    int64_t due = b->heartbeat_at;
+    if (spool_uncommitted(b->sp) && b->batch_started + b->cfg->batch_ms < due)
+        due = b->batch_started + b->cfg->batch_ms;
+    if (b->tick && b->tick_at < due)
+        due = b->tick_at;
+    return due <= now ? 0 : (long)(due - now);
+}
+
+/* Handle what the ROUTER holds (at most BURST messages), then run the timers. */
+static void serve(struct broker *b, int readable)
+{
+    char err[256];
+    for (int i = 0; i < BURST && readable; i++) {
+        struct mdp_msg *m = mdp_msg_recv(b->router, ZMQ_DONTWAIT, MAX_FRAMES);
+        if (!m) {
+            if (errno == E2BIG) {
+                b->st.dropped++;
+                broker_log(b, "dropped a message of more than %d frames", MAX_FRAMES);
+                continue;
+            }
+            break;
+        }
+        if (spool_uncommitted(b->sp) == 0)
+            b->batch_started = broker_now();
+        on_message(b, m);
+        mdp_msg_destroy(&m);
+        if (spool_uncommitted(b->sp) >= (size_t)b->cfg->batch_max &&
+            commit(b, err, sizeof err) != 0)
+            broker_log(b, "%s", err);
+    }
+    int64_t now = broker_now();
+    if (spool_uncommitted(b->sp) && now >= b->batch_started + b->cfg->batch_ms &&
+        commit(b, err, sizeof err) != 0)
+        broker_log(b, "%s", err);
+    if (now >= b->heartbeat_at)
+        roster_tick(b, now);
+    if (b->tick && now >= b->tick_at) {
+        b->tick_at = now + b->tick_ms;
+        b->tick(b->tick_arg);
+    }
+}
+
+int broker_run(struct broker *b, int stopfd, char *err, size_t errlen)
+{
+    zmq_pollitem_t items[3] = {
+        {b->router, 0, ZMQ_POLLIN, 0},
+        {publisher_socket(b->pub), 0, ZMQ_POLLIN, 0},
+        {NULL, stopfd, ZMQ_POLLIN, 0},
+    };
+    for (;;) {
+        if (zmq_poll(items, 3, poll_timeout(b, broker_now())) < 0 && zmq_errno() != EINTR)
+            return errf(err, errlen, "broker: poll: %s", zmq_strerror(zmq_errno()));
+        if (items[2].revents & ZMQ_POLLIN)
+            return commit(b, err, errlen);
+        if (items[1].revents & ZMQ_POLLIN)
+            publisher_drain(b->pub);
+        serve(b, items[0].revents & ZMQ_POLLIN);
+    }
+}
+
+static int busy_workers(const struct broker *b)
+{
+    int n = 0;
+    for (size_t i = 0; i < b->nworkers; i++)
+        n += b->workers[i]->job != NULL;
+    return n;
+}
+
+int broker_drain(struct broker *b, int timeout_ms, char *err, size_t errlen)
+{
+    b->draining = 1;
+    int64_t deadline = broker_now() + timeout_ms;
+    while (busy_workers(b) && broker_now() < deadline) {
+        zmq_pollitem_t item = {b->router, 0, ZMQ_POLLIN, 0};
+        long wait = poll_timeout(b, broker_now());
+        if (zmq_poll(&item, 1, wait < 50 ? wait : 50) < 0 && zmq_errno() != EINTR)
+            break;
+        serve(b, item.revents & ZMQ_POLLIN);
+    }
+    int left = busy_workers(b);
+    if (left)
+        log_msg(LOG_PRI_WARNING, "drain: %d jobs still with workers after %d ms; Titanic ones "
+                "stay pending in the spool for the next start", left, timeout_ms);
+    else
+        log_msg(LOG_PRI_INFO, "drain: every job in flight came back");
+    return commit(b, err, errlen);
+}
+
+void broker_set_tick(struct broker *b, int interval_ms, broker_tick_fn *tick, void *arg)
+{
+    b->tick = tick;
+    b->tick_arg = arg;
+    b->tick_ms = interval_ms;
+    b->tick_at = broker_now() + interval_ms;
+}
+
+void broker_set_telemetry(struct broker *b, struct telemetry *t)
+{
+    b->tm = t;
+}
+
+int broker_reload(struct broker *b, struct config *live, const struct config *next)
+{
+    live->heartbeat_ms = next->heartbeat_ms;
+    live->liveness = next->liveness;
+    live->request_expiry_ms = next->request_expiry_ms;
+    live->batch_max = next->batch_max;
+    live->batch_ms = next->batch_ms;
+    live->max_attempts = next->max_attempts;
+    live->alert_statuses = next->alert_statuses;
+    publisher_set_alerts(b->pub, next->alert_statuses);
+    return (strcmp(live->broker_bind, next->broker_bind) != 0) +
+           (strcmp(live->publish_bind, next->publish_bind) != 0) +
+           (strcmp(live->spool_path, next->spool_path) != 0) +
+           (live->max_message != next->max_message) + (live->hwm != next->hwm);
+}
+
+void broker_stats(const struct broker *b, struct broker_stats *st)
+{
+    *st = b->st;
+    st->workers = b->nworkers;
+    st->queued = 0;
+    for (size_t i = 0; i < b->nsvcs; i++)
+        for (const struct job *j = b->svcs[i]->head; j; j = j->next)
+            st->queued++;
+    st->in_flight = (size_t)busy_workers(b);
+    st->last_seq = spool_last_seq(b->sp);
+    st->spool_ok = !b->spool_failed;
+    st->draining = b->draining;
+}

@@ -1,0 +1,267 @@
+/* roster: the broker's workers and queues — one queue per service, the idle
+ * workers of each (longest idle first), registration (READY), heartbeats and
+ * expiry, dispatch, and what happens to a job whose worker is gone: back to
+ * the head of its queue, or after max_attempts to the dead letters with a
+ * `deadletter` event. Every job is in exactly one place: a queue or one
+ * worker's hands. Part of the broker; one thread. */
+#include "broker/roster.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "conf/config.h"
+#include "base/log.h"
+#include "wire/mdp.h"
+#include "broker/publisher.h"
+#include "broker/spool.h"
+#include "broker/telemetry.h"
+#include "base/util.h"
+
+struct service *roster_service(struct broker *b, const char *name, size_t len, int create)
+{
+    for (size_t i = 0; i < b->nsvcs; i++)
+        if (strlen(b->svcs[i]->name) == len && memcmp(b->svcs[i]->name, name, len) == 0)
+            return b->svcs[i];
+    if (!create)
+        return NULL;
+    struct service *s = xcalloc(1, sizeof *s);
+    s->name = xstrndup(name, len);
+    b->svcs = xrealloc(b->svcs, (b->nsvcs + 1) * sizeof *b->svcs);
+    b->svcs[b->nsvcs++] = s;
+    return s;
+}
+
+void roster_job_free(struct job *j)
+{
+    if (!j)
+        return;
+    mdp_msg_destroy(&j->body);
+    free(j->client);
+    free(j);
+}
+
+void roster_enqueue(struct broker *b, struct service *s, struct job *j, int front)
+{
+    (void)b;
+    j->next = NULL;
+    if (!j->queued_us)
+        j->queued_us = broker_now_us();
+    if (front) {
+        j->next = s->head;
+        s->head = j;
+        if (!s->tail)
+            s->tail = j;
+    } else {
+        if (s->tail)
+            s->tail->next = j;
+        else
+            s->head = j;
+        s->tail = j;
+    }
+}
+
+struct worker *roster_find(struct broker *b, const void *id, size_t len)
+{
+    for (size_t i = 0; i < b->nworkers; i++)
+        if (b->workers[i]->idlen == len && memcmp(b->workers[i]->id, id, len) == 0)
+            return b->workers[i];
+    return NULL;
+}
+
+void roster_send(struct broker *b, struct worker *w, int cmd)
+{
+    struct mdp_msg *m = mdp_worker_cmd(w->id, w->idlen, cmd);
+    mdp_msg_send(m, b->router, ZMQ_DONTWAIT);
+    mdp_msg_destroy(&m);
+}
+
+/* A worker's ROUTER identity in hex, for logs (out holds 33 bytes). */
+static void worker_hex(const struct worker *w, char out[33])
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t n = w->idlen < 16 ? w->idlen : 16;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[((const unsigned char *)w->id)[i] >> 4];
+        out[2 * i + 1] = digits[((const unsigned char *)w->id)[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* The worker holding j died: hand j out again, or give up on it. */
+static void redeliver(struct broker *b, struct service *s, struct job *j, const char *why,
+                      const char *worker)
+{
+    char err[256];
+    if (j->uuid[0] == '\0') {
+        if (++j->deliveries >= b->cfg->max_attempts) {
+            broker_log(b, "dropping plain %s request after %d attempts (%s)", s->name,
+                       j->deliveries, why);
+            roster_job_free(j);
+            return;
+        }
+        b->st.redelivered++;
+        roster_enqueue(b, s, j, 1);
+        roster_dispatch(b, s);
+        return;
+    }
+    int n = spool_attempt(b->sp, j->uuid, err, sizeof err);
+    if (n >= b->cfg->max_attempts) {
+        char reason[160];
+        snprintf(reason, sizeof reason, "%s on %d attempts", why, n);
+        if (spool_bury(b->sp, j->uuid, reason, err, sizeof err) == 0)
+            publisher_deadletter(b->pub, j->uuid, j->submission_id, reason, n, err, sizeof err);
+        log_job(LOG_PRI_ERR, &(struct log_job){j->submission_id, n, worker},
+                "dead letter %s: %s", j->uuid, reason);
+        b->st.dead++;
+        roster_job_free(j);
+        return;
+    }
+    if (n < 0)
+        broker_log(b, "spool: %s", err);
+    j->deliveries = n;          /* for the attempt number in logs */
+    log_job(LOG_PRI_WARNING, &(struct log_job){j->submission_id, n, worker},
+            "job %s handed out again: %s", j->uuid, why);
+    b->st.redelivered++;
+    roster_enqueue(b, s, j, 1);
+    roster_dispatch(b, s);
+}
+
+void roster_delete(struct broker *b, struct worker *w, int disconnect, const char *why)
+{
+    if (disconnect)
+        roster_send(b, w, MDP_DISCONNECT);
+    if (w->svc) {
+        struct service *s = w->svc;
+        for (size_t i = 0; i < s->nwaiting; i++)
+            if (s->waiting[i] == w) {
+                memmove(&s->waiting[i], &s->waiting[i + 1],
+                        (s->nwaiting - i - 1) * sizeof *s->waiting);
+                s->nwaiting--;
+                break;
+            }
+        s->nworkers--;
+    }
+    struct job *held = w->job;
+    struct service *svc = w->svc;
+    char hex[33];
+    worker_hex(w, hex);
+    for (size_t i = 0; i < b->nworkers; i++)
+        if (b->workers[i] == w) {
+            b->workers[i] = b->workers[--b->nworkers];
+            break;
+        }
+    free(w->id);
+    free(w);
+    /* after the worker is gone, so the job cannot be handed straight back to it */
+    if (held)
+        redeliver(b, svc, held, why, hex);
+}
+
+void roster_idle(struct service *s, struct worker *w)
+{
+    s->waiting = xrealloc(s->waiting, (s->nwaiting + 1) * sizeof *s->waiting);
+    s->waiting[s->nwaiting++] = w;
+}
+
+/* Hand queued jobs to idle workers, oldest idle worker first. */
+void roster_dispatch(struct broker *b, struct service *s)
+{
+    while (!b->draining && s->head && s->nwaiting) {
+        struct worker *w = s->waiting[0];
+        memmove(&s->waiting[0], &s->waiting[1], (s->nwaiting - 1) * sizeof *s->waiting);
+        s->nwaiting--;
+        struct job *j = s->head;
+        s->head = j->next;
+        if (!s->head)
+            s->tail = NULL;
+        j->next = NULL;
+        struct mdp_msg *m = mdp_worker_cmd(w->id, w->idlen, MDP_REQUEST);
+        if (j->uuid[0])
+            mdp_msg_add(m, j->uuid, 32);
+        else
+            mdp_msg_add(m, j->client, j->clen);
+        mdp_msg_add(m, "", 0);
+        for (size_t i = 0; i < j->body->n; i++)
+            mdp_msg_addframe(m, j->body, i);
+        w->job = j;
+        int rc = mdp_msg_send(m, b->router, ZMQ_DONTWAIT);
+        mdp_msg_destroy(&m);
+        if (rc == 0) {
+            j->sent_us = broker_now_us();
+            telemetry_observe(b->tm, TELEMETRY_QUEUE, (double)(j->sent_us - j->queued_us) / 1e6);
+            char hex[33];
+            worker_hex(w, hex);
+            log_job(LOG_PRI_DEBUG, &(struct log_job){j->submission_id, j->deliveries + 1, hex},
+                    "job %s handed to a worker", j->uuid[0] ? j->uuid : s->name);
+        }
+        if (rc != 0) {
+            /* ROUTER_MANDATORY: the peer is gone; its job goes back untouched */
+            w->job = NULL;
+            roster_enqueue(b, s, j, 1);
+            roster_delete(b, w, 0, "worker unreachable");
+        }
+    }
+}
+
+void roster_ready(struct broker *b, struct worker *w, const struct mdp_msg *m,
+                     const struct mdp_parsed *p)
+{
+    const char *name = mdp_msg_data(m, p->service);
+    size_t len = mdp_msg_size(m, p->service);
+    if (w) {
+        broker_log(b, "worker sent a second READY: disconnecting it");
+        roster_delete(b, w, 1, "worker re-registered");
+        return;
+    }
+    if (brokersvc_internal(name, len)) {
+        broker_log(b, "worker tried to register internal service %.*s", (int)len, name);
+        struct worker tmp = {.id = (void *)mdp_msg_data(m, 0), .idlen = mdp_msg_size(m, 0)};
+        roster_send(b, &tmp, MDP_DISCONNECT);
+        return;
+    }
+    w = xcalloc(1, sizeof *w);
+    w->idlen = mdp_msg_size(m, 0);
+    w->id = xmalloc(w->idlen);
+    memcpy(w->id, mdp_msg_data(m, 0), w->idlen);
+    w->svc = roster_service(b, name, len, 1);
+    w->svc->nworkers++;
+    w->expiry = broker_now() + (int64_t)b->cfg->heartbeat_ms * b->cfg->liveness;
+    b->workers = xrealloc(b->workers, (b->nworkers + 1) * sizeof *b->workers);
+    b->workers[b->nworkers++] = w;
+    roster_idle(w->svc, w);
+    roster_dispatch(b, w->svc);
+}
+
+void roster_tick(struct broker *b, int64_t now)
+{
+    for (size_t i = b->nworkers; i-- > 0;) {
+        if (i >= b->nworkers)       /* a redelivery may have dropped others */
+            continue;
+        struct worker *w = b->workers[i];
+        if (now > w->expiry) {
+            broker_log(b, "worker expired%s", w->job ? ": its job is handed out again" : "");
+            roster_delete(b, w, 0, "worker expired");
+        } else {
+            roster_send(b, w, MDP_HEARTBEAT);
+        }
+    }
+    for (size_t i = 0; i < b->nsvcs; i++) {
+        struct service *s = b->svcs[i];
+        struct job **pp = &s->head, *last = NULL;
+        while (*pp) {
+            struct job *j = *pp;
+            if (j->uuid[0] == '\0' && now > j->expires) {
+                broker_log(b, "expired a %s request: no worker took it in time", s->name);
+                *pp = j->next;
+                roster_job_free(j);
+                continue;
+            }
+            last = j;
+            pp = &j->next;
+        }
+        s->tail = last;
+    }
+    b->heartbeat_at = now + b->cfg->heartbeat_ms;
+}

@@ -1,0 +1,36 @@
+/* roster: the broker's workers and per-service queues (see roster.c). Part of
+ * the broker: the structures are in brokersvc.h; one thread uses them. */
+#ifndef REPORTD_ROSTER_H
+#define REPORTD_ROSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/brokersvc.h"
+
+/* The service called name[0..len), created when create is set; else NULL. */
+struct service *roster_service(struct broker *b, const char *name, size_t len, int create);
+/* Put j at the tail (or, front: the head) of s's queue. Takes j. */
+void roster_enqueue(struct broker *b, struct service *s, struct job *j, int front);
+/* Hand queued jobs of s to its idle workers. */
+void roster_dispatch(struct broker *b, struct service *s);
+void roster_job_free(struct job *j);
+
+/* The worker with this ROUTER identity, or NULL. */
+struct worker *roster_find(struct broker *b, const void *id, size_t len);
+/* Send a bare MDPW01 command (HEARTBEAT, DISCONNECT) to w. */
+void roster_send(struct broker *b, struct worker *w, int cmd);
+/* READY from identity frame 0 of m; w is the worker if already known (a
+ * second READY: it is disconnected). */
+void roster_ready(struct broker *b, struct worker *w, const struct mdp_msg *m,
+                  const struct mdp_parsed *p);
+/* w is idle again: add it to the end of s's idle list (the caller dispatches). */
+void roster_idle(struct service *s, struct worker *w);
+/* Forget w (sending DISCONNECT first when disconnect is set); the job it held
+ * goes back to its queue or, after max_attempts, to the dead letters. */
+void roster_delete(struct broker *b, struct worker *w, int disconnect, const char *why);
+/* Heartbeat time: expire silent workers, heartbeat the rest, expire plain
+ * requests that waited too long for a worker. */
+void roster_tick(struct broker *b, int64_t now);
+
+#endif

@@ -1,0 +1,208 @@
+/* telemetry: registers reportd's metrics once, at start, and maps the
+ * broker's stats onto them each tick. Counters are copied, not incremented:
+ * the broker's own totals stay the single source, and a scrape between two
+ * ticks sees at most one tick's lag. The probe inputs (loop heartbeat, spool
+ * writable, workers, backlog, draining) are atomics written by the loop. */
+#include "broker/telemetry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "base/metrics.h"
+#include "base/util.h"
+
+#define ALIVE_MS 5000           /* /healthz fails after this long without a tick */
+
+enum { C_RECEIVED, C_ACCEPTED, C_DUPLICATE, C_REJECTED, C_RESULTS, C_ALERTS, C_DEAD,
+       C_REDELIVERED, C_REQUESTS, C_INVALID, G_QUEUE, G_INFLIGHT, G_WORKERS, G_SPOOL,
+       G_SEQ, G_DRAINING, NIDS };
+
+struct telemetry {
+    struct metrics *m;
+    struct metrics_http *http;
+    char *spool_path;
+    int id[NIDS];
+    int hist[TELEMETRY_NSTAGES];
+    /* probe inputs, written by the loop, read by the HTTP thread */
+    int64_t alive_ms;
+    int spool_ok, draining;
+    int64_t workers, backlog, backlog_limit;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void register_all(struct telemetry *t)
+{
+    static const char *const statuses[] = {"PASS", "WARN", "FAIL", "REJECTED"};
+    static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                    0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+    struct metrics *m = t->m;
+    int *id = t->id;
+    id[C_RECEIVED] = metrics_counter(m, "reportd_submissions_received_total",
+        "Durable submissions (titanic.request) received.", NULL, NULL, 0);
+    id[C_ACCEPTED] = metrics_counter(m, "reportd_submissions_accepted_total",
+        "Submissions stored in the spool as a new job (answered 200).", NULL, NULL, 0);
+    id[C_DUPLICATE] = metrics_counter(m, "reportd_submissions_duplicate_total",
+        "Submissions whose submission id was already known (answered 200, no new job).",
+        NULL, NULL, 0);
+    id[C_REJECTED] = metrics_counter(m, "reportd_submissions_rejected_total",
+        "Submissions refused: malformed, spool error, or sent while draining.", NULL, NULL, 0);
+    id[C_RESULTS] = metrics_counter(m, "reportd_results_total", "Results recorded, by status.",
+                                    "status", statuses, 4);
+    id[C_ALERTS] = metrics_counter(m, "reportd_alerts_total", "Alerts raised.", NULL, NULL, 0);
+    id[C_DEAD] = metrics_counter(m, "reportd_dead_letters_total",
+        "Submissions given up after max_attempts.", NULL, NULL, 0);
+    id[C_REDELIVERED] = metrics_counter(m, "reportd_redeliveries_total",
+        "Jobs handed out again after their worker died.", NULL, NULL, 0);
+    id[C_REQUESTS] = metrics_counter(m, "reportd_mdp_requests_total",
+        "MDP client requests, internal services included.", NULL, NULL, 0);
+    id[C_INVALID] = metrics_counter(m, "reportd_invalid_messages_total",
+        "Invalid messages dropped.", NULL, NULL, 0);
+    id[G_QUEUE] = metrics_gauge(m, "reportd_queue_depth", "Jobs waiting for a worker.");
+    id[G_INFLIGHT] = metrics_gauge(m, "reportd_in_flight", "Jobs held by workers.");
+    id[G_WORKERS] = metrics_gauge(m, "reportd_workers_alive", "Registered live workers.");
+    id[G_SPOOL] = metrics_gauge(m, "reportd_spool_bytes", "Spool size on disk (with its WAL).");
+    id[G_SEQ] = metrics_gauge(m, "reportd_last_published_sequence",
+                              "Sequence number of the last committed publication.");
+    id[G_DRAINING] = metrics_gauge(m, "reportd_draining", "1 while draining for shutdown.");
+    t->hist[TELEMETRY_QUEUE] = metrics_histogram(m, "reportd_queue_wait_seconds",
+        "Time from queued to handed to a worker.", bounds, 16);
+    t->hist[TELEMETRY_WORK] = metrics_histogram(m, "reportd_work_seconds",
+        "Time from handed to a worker to its reply (the check).", bounds, 16);
+    t->hist[TELEMETRY_COMMIT] = metrics_histogram(m, "reportd_spool_commit_seconds",
+        "Duration of one spool group commit (fsync).", bounds, 16);
+    t->hist[TELEMETRY_TOTAL] = metrics_histogram(m, "reportd_submission_seconds",
+        "Time from a job first queued to its Result recorded.", bounds, 16);
+}
+
+struct telemetry *telemetry_new(const char *spool_path)
+{
+    struct telemetry *t = xcalloc(1, sizeof *t);
+    t->m = metrics_new();
+    t->spool_path = xstrdup(spool_path ? spool_path : "");
+    t->spool_ok = 1;
+    t->alive_ms = mono_ms();
+    register_all(t);
+    return t;
+}
+
+void telemetry_destroy(struct telemetry **tp)
+{
+    struct telemetry *t = tp ? *tp : NULL;
+    if (!t)
+        return;
+    metrics_http_stop(&t->http);
+    metrics_destroy(&t->m);
+    free(t->spool_path);
+    free(t);
+    *tp = NULL;
+}
+
+int telemetry_serve(struct telemetry *t, const char *addr, int port, char *err, size_t errlen)
+{
+    struct metrics_probes p = {telemetry_alive, telemetry_ready, t};
+    t->http = metrics_http_start(t->m, addr, port, &p, err, errlen);
+    return t->http ? 0 : -1;
+}
+
+int telemetry_port(const struct telemetry *t)
+{
+    return t->http ? metrics_http_port(t->http) : 0;
+}
+
+static int64_t file_bytes(const char *path)
+{
+    struct stat st;
+    return path && *path && stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
+static int spool_writable(const struct telemetry *t)
+{
+    if (!*t->spool_path)
+        return 1;
+    return access(t->spool_path, W_OK) == 0;
+}
+
+void telemetry_update(struct telemetry *t, const struct broker_stats *st, long ready_backlog)
+{
+    struct metrics *m = t->m;
+    const int *id = t->id;
+    metrics_set(m, id[C_RECEIVED], (int64_t)st->received);
+    metrics_set(m, id[C_ACCEPTED], (int64_t)st->accepted);
+    metrics_set(m, id[C_DUPLICATE], (int64_t)st->duplicate);
+    metrics_set(m, id[C_REJECTED], (int64_t)st->rejected);
+    for (int i = 0; i < 4; i++)
+        metrics_set(m, id[C_RESULTS] + i, (int64_t)st->results[i]);
+    metrics_set(m, id[C_ALERTS], (int64_t)st->alerts);
+    metrics_set(m, id[C_DEAD], (int64_t)st->dead);
+    metrics_set(m, id[C_REDELIVERED], (int64_t)st->redelivered);
+    metrics_set(m, id[C_REQUESTS], (int64_t)st->requests);
+    metrics_set(m, id[C_INVALID], (int64_t)st->dropped);
+    metrics_set(m, id[G_QUEUE], (int64_t)st->queued);
+    metrics_set(m, id[G_INFLIGHT], (int64_t)st->in_flight);
+    metrics_set(m, id[G_WORKERS], (int64_t)st->workers);
+    char *wal = xasprintf("%s-wal", t->spool_path);
+    metrics_set(m, id[G_SPOOL], file_bytes(t->spool_path) + file_bytes(wal));
+    free(wal);
+    metrics_set(m, id[G_SEQ], (int64_t)st->last_seq);
+    metrics_set(m, id[G_DRAINING], st->draining);
+    __atomic_store_n(&t->spool_ok, st->spool_ok && spool_writable(t), __ATOMIC_RELAXED);
+    __atomic_store_n(&t->draining, st->draining, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->workers, (int64_t)st->workers, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->backlog, (int64_t)st->queued, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->backlog_limit, (int64_t)ready_backlog, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->alive_ms, mono_ms(), __ATOMIC_RELAXED);
+}
+
+void telemetry_observe(struct telemetry *t, enum telemetry_stage stage, double seconds)
+{
+    if (t && stage < TELEMETRY_NSTAGES)
+        metrics_observe(t->m, t->hist[stage], seconds < 0 ? 0 : seconds);
+}
+
+int telemetry_alive(void *arg, char *why, size_t whylen)
+{
+    struct telemetry *t = arg;
+    int64_t idle = mono_ms() - __atomic_load_n(&t->alive_ms, __ATOMIC_RELAXED);
+    if (idle <= ALIVE_MS)
+        return 1;
+    snprintf(why, whylen, "the main loop has not run for %lld ms", (long long)idle);
+    return 0;
+}
+
+int telemetry_ready(void *arg, char *why, size_t whylen)
+{
+    struct telemetry *t = arg;
+    int64_t workers = __atomic_load_n(&t->workers, __ATOMIC_RELAXED);
+    int64_t backlog = __atomic_load_n(&t->backlog, __ATOMIC_RELAXED);
+    int64_t limit = __atomic_load_n(&t->backlog_limit, __ATOMIC_RELAXED);
+    if (!telemetry_alive(arg, why, whylen))
+        return 0;
+    if (__atomic_load_n(&t->draining, __ATOMIC_RELAXED))
+        snprintf(why, whylen, "draining for shutdown");
+    else if (!__atomic_load_n(&t->spool_ok, __ATOMIC_RELAXED))
+        snprintf(why, whylen, "spool %s is not writable", t->spool_path);
+    else if (workers == 0)
+        snprintf(why, whylen, "no workers registered");
+    else if (backlog > limit)
+        snprintf(why, whylen, "backlog %lld is above limits.ready_backlog %lld",
+                 (long long)backlog, (long long)limit);
+    else
+        return 1;
+    return 0;
+}
+
+char *telemetry_render(const struct telemetry *t, size_t *len)
+{
+    return metrics_render(t->m, len);
+}

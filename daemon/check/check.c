@@ -1,0 +1,356 @@
+/* check: the per-report pipeline shared by the daemon's workers and reportctl.
+ * A checker holds what is loaded once (layouts, region table, the SHA-256
+ * implementation, severities) and is read-only afterwards, so worker threads
+ * share one. Every Result part is heap-allocated and freed with
+ * protobuf_c_message_free_unpacked, like an unpacked message. */
+#include "check/check.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check/enrich.h"
+#include "report/findings.h"
+#include "base/pbguard.h"
+#include "read/reader.h"
+#include "report/region.h"
+#include "report/report.h"
+#include "read/reportpb.h"
+#include "check/rules.h"
+#include "base/util.h"
+
+#define CHECK_RULESET_VERSION "reportd-rules-1 (report-format.md, layouts 2021+2019)"
+#define CHECK_DEFAULT_MAX_DOCUMENT (8u << 20)
+#define CHECK_ALERT_TOP 5
+
+static const char *const TABLE_IDS[LAYOUT_TABLES] = {"T2", "T3", "T4"};
+
+struct checker {
+    struct layouts layouts;
+    struct regions *regions;
+    EVP_MD *sha256;
+    enum severity severity[RULE_COUNT];
+    size_t max_document;
+};
+
+const char *checker_ruleset_version(void)
+{
+    return CHECK_RULESET_VERSION;
+}
+
+const struct layouts *checker_layouts(const struct checker *c)
+{
+    return &c->layouts;
+}
+
+struct checker *checker_new(const struct checker_options *opt, char *err, size_t errlen)
+{
+    struct checker *c = xcalloc(1, sizeof *c);
+    const char *dir = opt && opt->datadir ? opt->datadir : util_datadir();
+    char *path = xasprintf("%s/layouts", dir);
+    int rc = layouts_load_dir(&c->layouts, path, err, errlen);
+    free(path);
+    if (rc < 0)
+        goto fail;
+    path = xasprintf("%s/regions.tsv", dir);
+    c->regions = regions_load(path, err, errlen);
+    free(path);
+    if (!c->regions)
+        goto fail;
+    c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!c->sha256) {
+        errf(err, errlen, "OpenSSL has no SHA-256 implementation");
+        goto fail;
+    }
+    for (int i = 0; i < RULE_COUNT; i++)
+        c->severity[i] = findings_rule(i)->severity;
+    for (size_t i = 0; opt && i < opt->noverrides; i++) {
+        int r = findings_rule_find(opt->override_rules[i]);
+        int s = opt->override_severities[i];
+        if (r < 0 || s < SEV_NOTICE || s > SEV_ERROR) {
+            errf(err, errlen, "severity override: unknown rule '%s' or severity %d", opt->override_rules[i], s);
+            goto fail;
+        }
+        c->severity[r] = (enum severity)s;
+    }
+    c->max_document = opt && opt->max_document ? opt->max_document : CHECK_DEFAULT_MAX_DOCUMENT;
+    return c;
+fail:
+    checker_destroy(&c);
+    return NULL;
+}
+
+void checker_destroy(struct checker **cp)
+{
+    struct checker *c = cp ? *cp : NULL;
+    if (!c)
+        return;
+    layouts_free(&c->layouts);
+    regions_destroy(&c->regions);
+    EVP_MD_free(c->sha256);
+    free(c);
+    *cp = NULL;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static Reportd__Result *result_new(const char *submission_id)
+{
+    Reportd__Result *res = xmalloc(sizeof *res);
+    reportd__result__init(res);
+    res->schema_version = 1;
+    res->submission_id = xstrdup(submission_id ? submission_id : "");
+    res->ruleset_version = xstrdup(CHECK_RULESET_VERSION);
+    return res;
+}
+
+Reportd__Result *checker_rejected(const char *submission_id, const char *reason)
+{
+    Reportd__Result *res = result_new(submission_id);
+    res->status = REPORTD__STATUS__STATUS_REJECTED;
+    res->reject_reason = xstrdup(reason);
+    return res;
+}
+
+static Reportd__CellRef *cell_ref(const struct report *r, int ti, int cell)
+{
+    const struct layout_table *lt = &r->tables[ti].layout->tables[ti];
+    const struct layout_row *row = &lt->rows[lt->cell_row[cell]];
+    const struct layout_col *col = &lt->cols[lt->cell_col[cell]];
+    Reportd__CellRef *m = xmalloc(sizeof *m);
+    reportd__cell_ref__init(m);
+    m->table = xstrdup(TABLE_IDS[ti]);
+    m->row = xstrdup(row->id);
+    m->column = xstrdup(col->id);
+    m->row_label = xstrdup(row->label);
+    if (col->group) {
+        size_t g = strlen(col->group), l = strlen(col->label);
+        m->column_label = xmalloc(g + l + 2);
+        memcpy(m->column_label, col->group, g);
+        m->column_label[g] = ' ';
+        memcpy(m->column_label + g + 1, col->label, l + 1);
+    } else {
+        m->column_label = xstrdup(col->label);
+    }
+    return m;
+}
+
+static Reportd__CellRef **cell_refs(const struct report *r, int ti, const int *cells, int n, size_t *out_n)
+{
+    *out_n = (size_t)n;
+    if (n == 0 || ti < 0)
+        return (*out_n = 0, NULL);
+    Reportd__CellRef **v = xcalloc((size_t)n, sizeof *v);
+    for (int i = 0; i < n; i++)
+        v[i] = cell_ref(r, ti, cells[i]);
+    return v;
+}
+
+static Reportd__Finding *finding_to_pb(const struct report *r, const struct finding *f)
+{
+    Reportd__Finding *m = xmalloc(sizeof *m);
+    reportd__finding__init(m);
+    const struct layout_table *lt = f->table >= 0 && r->tables[f->table].layout
+                                        ? &r->tables[f->table].layout->tables[f->table] : NULL;
+    m->rule = xstrdup(findings_rule(f->rule)->id);
+    m->severity = (Reportd__Severity)f->severity;
+    m->table = xstrdup(f->table >= 0 ? TABLE_IDS[f->table] : "");
+    m->row = xstrdup(lt && f->row >= 0 ? lt->rows[f->row].id : "");
+    m->column = xstrdup(lt && f->col >= 0 ? lt->cols[f->col].id : "");
+    m->expected = xstrdup(f->expected);
+    m->actual = xstrdup(f->actual);
+    m->message_zh = xstrdup(f->message_zh ? f->message_zh : "");
+    m->message_en = xstrdup(f->message_en ? f->message_en : "");
+    if (lt) {
+        m->cells = cell_refs(r, f->table, f->cells, f->ncells, &m->n_cells);
+        m->missing = cell_refs(r, f->table, f->missing, f->nmissing, &m->n_missing);
+    }
+    return m;
+}
+
+static int is_government(const char *name)
+{
+    static const char suffix[] = "人民政府";
+    size_t n = name ? strlen(name) : 0, k = sizeof suffix - 1;
+    return n >= k && !strcmp(name + n - k, suffix);
+}
+
+static Reportd__Body *body_pb(const char *name, const char *region, int government)
+{
+    Reportd__Body *b = xmalloc(sizeof *b);
+    reportd__body__init(b);
+    b->name = name ? xstrdup(name) : NULL;
+    b->region_code = region ? xstrdup(region) : NULL;
+    b->has_kind = 1;
+    b->kind = government < 0 ? REPORTD__BODY_KIND__BODY_UNKNOWN
+              : government ? REPORTD__BODY_KIND__BODY_GOVERNMENT : REPORTD__BODY_KIND__BODY_DEPARTMENT;
+    return b;
+}
+
+Reportd__Result *checker_check_report(const struct checker *c, const struct report *r,
+                                      const struct check_meta *meta)
+{
+    uint64_t t0 = now_us();
+    const char *name = meta->body_name ? meta->body_name : r->body_name;
+    int gov = meta->government >= 0 ? meta->government : name ? is_government(name) : -1;
+    unsigned year = meta->year ? meta->year : r->year;
+    struct rules_ctx ctx = {&c->layouts, c->severity, year, gov, meta->submitted_at};
+    struct findings fs = {0};
+    rules_check_report(&ctx, r, &fs);
+
+    Reportd__Result *res = result_new(meta->submission_id);
+    int worst = -1;
+    res->findings = fs.n ? xcalloc(fs.n, sizeof *res->findings) : NULL;
+    for (size_t i = 0; i < fs.n; i++) {
+        res->findings[res->n_findings++] = finding_to_pb(r, &fs.v[i]);
+        if ((int)fs.v[i].severity > worst)
+            worst = (int)fs.v[i].severity;
+    }
+    findings_free(&fs);
+    res->status = worst == SEV_ERROR ? REPORTD__STATUS__STATUS_FAIL
+                  : worst == SEV_WARNING ? REPORTD__STATUS__STATUS_WARN : REPORTD__STATUS__STATUS_PASS;
+    res->enrichment = xmalloc(sizeof *res->enrichment);
+    reportd__enrichment__init(res->enrichment);
+    struct enrich_ctx ec = {c->regions, (const struct evp_md_st *)c->sha256, meta->region_code, name,
+                            year, gov, meta->submitted_at};
+    enrich_report(&ec, r, res->enrichment);
+    res->has_layout = 1;
+    res->layout = r->layout;
+    res->body = body_pb(name, res->enrichment->region ? res->enrichment->region->code : meta->region_code, gov);
+    if (year)
+        res->has_year = 1, res->year = year;
+    res->has_processing_us = 1;
+    res->processing_us = now_us() - t0;
+    return res;
+}
+
+static int government_of(const Reportd__Body *b)
+{
+    if (!b || !b->has_kind || b->kind == REPORTD__BODY_KIND__BODY_UNKNOWN)
+        return -1;
+    return b->kind == REPORTD__BODY_KIND__BODY_GOVERNMENT;
+}
+
+Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission *sub)
+{
+    uint64_t t0 = now_us();
+    char err[1024];
+    struct report *r = NULL;
+    const char *id = sub->submission_id;
+    if (sub->schema_version != 1) {
+        snprintf(err, sizeof err, "unsupported Submission schema_version %u (this reportd speaks 1)",
+                 sub->schema_version);
+        return checker_rejected(id, err);
+    }
+    unsigned year = sub->has_year ? sub->year : 0;
+    if (sub->content_case == REPORTD__SUBMISSION__CONTENT_REPORT) {
+        if (reportpb_to_report(&c->layouts, sub->report, &r, err, sizeof err) < 0)
+            return checker_rejected(id, err);
+    } else if (sub->content_case == REPORTD__SUBMISSION__CONTENT_DOCUMENT) {
+        const Reportd__Document *d = sub->document;
+        if (d->data.len > c->max_document) {
+            snprintf(err, sizeof err, "document of %zu bytes exceeds the limit of %zu", d->data.len, c->max_document);
+            return checker_rejected(id, err);
+        }
+        if (reader_read(&c->layouts, d->data.data, d->data.len, (enum reader_form)d->form,
+                        d->filename, year, &r, err, sizeof err) < 0)
+            return checker_rejected(id, err);
+    } else {
+        return checker_rejected(id, "the Submission carries neither a report nor a document");
+    }
+    const Reportd__Body *b = sub->body;
+    struct check_meta meta = {id, b && b->name && *b->name ? b->name : NULL,
+                              b && b->region_code && *b->region_code ? b->region_code : NULL,
+                              government_of(b), year, sub->has_submitted_at ? sub->submitted_at : 0};
+    Reportd__Result *res = checker_check_report(c, r, &meta);
+    report_destroy(&r);
+    res->processing_us = now_us() - t0;
+    return res;
+}
+
+Reportd__Result *checker_run_bytes(const struct checker *c, const uint8_t *buf, size_t len)
+{
+    char err[512], why[200];
+    if (len > c->max_document + 65536) {
+        snprintf(err, sizeof err, "message of %zu bytes exceeds the limit of %zu", len, c->max_document + 65536);
+        return checker_rejected("", err);
+    }
+    /* strings UTF-8 without NUL, and a memory budget: protobuf-c checks neither */
+    Reportd__Submission *sub = (Reportd__Submission *)pbguard_unpack(
+        &reportd__submission__descriptor, buf, len, PBGUARD_BUDGET(len), why, sizeof why);
+    if (!sub) {
+        snprintf(err, sizeof err, "the request body (%zu bytes) is not a valid Submission protobuf%s%s",
+                 len, *why ? ": " : "", why);
+        return checker_rejected("", err);
+    }
+    Reportd__Result *res = checker_run(c, sub);
+    reportd__submission__free_unpacked(sub, NULL);
+    return res;
+}
+
+void checker_result_free(Reportd__Result *res)
+{
+    if (res)
+        protobuf_c_message_free_unpacked(&res->base, NULL);
+}
+
+static Reportd__Finding *finding_copy(const Reportd__Finding *f)
+{
+    size_t n = reportd__finding__get_packed_size(f);
+    uint8_t *b = xmalloc(n);
+    reportd__finding__pack(f, b);
+    Reportd__Finding *copy = reportd__finding__unpack(NULL, n, b);
+    free(b);
+    return copy;
+}
+
+Reportd__Alert *checker_alert(const Reportd__Result *res)
+{
+    Reportd__Alert *a = xmalloc(sizeof *a);
+    reportd__alert__init(a);
+    a->schema_version = 1;
+    a->submission_id = xstrdup(res->submission_id);
+    a->status = res->status;
+    if (res->body)
+        a->body = body_pb(res->body->name, res->body->region_code,
+                          government_of(res->body) < 0 ? -1 : government_of(res->body));
+    if (res->enrichment && res->enrichment->region) {
+        a->region = xmalloc(sizeof *a->region);
+        reportd__region__init(a->region);
+        const Reportd__Region *g = res->enrichment->region;
+        a->region->code = g->code ? xstrdup(g->code) : NULL;
+        a->region->province = g->province ? xstrdup(g->province) : NULL;
+        a->region->prefecture = g->prefecture ? xstrdup(g->prefecture) : NULL;
+        a->region->county = g->county ? xstrdup(g->county) : NULL;
+        a->region->province_code = g->province_code ? xstrdup(g->province_code) : NULL;
+        a->region->prefecture_code = g->prefecture_code ? xstrdup(g->prefecture_code) : NULL;
+    }
+    a->has_year = res->has_year;
+    a->year = res->year;
+    a->has_errors = a->has_warnings = a->has_notices = 1;
+    for (size_t i = 0; i < res->n_findings; i++) {
+        Reportd__Severity s = res->findings[i]->severity;
+        a->errors += s == REPORTD__SEVERITY__SEV_ERROR;
+        a->warnings += s == REPORTD__SEVERITY__SEV_WARNING;
+        a->notices += s == REPORTD__SEVERITY__SEV_NOTICE;
+    }
+    a->top_findings = xcalloc(CHECK_ALERT_TOP, sizeof *a->top_findings);
+    for (int sev = REPORTD__SEVERITY__SEV_ERROR; sev >= REPORTD__SEVERITY__SEV_NOTICE; sev--)
+        for (size_t i = 0; i < res->n_findings && a->n_top_findings < CHECK_ALERT_TOP; i++)
+            if ((int)res->findings[i]->severity == sev)
+                a->top_findings[a->n_top_findings++] = finding_copy(res->findings[i]);
+    return a;
+}
+
+void checker_alert_free(Reportd__Alert *a)
+{
+    if (a)
+        protobuf_c_message_free_unpacked(&a->base, NULL);
+}

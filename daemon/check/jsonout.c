@@ -1,0 +1,179 @@
+/* jsonout: JSON for people's tools. Field names follow the issue's contract:
+ * {"file","status","layout","findings":[{"rule","severity","table","row",
+ * "column","expected","actual","message_zh","message_en"}],"enrichment":{…}}.
+ * Absent values are omitted (enrichment) or "" (finding ids). */
+#include "check/jsonout.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "base/util.h"
+
+const char *jsonout_status(Reportd__Status s)
+{
+    switch (s) {
+    case REPORTD__STATUS__STATUS_PASS: return "PASS";
+    case REPORTD__STATUS__STATUS_WARN: return "WARN";
+    case REPORTD__STATUS__STATUS_FAIL: return "FAIL";
+    case REPORTD__STATUS__STATUS_REJECTED: return "REJECTED";
+    default: return "UNKNOWN";
+    }
+}
+
+const char *jsonout_severity(Reportd__Severity s)
+{
+    switch (s) {
+    case REPORTD__SEVERITY__SEV_ERROR: return "error";
+    case REPORTD__SEVERITY__SEV_WARNING: return "warning";
+    default: return "notice";
+    }
+}
+
+const char *jsonout_rating(Reportd__Rating r)
+{
+    switch (r) {
+    case REPORTD__RATING__RATING_GREEN: return "green";
+    case REPORTD__RATING__RATING_YELLOW: return "yellow";
+    case REPORTD__RATING__RATING_RED: return "red";
+    default: return "none";
+    }
+}
+
+static json_t *str_or_empty(const char *s)
+{
+    return json_string(s ? s : "");
+}
+
+static json_t *finding_json(const Reportd__Finding *f)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "rule", str_or_empty(f->rule));
+    json_object_set_new(o, "severity", json_string(jsonout_severity(f->severity)));
+    json_object_set_new(o, "table", str_or_empty(f->table));
+    json_object_set_new(o, "row", str_or_empty(f->row));
+    json_object_set_new(o, "column", str_or_empty(f->column));
+    json_object_set_new(o, "expected", str_or_empty(f->expected));
+    json_object_set_new(o, "actual", str_or_empty(f->actual));
+    json_object_set_new(o, "message_zh", str_or_empty(f->message_zh));
+    json_object_set_new(o, "message_en", str_or_empty(f->message_en));
+    if (f->n_missing) {
+        json_t *m = json_array();
+        for (size_t i = 0; i < f->n_missing; i++) {
+            json_t *c = json_object();
+            json_object_set_new(c, "row", str_or_empty(f->missing[i]->row));
+            json_object_set_new(c, "column", str_or_empty(f->missing[i]->column));
+            json_array_append_new(m, c);
+        }
+        json_object_set_new(o, "missing", m);
+    }
+    return o;
+}
+
+static void set_rate(json_t *o, const char *key, const Reportd__Rate *r)
+{
+    if (!r || !r->has_value)
+        return;
+    json_t *v = json_object();
+    json_object_set_new(v, "value", json_real(r->value));
+    json_object_set_new(v, "rating", json_string(jsonout_rating(r->rating)));
+    json_object_set_new(o, key, v);
+}
+
+static void set_int(json_t *o, const char *key, int has, long long v)
+{
+    if (has)
+        json_object_set_new(o, key, json_integer(v));
+}
+
+static void set_str(json_t *o, const char *key, const char *s)
+{
+    if (s)
+        json_object_set_new(o, key, json_string(s));
+}
+
+static json_t *region_json(const Reportd__Region *g)
+{
+    json_t *o = json_object();
+    set_str(o, "code", g->code);
+    set_str(o, "province", g->province);
+    set_str(o, "prefecture", g->prefecture);
+    set_str(o, "county", g->county);
+    return o;
+}
+
+static json_t *enrichment_json(const Reportd__Enrichment *e)
+{
+    json_t *o = json_object();
+    set_int(o, "received", e->has_received, e->received);
+    set_int(o, "carried_over", e->has_carried_over, e->carried_over);
+    set_int(o, "concluded", e->has_concluded, e->concluded);
+    set_int(o, "carried_forward", e->has_carried_forward, e->carried_forward);
+    set_rate(o, "disclosure_rate", e->disclosure_rate);
+    set_rate(o, "refusal_rate", e->refusal_rate);
+    set_rate(o, "unable_rate", e->unable_rate);
+    set_int(o, "reviews", e->has_reviews, e->reviews);
+    set_int(o, "suits", e->has_suits, e->suits);
+    set_rate(o, "review_correction_rate", e->review_correction_rate);
+    set_rate(o, "suit_direct_correction_rate", e->suit_direct_correction_rate);
+    set_rate(o, "suit_after_review_correction_rate", e->suit_after_review_correction_rate);
+    if (e->region)
+        json_object_set_new(o, "region", region_json(e->region));
+    set_str(o, "deadline", e->deadline);
+    set_int(o, "days_after_deadline", e->has_days_after_deadline, e->days_after_deadline);
+    set_str(o, "fingerprint", e->fingerprint);
+    return o;
+}
+
+static char *dump(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!s)
+        abort();
+    char *copy = xstrdup(s);
+    free(s);
+    return copy;
+}
+
+char *jsonout_result(const Reportd__Result *res, const char *file)
+{
+    json_t *o = json_object();
+    if (file)
+        json_object_set_new(o, "file", json_string(file));
+    if (res->submission_id && *res->submission_id)
+        json_object_set_new(o, "submission_id", json_string(res->submission_id));
+    json_object_set_new(o, "status", json_string(jsonout_status(res->status)));
+    if (res->status == REPORTD__STATUS__STATUS_REJECTED)
+        json_object_set_new(o, "reason", str_or_empty(res->reject_reason));
+    if (res->has_layout)
+        json_object_set_new(o, "layout", json_integer(res->layout));
+    if (res->has_year)
+        json_object_set_new(o, "year", json_integer(res->year));
+    if (res->body && res->body->name)
+        json_object_set_new(o, "body", json_string(res->body->name));
+    json_t *fs = json_array();
+    for (size_t i = 0; i < res->n_findings; i++)
+        json_array_append_new(fs, finding_json(res->findings[i]));
+    json_object_set_new(o, "findings", fs);
+    json_object_set_new(o, "enrichment", res->enrichment ? enrichment_json(res->enrichment) : json_object());
+    return dump(o);
+}
+
+char *jsonout_alert(const Reportd__Alert *a)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "submission_id", str_or_empty(a->submission_id));
+    json_object_set_new(o, "status", json_string(jsonout_status(a->status)));
+    if (a->body && a->body->name)
+        json_object_set_new(o, "body", json_string(a->body->name));
+    if (a->region)
+        json_object_set_new(o, "region", region_json(a->region));
+    json_object_set_new(o, "errors", json_integer(a->errors));
+    json_object_set_new(o, "warnings", json_integer(a->warnings));
+    json_object_set_new(o, "notices", json_integer(a->notices));
+    json_t *fs = json_array();
+    for (size_t i = 0; i < a->n_top_findings; i++)
+        json_array_append_new(fs, finding_json(a->top_findings[i]));
+    json_object_set_new(o, "top_findings", fs);
+    return dump(o);
+}

@@ -1,0 +1,260 @@
+/* ctl_check: `reportctl check` and `reportctl convert` — the offline checker.
+ * Reads each file with the same code the workers run (reader.c, check.c) and
+ * prints findings for a person, grouped by table, or one JSON line a report. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check/check.h"
+#include "ctl/ctl.h"
+#include "check/jsonout.h"
+#include "read/reader.h"
+#include "report/report.h"
+#include "read/reportpb.h"
+#include "base/util.h"
+#include "read/yamlreport.h"
+
+#define CTL_MAX_FILE (64u << 20)
+
+struct check_opts {
+    int json;
+    int form;
+    unsigned year;
+    const char *region;
+    int government;
+    int64_t submitted_at;
+    const char *out;
+    const char *to;
+};
+
+static int parse_date(const char *s, int64_t *out)
+{
+    struct tm tm = {0};
+    const char *end = strptime(s, "%Y-%m-%d", &tm);
+    if (!end || *end)
+        return -1;
+    tm.tm_hour = 12;             /* noon in China: the day is unambiguous */
+    *out = (int64_t)timegm(&tm) - 8 * 3600;
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct check_opts *o)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'},          {"form", required_argument, NULL, 'f'},
+        {"year", required_argument, NULL, 'y'},    {"region", required_argument, NULL, 'r'},
+        {"kind", required_argument, NULL, 'k'},    {"submitted", required_argument, NULL, 's'},
+        {"to", required_argument, NULL, 't'},      {"output", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    memset(o, 0, sizeof *o);
+    o->government = -1;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "jf:y:r:k:s:t:o:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'j': o->json = 1; break;
+        case 'f':
+            if ((o->form = reader_form_parse(optarg)) < 0) {
+                fprintf(stderr, "reportctl: --form must be text, layout, yaml or pb, not '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 'y':
+            o->year = (unsigned)strtoul(optarg, NULL, 10);
+            if (o->year < 2000 || o->year > 2100) {
+                fprintf(stderr, "reportctl: --year must be a year like 2024, not '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 'r': o->region = optarg; break;
+        case 'k':
+            if (!strcmp(optarg, "government") || !strcmp(optarg, "department")) {
+                o->government = !strcmp(optarg, "government");
+                break;
+            }
+            fprintf(stderr, "reportctl: --kind must be department or government\n");
+            return -1;
+        case 's':
+            if (parse_date(optarg, &o->submitted_at) < 0) {
+                fprintf(stderr, "reportctl: --submitted must be a date YYYY-MM-DD, not '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 't': o->to = optarg; break;
+        case 'o': o->out = optarg; break;
+        default: return -1;
+        }
+    }
+    return 0;
+}
+
+static void print_finding(const Reportd__Finding *f)
+{
+    printf("    %-7s %-17s", jsonout_severity(f->severity), f->rule);
+    if (f->row && *f->row)
+        printf(" row %s", f->row);
+    if (f->column && *f->column)
+        printf(" column %s", f->column);
+    printf(": expected %s, actual %s\n", f->expected, f->actual);
+    printf("            %s\n", f->message_zh);
+}
+
+static void print_rate(const char *name, const Reportd__Rate *r)
+{
+    if (r && r->has_value)
+        printf(" %s %.1f%% (%s)", name, r->value * 100, jsonout_rating(r->rating));
+}
+
+static void print_enrichment(const Reportd__Enrichment *e)
+{
+    printf("  figures:");
+    if (e->has_received)
+        printf(" received %lld", (long long)e->received);
+    if (e->has_concluded)
+        printf(", concluded %lld", (long long)e->concluded);
+    print_rate("disclosure", e->disclosure_rate);
+    if (e->has_reviews)
+        printf(", reviews %lld", (long long)e->reviews);
+    if (e->has_suits)
+        printf(", suits %lld", (long long)e->suits);
+    printf("\n");
+    if (e->region)
+        printf("  region: %s %s %s %s\n", e->region->code, e->region->province ? e->region->province : "",
+               e->region->prefecture ? e->region->prefecture : "", e->region->county ? e->region->county : "");
+    if (e->deadline) {
+        printf("  deadline: %s", e->deadline);
+        if (e->has_days_after_deadline)
+            printf(" (submitted %d day(s) %s)", abs(e->days_after_deadline),
+                   e->days_after_deadline > 0 ? "late" : "before");
+        printf("\n");
+    }
+    if (e->fingerprint)
+        printf("  fingerprint: sha256:%s\n", e->fingerprint);
+}
+
+static void print_human(const char *file, const Reportd__Result *res)
+{
+    printf("%s: %s", file, jsonout_status(res->status));
+    if (res->status == REPORTD__STATUS__STATUS_REJECTED) {
+        printf("\n  %s\n", res->reject_reason);
+        return;
+    }
+    printf(" (layout %u", res->layout);
+    if (res->body && res->body->name)
+        printf(", %s", res->body->name);
+    if (res->has_year)
+        printf(", %u", res->year);
+    printf(", %zu finding(s))\n", res->n_findings);
+    static const char *const groups[] = {"", "T2", "T3", "T4"};
+    for (size_t g = 0; g < 4; g++) {
+        int header = 0;
+        for (size_t i = 0; i < res->n_findings; i++) {
+            const Reportd__Finding *f = res->findings[i];
+            if (strcmp(f->table ? f->table : "", groups[g]))
+                continue;
+            if (!header++)
+                printf("  %s\n", g ? groups[g] : "report");
+            print_finding(f);
+        }
+    }
+    if (res->enrichment)
+        print_enrichment(res->enrichment);
+}
+
+static struct checker *open_checker(void)
+{
+    char err[1024];
+    struct checker *c = checker_new(NULL, err, sizeof err);
+    if (!c)
+        fprintf(stderr, "reportctl: %s\n", err);
+    return c;
+}
+
+static int read_report(const struct checker *c, const char *file, const struct check_opts *o,
+                       struct report **r, char *err, size_t errlen)
+{
+    size_t len;
+    char *data = util_read_file(file, CTL_MAX_FILE, &len, err, errlen);
+    if (!data)
+        return -1;
+    int rc = reader_read(checker_layouts(c), (const uint8_t *)data, len, (enum reader_form)o->form,
+                         file, o->year, r, err, errlen);
+    free(data);
+    return rc;
+}
+
+int ctl_check(int argc, char **argv)
+{
+    struct check_opts o;
+    if (parse_opts(argc, argv, &o) < 0)
+        return 64;
+    if (optind >= argc) {
+        fprintf(stderr, "usage: reportctl check [--json] [--form F] FILE…\n");
+        return 64;
+    }
+    struct checker *c = open_checker();
+    if (!c)
+        return 78;
+    int worst = 0;
+    for (int i = optind; i < argc; i++) {
+        char err[1024];
+        struct report *r = NULL;
+        Reportd__Result *res;
+        if (read_report(c, argv[i], &o, &r, err, sizeof err) < 0) {
+            res = checker_rejected("", err);
+            worst = 2;
+        } else {
+            struct check_meta meta = {"", NULL, o.region, o.government, o.year, o.submitted_at};
+            res = checker_check_report(c, r, &meta);
+            report_destroy(&r);
+            if (res->status == REPORTD__STATUS__STATUS_FAIL && worst < 1)
+                worst = 1;
+        }
+        if (o.json) {
+            char *line = jsonout_result(res, argv[i]);
+            printf("%s\n", line);
+            free(line);
+        } else {
+            print_human(argv[i], res);
+        }
+        checker_result_free(res);
+    }
+    checker_destroy(&c);
+    return worst;
+}
+
+int ctl_convert(int argc, char **argv)
+{
+    struct check_opts o;
+    if (parse_opts(argc, argv, &o) < 0)
+        return 64;
+    if (optind != argc - 1 || !o.to || (strcmp(o.to, "yaml") && strcmp(o.to, "pb"))) {
+        fprintf(stderr, "usage: reportctl convert [--form F] --to yaml|pb [-o OUT] FILE\n");
+        return 64;
+    }
+    struct checker *c = open_checker();
+    if (!c)
+        return 78;
+    char err[1024];
+    struct report *r = NULL;
+    int rc = 0;
+    if (read_report(c, argv[optind], &o, &r, err, sizeof err) < 0) {
+        fprintf(stderr, "reportctl: %s\n", err);
+        checker_destroy(&c);
+        return 2;
+    }
+    size_t len;
+    char *data = !strcmp(o.to, "yaml") ? yamlreport_write(r, &len) : (char *)reportpb_write(r, &len);
+    FILE *f = o.out ? fopen(o.out, "wb") : stdout;
+    if (!f || fwrite(data, 1, len, f) != len || (o.out && fclose(f) != 0)) {
+        fprintf(stderr, "reportctl: cannot write %s\n", o.out ? o.out : "standard output");
+        rc = 73;
+    }
+    free(data);
+    report_destroy(&r);
+    checker_destroy(&c);
+    return rc;
+}

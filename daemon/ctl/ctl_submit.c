@@ -1,0 +1,366 @@
+/* ctl_submit: `reportctl submit FILE…`. Durable by default (9/TSP): every
+ * Submission goes through titanic.request, pipelined, and counts as accepted
+ * only on its "200" + UUID; then titanic.reply is polled until each has its
+ * Result, which is printed, and titanic.close tidies up. A timeout replaces the
+ * socket and resends with the same submission ids (Lazy Pirate): the broker
+ * derives the UUID from the id, so a resend is never a second job. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "wire/client.h"
+#include "ctl/ctl.h"
+#include "ctl/ctlnet.h"
+#include "wire/mdp.h"
+#include "report.pb-c.h"
+#include "broker/spool.h"
+#include "base/util.h"
+
+#define WINDOW 256              /* requests in flight at once */
+
+enum { ITEM_NEW, ITEM_SENT, ITEM_ACKED, ITEM_DONE, ITEM_FAILED };
+
+struct item {
+    const char *file;           /* borrowed from argv */
+    char sid[37];
+    char uuid[33];
+    uint8_t *bytes;             /* packed Submission */
+    size_t len;
+    int state;
+    int status;                 /* Result status once done */
+    char *note;                 /* reject reason or failure; owned */
+};
+
+struct submit_opts {
+    const char *region, *name, *id;
+    int kind, year, form, repeat, timeout_ms, tries, wait, plain, wait_s;
+};
+
+static int pack_submission(struct item *it, const struct submit_opts *o, const char *file,
+                           char *err, size_t errlen)
+{
+    size_t len;
+    char *data = util_read_file(file, 64u << 20, &len, err, errlen);
+    if (!data)
+        return -1;
+    Reportd__Submission s = REPORTD__SUBMISSION__INIT;
+    Reportd__Body body = REPORTD__BODY__INIT;
+    Reportd__Document doc = REPORTD__DOCUMENT__INIT;
+    s.schema_version = 1;
+    s.submission_id = it->sid;
+    body.name = (char *)o->name;
+    body.region_code = (char *)o->region;
+    if (o->kind) {
+        body.has_kind = 1;
+        body.kind = (Reportd__BodyKind)o->kind;
+    }
+    s.body = &body;
+    if (o->year) {
+        s.has_year = 1;
+        s.year = (uint32_t)o->year;
+    }
+    s.has_submitted_at = 1;
+    s.submitted_at = (int64_t)time(NULL);
+    doc.data.data = (uint8_t *)data;
+    doc.data.len = len;
+    doc.has_form = o->form != 0;
+    doc.form = (Reportd__DocumentForm)o->form;
+    const char *slash = strrchr(file, '/');
+    doc.filename = (char *)(slash ? slash + 1 : file);
+    s.content_case = REPORTD__SUBMISSION__CONTENT_DOCUMENT;
+    s.document = &doc;
+    it->len = reportd__submission__get_packed_size(&s);
+    it->bytes = xmalloc(it->len);
+    reportd__submission__pack(&s, it->bytes);
+    free(data);
+    return 0;
+}
+
+static void take_result(struct item *it, const void *data, size_t len)
+{
+    Reportd__Result *r = reportd__result__unpack(NULL, len, data);
+    it->state = ITEM_DONE;
+    it->status = r ? (int)r->status : -1;
+    if (r && r->reject_reason)
+        it->note = xstrdup(r->reject_reason);
+    else if (r)
+        it->note = xasprintf("%zu findings", r->n_findings);
+    if (r)
+        reportd__result__free_unpacked(r, NULL);
+}
+
+static struct item *by_uuid(struct item *items, size_t n, const void *uuid, size_t len)
+{
+    for (size_t i = 0; i < n && len == 32; i++)
+        if (memcmp(items[i].uuid, uuid, 32) == 0)
+            return &items[i];
+    return NULL;
+}
+
+/* Phase 1: titanic.request every item until each has its 200. */
+static int request_all(struct client *c, struct item *items, size_t n,
+                       const struct submit_opts *o)
+{
+    size_t next = 0, inflight = 0, acked = 0;
+    int fails = 0;
+    while (acked < n) {
+        for (; next < n && inflight < WINDOW; next++) {
+            if (items[next].state != ITEM_NEW)
+                continue;
+            struct mdp_msg *body = mdp_msg_new();
+            mdp_msg_addstr(body, "report.check");
+            mdp_msg_add(body, items[next].bytes, items[next].len);
+            client_send(c, "titanic.request", body);
+            mdp_msg_destroy(&body);
+            items[next].state = ITEM_SENT;
+            inflight++;
+        }
+        struct mdp_msg *r = client_recv(c, o->timeout_ms);
+        struct item *it = NULL;
+        if (r && mdp_msg_is(r, 0, "titanic.request") && mdp_msg_is(r, 1, "200") && r->n == 3)
+            it = by_uuid(items, n, mdp_msg_data(r, 2), mdp_msg_size(r, 2));
+        if (it && it->state == ITEM_SENT) {
+            it->state = ITEM_ACKED;
+            inflight--;
+            acked++;
+            fails = 0;
+        } else if (!r || !it) {
+            /* timeout or "500": new socket, resend what has no 200 yet */
+            if (++fails > o->tries) {
+                mdp_msg_destroy(&r);
+                return -1;
+            }
+            fprintf(stderr, "reportctl: %s; resending %zu unacknowledged\n",
+                    r ? "broker answered 500" : "no answer", inflight);
+            if (r)
+                usleep(200000);
+            client_reconnect(c);
+            for (size_t i = 0; i < n; i++)
+                if (items[i].state == ITEM_SENT)
+                    items[i].state = ITEM_NEW;
+            next = inflight = 0;
+        }
+        mdp_msg_destroy(&r);
+    }
+    return 0;
+}
+
+/* One round of titanic.reply over every acknowledged item; answers come back in
+ * order. Returns the number still pending, or -1 on timeout. */
+static long poll_round(struct client *c, struct item *items, size_t n, int timeout_ms)
+{
+    size_t *fifo = xcalloc(n ? n : 1, sizeof *fifo), head = 0, tail = 0, i = 0;
+    long pending = 0;
+    while (i < n || head < tail) {
+        for (; i < n && tail - head < WINDOW; i++) {
+            if (items[i].state != ITEM_ACKED)
+                continue;
+            struct mdp_msg *body = mdp_msg_new();
+            mdp_msg_add(body, items[i].uuid, 32);
+            client_send(c, "titanic.reply", body);
+            mdp_msg_destroy(&body);
+            fifo[tail++] = i;
+        }
+        if (head == tail)
+            break;
+        struct mdp_msg *r = client_recv(c, timeout_ms);
+        if (!r) {
+            free(fifo);
+            return -1;
+        }
+        struct item *it = &items[fifo[head++]];
+        if (mdp_msg_is(r, 1, "200") && r->n >= 3) {
+            take_result(it, mdp_msg_data(r, 2), mdp_msg_size(r, 2));
+        } else if (r->n >= 2 && ((const char *)mdp_msg_data(r, 1))[0] == '3') {
+            pending++;
+        } else {
+            it->state = ITEM_FAILED;
+            it->note = r->n >= 2 ? mdp_msg_strdup(r, 1) : xstrdup("bad answer");
+        }
+        mdp_msg_destroy(&r);
+    }
+    free(fifo);
+    return pending;
+}
+
+static int wait_all(struct client *c, struct item *items, size_t n, const struct submit_opts *o)
+{
+    time_t deadline = time(NULL) + o->wait_s;
+    useconds_t pause = 20000;
+    int fails = 0;
+    for (;;) {
+        long pending = poll_round(c, items, n, o->timeout_ms);
+        if (pending == 0)
+            return 0;
+        if (pending < 0) {
+            if (++fails > o->tries)
+                return -1;
+            client_reconnect(c);
+        }
+        if (time(NULL) > deadline)
+            return -1;
+        usleep(pause);
+        if (pause < 500000)
+            pause *= 2;
+    }
+}
+
+static void close_all(struct client *c, struct item *items, size_t n)
+{
+    size_t sent = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].state != ITEM_DONE)
+            continue;
+        struct mdp_msg *body = mdp_msg_new();
+        mdp_msg_add(body, items[i].uuid, 32);
+        client_send(c, "titanic.close", body);
+        mdp_msg_destroy(&body);
+        sent++;
+    }
+    for (; sent > 0; sent--) {
+        struct mdp_msg *r = client_recv(c, 2000);
+        if (!r)
+            break;
+        mdp_msg_destroy(&r);
+    }
+}
+
+static int plain_all(struct client *c, struct item *items, size_t n, const struct submit_opts *o)
+{
+    char err[256];
+    for (size_t i = 0; i < n; i++) {
+        struct mdp_msg *body = mdp_msg_new();
+        mdp_msg_add(body, items[i].bytes, items[i].len);
+        struct mdp_msg *r = client_call(c, "report.check", body, o->timeout_ms, o->tries + 1,
+                                        err, sizeof err);
+        mdp_msg_destroy(&body);
+        if (!r) {
+            fprintf(stderr, "reportctl: %s\n", err);
+            return -1;
+        }
+        take_result(&items[i], mdp_msg_data(r, 0), mdp_msg_size(r, 0));
+        mdp_msg_destroy(&r);
+    }
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct submit_opts *o, struct ctl_endpoints *ep)
+{
+    static const struct option opts[] = {
+        CTLNET_LONGOPTS,
+        {"no-wait", no_argument, NULL, 'n'}, {"plain", no_argument, NULL, 'p'},
+        {"region", required_argument, NULL, 'r'}, {"name", required_argument, NULL, 'N'},
+        {"kind", required_argument, NULL, 'k'}, {"year", required_argument, NULL, 'y'},
+        {"form", required_argument, NULL, 'f'}, {"id", required_argument, NULL, 'i'},
+        {"repeat", required_argument, NULL, 'R'}, {"timeout", required_argument, NULL, 't'},
+        {"retries", required_argument, NULL, 'T'}, {"wait", required_argument, NULL, 'w'},
+        {NULL, 0, NULL, 0}};
+    static const char *const forms[] = {"auto", "text", "layout", "yaml", "pb"};
+    int opt, rc;
+    while ((opt = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        if ((rc = ctlnet_option(ep, opt, optarg)) != 0) {
+            if (rc < 0)
+                return 78;
+            continue;
+        }
+        switch (opt) {
+        case 'n': o->wait = 0; break;
+        case 'p': o->plain = 1; break;
+        case 'r': o->region = optarg; break;
+        case 'N': o->name = optarg; break;
+        case 'i': o->id = optarg; break;
+        case 'k': o->kind = !strcmp(optarg, "department") ? 1 : !strcmp(optarg, "government") ? 2 : -1; break;
+        case 'y': o->year = atoi(optarg); break;
+        case 'R': o->repeat = atoi(optarg); break;
+        case 't': o->timeout_ms = atoi(optarg); break;
+        case 'T': o->tries = atoi(optarg); break;
+        case 'w': o->wait_s = atoi(optarg); break;
+        case 'f':
+            o->form = -1;
+            for (int i = 0; i < 5; i++)
+                if (!strcmp(optarg, forms[i]))
+                    o->form = i;
+            break;
+        default: return 64;
+        }
+    }
+    if (optind >= argc || o->kind < 0 || o->form < 0 || o->repeat < 1 || o->timeout_ms < 10 ||
+        o->tries < 0 || (o->id && (argc - optind > 1 || o->repeat > 1))) {
+        fputs("usage: reportctl submit [--no-wait] [--plain] [--region CODE] [--name N]\n"
+              "  [--kind department|government] [--year Y] [--form auto|text|layout|yaml|pb]\n"
+              "  [--id UUID] [--repeat N] [--timeout MS] [--retries N] [--wait S]\n"
+              "  [--broker EP | -c CONF] [--key FILE --server-key FILE] FILE…\n", stderr);
+        return 64;
+    }
+    return 0;
+}
+
+static void report(const struct item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct item *it = &items[i];
+        const char *what = it->state == ITEM_DONE ? ctlnet_status_name(it->status)
+                           : it->state == ITEM_FAILED ? "FAILED"
+                           : it->state == ITEM_ACKED ? "ACCEPTED" : "NOT-ACCEPTED";
+        printf("%s\t%s\t%s\t%s\n", it->file, it->sid, what, it->note ? it->note : "");
+    }
+}
+
+int ctl_submit(int argc, char **argv)
+{
+    struct submit_opts o = {.repeat = 1, .timeout_ms = 5000, .tries = 5, .wait = 1,
+                            .wait_s = 600};
+    struct ctl_endpoints ep;
+    ctlnet_defaults(&ep);
+    int rc = parse_opts(argc, argv, &o, &ep);
+    if (rc == 0 && ctlnet_keys(&ep) != 0)
+        rc = 78;
+    if (rc) {
+        ctlnet_free(&ep);
+        return rc;
+    }
+    size_t nfiles = (size_t)(argc - optind), n = nfiles * (size_t)o.repeat;
+    struct item *items = xcalloc(n, sizeof *items);
+    char err[512];
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct item *it = &items[i];
+        it->file = argv[optind + (int)(i % nfiles)];
+        if (o.id)
+            snprintf(it->sid, sizeof it->sid, "%s", o.id);
+        else
+            ctlnet_uuid(it->sid);
+        spool_uuid_for(it->sid, it->uuid);
+        if (pack_submission(it, &o, it->file, err, sizeof err) != 0) {
+            fprintf(stderr, "reportctl: %s\n", err);
+            rc = 66;
+        }
+    }
+    void *ctx = zmq_ctx_new();
+    struct client *c = ctlnet_client(ctx, &ep);
+    if (rc == 0 && o.plain)
+        rc = plain_all(c, items, n, &o) ? 69 : 0;
+    else if (rc == 0 && request_all(c, items, n, &o) != 0)
+        rc = 69;
+    else if (rc == 0 && o.wait && wait_all(c, items, n, &o) != 0)
+        rc = 75;
+    if (rc == 0 && o.wait && !o.plain)
+        close_all(c, items, n);
+    if (rc != 66)
+        report(items, n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (items[i].state == ITEM_FAILED)
+            rc = 65;            /* dead-lettered or refused: the input is at fault */
+    for (size_t i = 0; i < n; i++) {
+        free(items[i].bytes);
+        free(items[i].note);
+    }
+    free(items);
+    client_destroy(&c);
+    zmq_ctx_term(ctx);
+    ctlnet_free(&ep);
+    return rc;
+}

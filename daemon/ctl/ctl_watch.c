@@ -1,0 +1,299 @@
+/* ctl_watch: `reportctl watch [PREFIX…]` — a SUB on the broker's XPUB that
+ * prints every message in sequence order. The baseline is the broker's last
+ * sequence number when watching starts (or --from SEQ). A message whose
+ * sequence number skips ahead makes it ask reportd.replay for the skipped
+ * range (filtered by the same prefixes, so a prefix subscriber's expected
+ * "gaps" cost one empty answer); after --idle-check ms of silence it asks
+ * for anything newer, so a lost last message is found too. Duplicates (seq at
+ * or below the last printed) are skipped. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "wire/client.h"
+#include "ctl/ctl.h"
+#include "ctl/ctlnet.h"
+#include "wire/mdp.h"
+#include "report.pb-c.h"
+#include "base/util.h"
+
+struct watch {
+    struct client *broker;
+    char **prefixes;
+    int nprefixes;
+    int json;
+    uint64_t last;              /* highest sequence number printed or skipped */
+    long count, printed;        /* stop after count printed (0: never) */
+    unsigned long gaps, replayed;
+};
+
+static void print_result(const Reportd__Result *r, json_t *o, int json)
+{
+    if (json) {
+        json_object_set_new(o, "submission_id", json_string(r->submission_id));
+        json_object_set_new(o, "status", json_string(ctlnet_status_name((int)r->status)));
+        json_object_set_new(o, "findings", json_integer((json_int_t)r->n_findings));
+        if (r->body && r->body->region_code)
+            json_object_set_new(o, "region_code", json_string(r->body->region_code));
+        if (r->body && r->body->name)
+            json_object_set_new(o, "name", json_string(r->body->name));
+        if (r->reject_reason)
+            json_object_set_new(o, "reject_reason", json_string(r->reject_reason));
+        return;
+    }
+    printf(" %s %s %zu findings%s%s", r->submission_id, ctlnet_status_name((int)r->status),
+           r->n_findings, r->reject_reason ? ": " : "", r->reject_reason ? r->reject_reason : "");
+}
+
+static void print_alert(const Reportd__Alert *a, json_t *o, int json)
+{
+    const char *name = a->body && a->body->name ? a->body->name : "";
+    if (json) {
+        json_object_set_new(o, "submission_id", json_string(a->submission_id));
+        json_object_set_new(o, "status", json_string(ctlnet_status_name((int)a->status)));
+        json_object_set_new(o, "errors", json_integer(a->has_errors ? a->errors : 0));
+        json_object_set_new(o, "name", json_string(name));
+        if (a->region && a->region->code)
+            json_object_set_new(o, "region_code", json_string(a->region->code));
+        return;
+    }
+    printf(" %s %s %s %u errors", a->submission_id, ctlnet_status_name((int)a->status), name,
+           a->has_errors ? a->errors : 0);
+}
+
+static void print_msg(struct watch *w, const char *topic, uint64_t seq, const void *body,
+                      size_t len, int replayed)
+{
+    json_t *o = json_object();
+    if (w->json) {
+        json_object_set_new(o, "seq", json_integer((json_int_t)seq));
+        json_object_set_new(o, "topic", json_string(topic));
+        json_object_set_new(o, "replayed", json_boolean(replayed));
+    } else {
+        printf("%llu %s%s", (unsigned long long)seq, topic, replayed ? " (replayed)" : "");
+    }
+    if (strncmp(topic, "result.", 7) == 0) {
+        Reportd__Result *r = reportd__result__unpack(NULL, len, body);
+        if (r)
+            print_result(r, o, w->json);
+        reportd__result__free_unpacked(r, NULL);
+    } else if (strncmp(topic, "alert.", 6) == 0) {
+        Reportd__Alert *a = reportd__alert__unpack(NULL, len, body);
+        if (a)
+            print_alert(a, o, w->json);
+        reportd__alert__free_unpacked(a, NULL);
+    } else if (w->json) {
+        json_object_set_new(o, "event", json_loadb(body, len, 0, NULL));
+    } else {
+        printf(" %.*s", (int)len, (const char *)body);
+    }
+    if (w->json) {
+        char *s = json_dumps(o, JSON_COMPACT);
+        puts(s);
+        free(s);
+    } else {
+        putchar('\n');
+    }
+    json_decref(o);
+    fflush(stdout);
+    w->printed++;
+    w->replayed += (unsigned long)replayed;
+}
+
+static uint64_t frame_u64(const struct mdp_msg *m, size_t i)
+{
+    char *s = mdp_msg_strdup(m, i);
+    uint64_t v = strtoull(s, NULL, 10);
+    free(s);
+    return v;
+}
+
+/* One reportd.replay call: from, to ("" = open end), the prefixes. Returns
+ * ["200", next, last, (topic, seq, body)*] or NULL (printed). */
+static struct mdp_msg *replay_call(struct watch *w, uint64_t from, uint64_t to)
+{
+    char err[256], buf[24];
+    struct mdp_msg *req = mdp_msg_new();
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)from);
+    mdp_msg_addstr(req, buf);
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)to);
+    mdp_msg_addstr(req, to == UINT64_MAX ? "" : buf);
+    for (int i = 0; i < w->nprefixes; i++)
+        mdp_msg_addstr(req, w->prefixes[i]);
+    struct mdp_msg *r = client_call(w->broker, "reportd.replay", req, 3000, 3, err, sizeof err);
+    mdp_msg_destroy(&req);
+    if (!r || !mdp_msg_is(r, 0, "200") || r->n < 3) {
+        fprintf(stderr, "reportctl: replay: %s\n", r ? "refused" : err);
+        mdp_msg_destroy(&r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The broker's last sequence number, or -1. */
+static long long broker_last(struct watch *w)
+{
+    struct mdp_msg *r = replay_call(w, 1, 0);
+    long long last = r ? (long long)frame_u64(r, 2) : -1;
+    mdp_msg_destroy(&r);
+    return last;
+}
+
+/* Fetch and print from..to (inclusive, UINT64_MAX: open) from reportd.replay.
+ * Returns 0, or -1 when the broker did not answer (w->last then stays). */
+static int replay(struct watch *w, uint64_t from, uint64_t to)
+{
+    while (from <= to) {
+        struct mdp_msg *r = replay_call(w, from, to);
+        if (!r)
+            return -1;
+        uint64_t next = frame_u64(r, 1), last = frame_u64(r, 2);
+        for (size_t i = 3; i + 3 <= r->n; i += 3) {
+            char *topic = mdp_msg_strdup(r, i);
+            uint64_t seq = frame_u64(r, i + 1);
+            if (seq > w->last && (!w->count || w->printed < w->count))
+                print_msg(w, topic, seq, mdp_msg_data(r, i + 2), mdp_msg_size(r, i + 2), 1);
+            if (seq > w->last)
+                w->last = seq;
+            free(topic);
+        }
+        mdp_msg_destroy(&r);
+        /* filtered-out messages leave holes: the range itself is now covered */
+        uint64_t covered = (next > 0 ? next - 1 : 0);
+        if (covered > last)
+            covered = last;
+        if (covered > w->last && (to == UINT64_MAX || covered <= to))
+            w->last = covered;
+        if (next <= from || next > last || next > to)
+            break;
+        from = next;
+    }
+    return 0;
+}
+
+static void on_live(struct watch *w, struct mdp_msg *m)
+{
+    if (m->n != 3)
+        return;
+    char *topic = mdp_msg_strdup(m, 0);
+    uint64_t seq = frame_u64(m, 1);
+    if (seq > w->last + 1) {
+        w->gaps++;
+        replay(w, w->last + 1, seq - 1);
+    }
+    if (seq > w->last && (!w->count || w->printed < w->count)) {
+        print_msg(w, topic, seq, mdp_msg_data(m, 2), mdp_msg_size(m, 2), 0);
+        w->last = seq;
+    }
+    free(topic);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *subscribe(void *ctx, const struct watch *w, const char *endpoint,
+                       const struct curve_keys *curve)
+{
+    void *sub = zmq_socket(ctx, ZMQ_SUB);
+    int hwm = 1000000, linger = 0;
+    zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
+    int64_t maxmsg = 64LL << 20;                /* bytes: one published Result or Alert */
+    zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    for (int i = 0; i < w->nprefixes; i++)
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, w->prefixes[i], strlen(w->prefixes[i]));
+    if (w->nprefixes == 0)
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    keys_apply_client(sub, curve);
+    zmq_connect(sub, endpoint);
+    return sub;
+}
+
+/* Print live messages until --count is reached or --idle ms pass quietly. */
+static void follow(struct watch *w, void *sub, long long idle_exit)
+{
+    int64_t quiet_since = now_ms();
+    while (!w->count || w->printed < w->count) {
+        zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 1000) < 0)
+            break;
+        if (item.revents & ZMQ_POLLIN) {
+            struct mdp_msg *m = mdp_msg_recv(sub, 0, 8);
+            if (m)
+                on_live(w, m);
+            mdp_msg_destroy(&m);
+            quiet_since = now_ms();
+            continue;
+        }
+        replay(w, w->last + 1, UINT64_MAX);     /* a quiet second: anything we missed? */
+        if (idle_exit && now_ms() - quiet_since >= idle_exit)
+            break;
+    }
+}
+
+int ctl_watch(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        CTLNET_LONGOPTS, {"json", no_argument, NULL, 'j'}, {"from", required_argument, NULL, 'f'},
+        {"count", required_argument, NULL, 'n'}, {"idle", required_argument, NULL, 'i'},
+        {NULL, 0, NULL, 0}};
+    struct ctl_endpoints ep;
+    struct watch w = {0};
+    long long from = 0, idle_exit = 0;
+    ctlnet_defaults(&ep);
+    int o, rc;
+    while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        if ((rc = ctlnet_option(&ep, o, optarg)) != 0) {
+            if (rc < 0)
+                return 78;
+        } else if (o == 'j') {
+            w.json = 1;
+        } else if (o == 'f') {
+            from = atoll(optarg);
+        } else if (o == 'n') {
+            w.count = atol(optarg);
+        } else if (o == 'i') {
+            idle_exit = atoll(optarg);
+        } else {
+            fputs("usage: reportctl watch [--json] [--from SEQ] [--count N] [--idle MS]\n"
+                  "  [--publish EP] [--broker EP | -c CONF] [--key F --server-key F] [PREFIX…]\n",
+                  stderr);
+            ctlnet_free(&ep);
+            return 64;
+        }
+    }
+    if (ctlnet_keys(&ep) != 0) {
+        ctlnet_free(&ep);
+        return 78;
+    }
+    w.prefixes = argv + optind;
+    w.nprefixes = argc - optind;
+    void *ctx = zmq_ctx_new();
+    void *sub = subscribe(ctx, &w, ep.publish, &ep.curve);
+    w.broker = ctlnet_client(ctx, &ep);
+    /* baseline: --from, else everything already published is history */
+    if (from > 0) {
+        w.last = (uint64_t)from - 1;
+        replay(&w, w.last + 1, UINT64_MAX);
+    } else {
+        long long last = broker_last(&w);
+        w.last = last > 0 ? (uint64_t)last : 0;
+    }
+    follow(&w, sub, idle_exit);
+    fprintf(stderr, "reportctl: watch: %ld printed, %lu gaps, %lu replayed, last seq %llu\n",
+            w.printed, w.gaps, w.replayed, (unsigned long long)w.last);
+    client_destroy(&w.broker);
+    zmq_close(sub);
+    zmq_ctx_term(ctx);
+    ctlnet_free(&ep);
+    return 0;
+}

@@ -1,0 +1,31 @@
+/* reader: one entry point for every form a report comes in — detects the
+ * form (or takes it as given) and runs the matching reader. */
+#ifndef REPORTD_READER_H
+#define REPORTD_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report/report.h"
+
+enum reader_form {
+    READER_DETECT = 0,           /* same numbers as proto DocumentForm */
+    READER_TEXT = 1,             /* web-page text dump */
+    READER_LAYOUT = 2,           /* pdftotext -layout */
+    READER_YAML = 3,
+    READER_PROTOBUF = 4,
+};
+
+/* The form of data, guessed from its content. */
+enum reader_form reader_detect(const uint8_t *data, size_t len);
+/* "text", "layout", "yaml", "pb"; and back (-1 when unknown). */
+const char *reader_form_name(enum reader_form f);
+int reader_form_parse(const char *name);
+
+/* Read data as form (READER_DETECT: guess). year_hint (0: none) picks between
+ * layouts whose tables look alike. Returns 0 with an owned *out, or -1 with a
+ * reason a person can act on ("file:line: …"). */
+int reader_read(const struct layouts *ls, const uint8_t *data, size_t len, enum reader_form form,
+                const char *filename, unsigned year_hint, struct report **out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,240 @@
+/* textread: web-page text dumps. Lines are split once; a line starting with a
+ * tab is a table cell of the current section's table, any other line is a
+ * heading or free text. Rows are the runs of cell lines between empty lines;
+ * which runs are data rows depends on the table (see row_of_group). */
+#include "read/textread.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+struct line {
+    const char *s;
+    size_t len;
+    unsigned no;                 /* 1-based */
+    int cell;                    /* tab-prefixed */
+};
+
+/* A CJK ideograph count, enough to tell a label from a cell value. */
+static int cjk_count(const char *s, size_t len)
+{
+    int n = 0;
+    size_t i = 0;
+    while (i < len) {
+        uint32_t c;
+        size_t k = util_utf8_next(s + i, len - i, &c);
+        if (k == 0)
+            return n;
+        if (c >= 0x4e00 && c <= 0x9fff)
+            n++;
+        i += k;
+    }
+    return n;
+}
+
+static int is_placeholder(const char *s, size_t len)
+{
+    static const char *const p[] = {"无", "不适用", "空", NULL};
+    for (int i = 0; p[i]; i++)
+        if (strlen(p[i]) == len && !memcmp(p[i], s, len))
+            return 1;
+    return 0;
+}
+
+static int label_like(const struct line *l)
+{
+    return cjk_count(l->s, l->len) >= 2 && !is_placeholder(l->s, l->len);
+}
+
+static int has_digit(const struct line *l)
+{
+    for (size_t i = 0; i < l->len; i++)
+        if (l->s[i] >= '0' && l->s[i] <= '9')
+            return 1;
+    return 0;
+}
+
+static void add_tokens(struct rawrow *r, const struct line *g, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        rawdoc_add_token(r, g[i].s, g[i].len, g[i].no, 2);
+}
+
+static char *join_labels(const struct line *g, size_t from, size_t to)
+{
+    struct buf b = {0};
+    for (size_t i = from; i < to; i++)
+        buf_append(&b, g[i].s, g[i].len);
+    buf_append(&b, "", 0);
+    return buf_take(&b);
+}
+
+/* One run of cell lines: add it to t when it is a data row. T2 rows are a
+ * label and its numbers; T3 rows are label lines (group labels first) and the
+ * cells after them; T4's data row is the run with no label at all. */
+static void row_of_group(struct rawtable *t, int ti, const struct line *g, size_t n)
+{
+    size_t first = 0;
+    while (first < n && g[first].len == 0)
+        first++;
+    if (ti == TABLE_T4) {
+        int numbers = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (label_like(&g[i]))
+                return;
+            numbers += has_digit(&g[i]);
+        }
+        if (numbers == 0)
+            return;
+        struct rawrow *r = rawdoc_add_row(t, "", g[0].no);
+        add_tokens(r, g, 0, n);
+        return;
+    }
+    size_t lab = first;
+    while (lab < n && label_like(&g[lab]))
+        lab++;
+    if (lab == first || lab == n)
+        return;                                /* headers: labels only, or no label */
+    int numbers = 0;
+    for (size_t i = lab; i < n; i++)
+        numbers += has_digit(&g[i]);
+    if (numbers == 0 && n - lab < 3)
+        return;                                /* column headers closed by a blank spacer */
+    char *label = join_labels(g, first, lab);
+    int header = !strncmp(label, "第二十条", strlen("第二十条")) ||
+                 !strncmp(label, "信息内容", strlen("信息内容"));
+    if (!header) {
+        struct rawrow *r = rawdoc_add_row(t, label, g[first].no);
+        add_tokens(r, g, lab, n);
+    }
+    free(label);
+}
+
+static void append_text(char **text, const struct line *l)
+{
+    size_t old = *text ? strlen(*text) : 0;
+    *text = xrealloc(*text, old + l->len + 2);
+    if (old)
+        (*text)[old++] = '\n';
+    memcpy(*text + old, l->s, l->len);
+    (*text)[old + l->len] = '\0';
+}
+
+static size_t split_lines(const char *text, size_t len, struct line **out)
+{
+    size_t n = 0, cap = 256, i = 0;
+    struct line *v = xmalloc(cap * sizeof *v);
+    while (i < len) {
+        const char *e = memchr(text + i, '\n', len - i);
+        size_t end = e ? (size_t)(e - text) : len;
+        size_t l = end - i;
+        if (l && text[i + l - 1] == '\r')
+            l--;
+        if (n == cap)
+            v = xrealloc(v, (cap *= 2) * sizeof *v);
+        struct line *ln = &v[n++];
+        ln->s = text + i;
+        ln->len = l;
+        ln->no = (unsigned)n;
+        ln->cell = l && text[i] == '\t';
+        if (ln->cell)
+            ln->s++, ln->len--;
+        while (ln->len && (ln->s[ln->len - 1] == ' ' || ln->s[ln->len - 1] == '\t'))
+            ln->len--;
+        while (ln->len && (ln->s[0] == ' ' || ln->s[0] == '\t'))
+            ln->s++, ln->len--;
+        i = end + 1;
+    }
+    *out = v;
+    return n;
+}
+
+static int table_of_section(const struct layouts *ls, int sec)
+{
+    for (int t = 0; t < LAYOUT_TABLES; t++)
+        if (ls->v[0]->tables[t].section == sec)
+            return t;
+    return -1;
+}
+
+int textread_parse(const char *text, size_t len, const char *filename, const struct layouts *ls,
+                   struct rawdoc *out, char *err, size_t errlen)
+{
+    struct line *lines;
+    const char *fn = filename ? filename : "<text>";
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < LAYOUT_SECTIONS; i++)
+        out->sections[i].order = -1;
+    out->filename = xstrdup(fn);
+    if (!util_utf8_valid(text, len))
+        return errf(err, errlen, "%s: not valid UTF-8 text (or contains a NUL byte)", fn);
+    size_t n = split_lines(text, len, &lines);
+    int sec = -1, found = 0, ti = -1;
+    size_t gstart = 0, glen = 0;
+    char *title = NULL;
+    for (size_t i = 0; i <= n; i++) {
+        const struct line *l = i < n ? &lines[i] : NULL;
+        int cell = l && l->cell;
+        if ((!l || !cell) && glen && ti >= 0) {
+            row_of_group(&out->tables[ti], ti, &lines[gstart], glen);
+            glen = 0;
+        }
+        if (!l)
+            break;
+        if (cell && ti >= 0) {
+            if (glen == 0)
+                gstart = i;
+            glen++;
+            if (!out->tables[ti].found) {
+                out->tables[ti].found = 1;
+                out->tables[ti].line = l->no;
+            }
+            continue;
+        }
+        if (l->len == 0)
+            continue;
+        char *s = xstrndup(l->s, l->len);
+        int h = layouts_match_heading(ls, s);
+        if (h >= 0 && !out->sections[h].found) {
+            sec = h;
+            ti = table_of_section(ls, h);
+            out->sections[h].found = 1;
+            out->sections[h].title = s;
+            out->sections[h].line = l->no;
+            out->sections[h].order = found++;
+            out->sections[h].text = xstrdup("");
+            continue;
+        }
+        free(s);
+        if (sec < 0)
+            append_text(&title, l);
+        else if (!cell)
+            append_text(&out->sections[sec].text, l);
+    }
+    free(lines);
+    if (title) {
+        /* the title may wrap: join its lines without separators */
+        char *w = title;
+        for (char *r = title; *r; r++)
+            if (*r != '\n')
+                *w++ = *r;
+        *w = '\0';
+    }
+    out->title = title;
+    if (!found)
+        return errf(err, errlen, "%s:1:1: no section heading found (expected \"一、总体情况\" …)", fn);
+    return 0;
+}
+
+int textread_sniff(const char *text, size_t len)
+{
+    size_t cells = 0, lines = 0;
+    for (size_t i = 0; i < len; i++)
+        if (i == 0 || text[i - 1] == '\n') {
+            lines++;
+            if (text[i] == '\t')
+                cells++;
+        }
+    return lines > 0 && cells * 4 >= lines;
+}

@@ -1,0 +1,290 @@
+/* reportd: parse argv, load the config, block signals into a signalfd, run
+ * one role — `broker`, `worker`, or (no role) the embedded default: a broker
+ * and cfg.threads worker threads over inproc:// in one process. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "broker/broker.h"
+#include "check/check.h"
+#include "conf/config.h"
+#include "service/lifecycle.h"
+#include "base/log.h"
+#include "broker/telemetry.h"
+#include "base/util.h"
+#include "worker/worker.h"
+
+#define EMBEDDED_ENDPOINT "inproc://reportd-workers"
+
+/* Sink for the broker's and workers' protocol lines (already rate-limited
+ * per second by the broker; log.c limits repeats again). */
+static void log_line(const char *line)
+{
+    log_msg(LOG_PRI_WARNING, "%s", line);
+}
+
+static void configure_log(const struct config *cfg)
+{
+    log_configure(log_format_parse(cfg->log_format) == 1, log_level_parse(cfg->log_level));
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: reportd [-c FILE] [broker | worker]\n"
+          "       reportd --check-config FILE\n"
+          "No role: broker and worker threads in one process (the embedded default).\n", f);
+}
+
+/* Read the pending signal. Returns its number (SIGTERM, SIGINT or SIGHUP). */
+static int read_signal(int sigfd)
+{
+    struct signalfd_siginfo si;
+    while (read(sigfd, &si, sizeof si) != (ssize_t)sizeof si)
+        if (errno != EINTR && errno != EAGAIN)
+            return SIGTERM;
+    return (int)si.ssi_signo;
+}
+
+static struct checker *make_checker(const struct config *cfg)
+{
+    char err[512];
+    struct checker_options opt = {
+        .override_rules = (const char *const *)cfg->override_rules,
+        .override_severities = cfg->override_severities,
+        .noverrides = cfg->noverrides,
+        .max_document = (size_t)cfg->max_message,
+    };
+    struct checker *c = checker_new(&opt, err, sizeof err);
+    if (!c)
+        log_msg(LOG_PRI_ERR, "%s", err);
+    return c;
+}
+
+/* HUP: load the file again into a new config; on any error keep the running
+ * one and say why; else apply the live keys and name those needing a restart.
+ * A worker process (b NULL) applies only log.* and limits.shutdown_timeout:
+ * its threads read the rest once, at start. */
+static void reload(struct lifecycle *lc, struct broker *b, struct config *cfg, const char *file)
+{
+    char err[512], live[512], restart[512];
+    struct config next;
+    if (!file) {
+        log_msg(LOG_PRI_WARNING, "SIGHUP: no config file to reload (started without -c)");
+        return;
+    }
+    lifecycle_reloading(lc, 0);
+    config_defaults(&next);
+    if (config_load(&next, file, err, sizeof err) != 0) {
+        log_msg(LOG_PRI_ERR, "SIGHUP: %s: keeping the running configuration", err);
+    } else {
+        size_t nlive = config_diff(cfg, &next, 1, live, sizeof live);
+        size_t nrestart = config_diff(cfg, &next, 0, restart, sizeof restart);
+        config_apply_live(cfg, &next);
+        if (b)
+            broker_reload(b, cfg, &next);
+        configure_log(cfg);
+        log_msg(LOG_PRI_NOTICE, "SIGHUP: reloaded %s; applied: %s; need a restart (not "
+                "applied): %s%s", file, nlive ? live : "nothing changed",
+                nrestart ? restart : "none",
+                b ? "" : " (a worker process applies only log.* and limits.shutdown_timeout)");
+    }
+    config_free(&next);
+    lifecycle_reloading(lc, 1);
+}
+
+/* /metrics, /healthz, /readyz when metrics.bind is set. 0 or -1 (logged). */
+static int start_http(struct telemetry *tm, const struct config *cfg)
+{
+    char addr[16], err[256] = "metrics: bad metrics.bind";
+    int port;
+    if (!*cfg->metrics_bind)
+        return 0;
+    if (config_metrics_addr(cfg, addr, &port) != 0 ||
+        telemetry_serve(tm, addr, port, err, sizeof err) != 0) {
+        log_msg(LOG_PRI_ERR, "%s", err);
+        return -1;
+    }
+    log_msg(LOG_PRI_INFO, "metrics: http://%s:%d/metrics, /healthz, /readyz", addr,
+            telemetry_port(tm));
+    return 0;
+}
+
+/* The broker's loop until TERM/INT: HUP reloads; TERM drains. Returns the
+ * exit status. */
+static int serve_signals(struct broker *b, struct lifecycle *lc, struct config *cfg,
+                         const char *file, int sigfd)
+{
+    char err[512];
+    for (;;) {
+        if (broker_run(b, sigfd, err, sizeof err) != 0) {
+            log_msg(LOG_PRI_ERR, "%s", err);
+            return 70;
+        }
+        int sig = read_signal(sigfd);
+        if (sig == SIGHUP) {
+            reload(lc, b, cfg, file);
+            continue;
+        }
+        log_msg(LOG_PRI_NOTICE, "%s: draining: no new work, waiting up to %d s for the jobs "
+                "in flight", sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->shutdown_timeout);
+        lifecycle_stopping(lc, cfg->shutdown_timeout * 1000);
+        if (broker_drain(b, cfg->shutdown_timeout * 1000, err, sizeof err) != 0) {
+            log_msg(LOG_PRI_ERR, "drain: %s", err);
+            return 70;
+        }
+        return 0;
+    }
+}
+
+/* Broker (and, embedded, worker threads). */
+static int run_broker(void *ctx, struct config *cfg, const char *file, int sigfd, int nthreads)
+{
+    char err[512];
+    const char *binds[] = {EMBEDDED_ENDPOINT, NULL};
+    struct broker *b = broker_new(ctx, cfg, nthreads ? binds : NULL, log_line, err, sizeof err);
+    if (!b) {
+        log_msg(LOG_PRI_ERR, "%s", err);
+        return 70;
+    }
+    char *spool = config_spool_file(cfg);
+    struct telemetry *tm = telemetry_new(spool);
+    free(spool);
+    struct lifecycle *lc = lifecycle_new(b, tm, cfg);
+    struct checker *chk = NULL;
+    struct worker_pool *pool = NULL;
+    int stopfd = eventfd(0, EFD_CLOEXEC), rc = 70;
+    if (start_http(tm, cfg) != 0)
+        goto done;
+    if (nthreads && (!(chk = make_checker(cfg)) ||
+                     !(pool = worker_start(ctx, cfg, EMBEDDED_ENDPOINT, nthreads, chk, stopfd,
+                                           log_line, err, sizeof err)))) {
+        if (nthreads && chk)
+            log_msg(LOG_PRI_ERR, "%s", err);
+        goto done;
+    }
+    broker_set_telemetry(b, tm);
+    broker_set_tick(b, lifecycle_tick_ms(lc), lifecycle_tick, lc);
+    log_msg(LOG_PRI_INFO, nthreads ? "started: broker and worker threads" : "started: broker");
+    lifecycle_ready(lc);
+    rc = serve_signals(b, lc, cfg, file, sigfd);
+done:
+    eventfd_write(stopfd, 1);
+    worker_join(&pool);
+    struct broker_stats st;
+    broker_stats(b, &st);
+    log_msg(LOG_PRI_INFO, "totals: %llu submissions (%llu accepted, %llu duplicate, %llu "
+            "rejected), %llu replies, %llu redelivered, %llu dead letters, %llu invalid dropped",
+            (unsigned long long)st.received, (unsigned long long)st.accepted,
+            (unsigned long long)st.duplicate, (unsigned long long)st.rejected,
+            (unsigned long long)st.replies, (unsigned long long)st.redelivered,
+            (unsigned long long)st.dead, (unsigned long long)st.dropped);
+    broker_destroy(&b);
+    telemetry_destroy(&tm);
+    lifecycle_destroy(&lc);
+    checker_destroy(&chk);
+    close(stopfd);
+    log_msg(LOG_PRI_INFO, "stopped");
+    return rc;
+}
+
+static int run_worker(void *ctx, struct config *cfg, const char *file, int sigfd)
+{
+    char err[512];
+    struct checker *chk = make_checker(cfg);
+    if (!chk)
+        return 70;
+    int stopfd = eventfd(0, EFD_CLOEXEC);
+    struct worker_pool *pool = worker_start(ctx, cfg, cfg->worker_connect, cfg->threads, chk,
+                                            stopfd, log_line, err, sizeof err);
+    if (!pool) {
+        log_msg(LOG_PRI_ERR, "%s", err);
+        checker_destroy(&chk);
+        return 70;
+    }
+    struct lifecycle *lc = lifecycle_new(NULL, NULL, cfg);
+    lifecycle_set_pool(lc, pool);
+    log_msg(LOG_PRI_INFO, "started: worker");
+    lifecycle_ready(lc);
+    for (;;) {
+        struct pollfd pfd = {sigfd, POLLIN, 0};
+        int n = poll(&pfd, 1, lifecycle_tick_ms(lc));
+        lifecycle_tick(lc);
+        if (n <= 0)
+            continue;
+        int sig = read_signal(sigfd);
+        if (sig != SIGHUP)
+            break;
+        reload(lc, NULL, cfg, file);
+    }
+    /* each thread finishes the request in its hands, replies, then DISCONNECTs */
+    log_msg(LOG_PRI_NOTICE, "stopping: finishing the requests in hand");
+    lifecycle_stopping(lc, cfg->shutdown_timeout * 1000);
+    eventfd_write(stopfd, 1);
+    worker_join(&pool);
+    lifecycle_destroy(&lc);
+    checker_destroy(&chk);
+    close(stopfd);
+    log_msg(LOG_PRI_INFO, "stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"check-config", required_argument, NULL, 'C'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *file = NULL;
+    int check_only = 0, o;
+    while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        if (o == 'c' || o == 'C') {
+            file = optarg;
+            check_only |= o == 'C';
+        } else {
+            usage(o == 'h' ? stdout : stderr);
+            exit(o == 'h' ? 0 : 64);
+        }
+    }
+    const char *role = optind < argc ? argv[optind] : "";
+    if (optind + 1 < argc || (*role && strcmp(role, "broker") && strcmp(role, "worker"))) {
+        usage(stderr);
+        exit(64);
+    }
+    struct config cfg;
+    char err[512];
+    config_defaults(&cfg);
+    if (file && config_load(&cfg, file, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        exit(78);
+    }
+    if (check_only) {
+        puts("configuration OK");
+        exit(0);
+    }
+    configure_log(&cfg);
+    if (getenv("REPORTD_TEST_POISON") || getenv("REPORTD_TEST_DELAY_MS"))
+        worker_fault_hook = worker_poison_hook;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+    void *ctx = zmq_ctx_new();
+    int rc = strcmp(role, "worker") == 0 ? run_worker(ctx, &cfg, file, sigfd)
+             : run_broker(ctx, &cfg, file, sigfd, strcmp(role, "broker") == 0 ? 0 : cfg.threads);
+    zmq_ctx_term(ctx);
+    config_free(&cfg);
+    exit(rc);
+}

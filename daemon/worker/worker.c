@@ -1,0 +1,270 @@
+/* worker: each thread owns one DEALER connected to one broker and speaks
+ * MDPW01: READY, then REQUEST → REPLY, HEARTBEATs both ways. The broker is
+ * dead after `liveness` heartbeat intervals of silence: the thread closes its
+ * socket, waits (back-off doubling from reconnect_min_ms to reconnect_max_ms)
+ * and registers again on a new socket; a DISCONNECT from the broker does the
+ * same at once (7/MDP). Input never kills a worker: anything undecodable
+ * becomes a REJECTED Result (checker_run_bytes), an invalid frame is logged. */
+#include "worker/worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "check/check.h"
+#include "conf/config.h"
+#include "wire/keys.h"
+#include "wire/mdp.h"
+#include "base/util.h"
+
+void (*worker_fault_hook)(const void *body, size_t len);
+
+struct worker_pool {
+    void *ctx;
+    const struct config *cfg;
+    const struct checker *chk;
+    char *endpoint;
+    int stopfd;
+    worker_log_fn *log;
+    pthread_t *threads;
+    int nthreads;
+    atomic_ulong served;
+    struct curve_keys keys;     /* CURVE client keys; off over inproc:// */
+};
+
+void worker_poison_hook(const void *body, size_t len)
+{
+    const char *marker = getenv("REPORTD_TEST_POISON");
+    const char *delay = getenv("REPORTD_TEST_DELAY_MS");
+    if (marker && *marker && memmem(body, len, marker, strlen(marker)))
+        raise(SIGKILL);
+    if (delay && *delay) {
+        long ms = atol(delay);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void say(const struct worker_pool *p, const char *fmt, ...)
+{
+    if (!p->log)
+        return;
+    char line[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    p->log(line);
+}
+
+static void send_cmd(void *sock, int cmd, const char *service)
+{
+    struct mdp_msg *m = mdp_worker_cmd(NULL, 0, cmd);
+    if (service)
+        mdp_msg_addstr(m, service);
+    /* never block: a connection refused in its handshake (CURVE, ZAP) has no
+     * pipe to queue on, and a lost heartbeat only makes the broker silent */
+    mdp_msg_send(m, sock, ZMQ_DONTWAIT);
+    mdp_msg_destroy(&m);
+}
+
+static void *connect_broker(struct worker_pool *p)
+{
+    void *s = zmq_socket(p->ctx, ZMQ_DEALER);
+    int linger = 0, ivl = p->cfg->reconnect_min_ms, ivlmax = p->cfg->reconnect_max_ms;
+    int hwm = p->cfg->hwm;
+    int64_t maxmsg = p->cfg->max_message;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivlmax, sizeof ivlmax);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    /* ZMTP heartbeats under the MDP ones: a dead TCP peer is noticed by libzmq too */
+    int zivl = 1000, ztmo = 5000;
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &zivl, sizeof zivl);
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &ztmo, sizeof ztmo);
+    keys_apply_client(s, &p->keys);
+    if (zmq_connect(s, p->endpoint) != 0) {
+        say(p, "worker: connect %s: %s", p->endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return NULL;
+    }
+    send_cmd(s, MDP_READY, p->cfg->service);
+    return s;
+}
+
+static void serve(struct worker_pool *p, void *sock, const struct mdp_msg *m,
+                  const struct mdp_parsed *mp)
+{
+    const void *body = mdp_msg_data(m, mp->body);
+    size_t len = mdp_msg_size(m, mp->body);
+    if (worker_fault_hook)
+        worker_fault_hook(body, len);
+    Reportd__Result *r = checker_run_bytes(p->chk, body, len);
+    size_t n = reportd__result__get_packed_size(r);
+    uint8_t *buf = xmalloc(n);
+    reportd__result__pack(r, buf);
+    checker_result_free(r);
+    struct mdp_msg *out = mdp_worker_cmd(NULL, 0, MDP_REPLY);
+    mdp_msg_addframe(out, m, mp->address);
+    mdp_msg_add(out, "", 0);
+    mdp_msg_add(out, buf, n);
+    free(buf);
+    if (mdp_msg_send(out, sock, 0) != 0)
+        say(p, "worker: send reply: %s", zmq_strerror(zmq_errno()));
+    mdp_msg_destroy(&out);
+    atomic_fetch_add(&p->served, 1);
+}
+
+/* One message from the broker. Returns 1 when the broker said DISCONNECT. */
+static int on_message(struct worker_pool *p, void *sock, const struct mdp_msg *m)
+{
+    char err[200];
+    struct mdp_parsed mp;
+    if (mdp_parse(m, 0, &mp, err, sizeof err) != 0 || !mp.worker) {
+        say(p, "worker: dropped an invalid message from the broker: %s",
+            mp.worker ? err : "not MDPW01");
+        return 0;
+    }
+    switch (mp.command) {
+    case MDP_REQUEST:
+        serve(p, sock, m, &mp);
+        return 0;
+    case MDP_HEARTBEAT:
+        return 0;
+    case MDP_DISCONNECT:
+        return 1;
+    default:
+        say(p, "worker: unexpected command 0x%02x from the broker", (unsigned)mp.command);
+        return 0;
+    }
+}
+
+static void *run(void *arg)
+{
+    struct worker_pool *p = arg;
+    /* copied once: a broker reload in the same process may rewrite cfg */
+    const int64_t hb = p->cfg->heartbeat_ms, liveness = p->cfg->liveness;
+    const int64_t rmin = p->cfg->reconnect_min_ms, rmax = p->cfg->reconnect_max_ms;
+    int64_t backoff = rmin, wait_until = 0;
+    void *sock = NULL;
+    int64_t heartbeat_at = 0, broker_seen = 0;
+    for (;;) {
+        int64_t now = now_ms();
+        if (!sock && now >= wait_until) {
+            sock = connect_broker(p);
+            heartbeat_at = now + hb;
+            broker_seen = now;
+        }
+        zmq_pollitem_t items[2] = {{NULL, p->stopfd, ZMQ_POLLIN, 0}, {sock, 0, ZMQ_POLLIN, 0}};
+        int64_t due = sock ? heartbeat_at : wait_until;
+        if (zmq_poll(items, sock ? 2 : 1, due > now ? (long)(due - now) : 0) < 0 &&
+            zmq_errno() != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN)
+            break;
+        int disconnect = 0;
+        for (int i = 0; sock && i < 64 && (items[1].revents & ZMQ_POLLIN); i++) {
+            struct mdp_msg *m = mdp_msg_recv(sock, ZMQ_DONTWAIT, 64);
+            if (!m)
+                break;
+            broker_seen = now_ms();
+            backoff = rmin;
+            disconnect = on_message(p, sock, m);
+            mdp_msg_destroy(&m);
+            if (disconnect)
+                break;
+        }
+        now = now_ms();
+        if (sock && !disconnect && now - broker_seen > hb * liveness) {
+            say(p, "worker: broker silent for %lld ms: reconnecting in %lld ms",
+                (long long)(now - broker_seen), (long long)backoff);
+            disconnect = 2;
+        }
+        if (disconnect) {
+            /* 7/MDP: close the socket and register again on a new one */
+            zmq_close(sock);
+            sock = NULL;
+            /* after DISCONNECT: a short pause, so a broker that refuses us is no busy loop */
+            wait_until = now + (disconnect == 1 ? rmin : backoff);
+            if (disconnect == 2 && backoff * 2 <= rmax)
+                backoff *= 2;
+            continue;
+        }
+        if (sock && now >= heartbeat_at) {
+            send_cmd(sock, MDP_HEARTBEAT, NULL);
+            heartbeat_at = now + hb;
+        }
+    }
+    if (sock) {
+        send_cmd(sock, MDP_DISCONNECT, NULL);
+        int linger = 200;
+        zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close(sock);
+    }
+    return NULL;
+}
+
+struct worker_pool *worker_start(void *ctx, const struct config *cfg, const char *endpoint,
+                                 int nthreads, const struct checker *chk, int stopfd,
+                                 worker_log_fn *log, char *err, size_t errlen)
+{
+    struct worker_pool *p = xcalloc(1, sizeof *p);
+    p->ctx = ctx;
+    p->cfg = cfg;
+    p->chk = chk;
+    p->endpoint = xstrdup(endpoint);
+    p->stopfd = stopfd;
+    p->log = log;
+    /* inproc:// never runs a ZMTP handshake: the embedded workers need no keys */
+    if (cfg->curve && strncmp(endpoint, "inproc://", 9) != 0 &&
+        keys_load_client(&p->keys, cfg->client_secret_key, cfg->server_public_key, err,
+                         errlen) != 0) {
+        worker_join(&p);
+        return NULL;
+    }
+    p->threads = xcalloc((size_t)nthreads, sizeof *p->threads);
+    for (; p->nthreads < nthreads; p->nthreads++) {
+        int rc = pthread_create(&p->threads[p->nthreads], NULL, run, p);
+        if (rc != 0) {
+            errf(err, errlen, "worker: thread: %s", strerror(rc));
+            worker_join(&p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+void worker_join(struct worker_pool **pp)
+{
+    if (!pp || !*pp)
+        return;
+    struct worker_pool *p = *pp;
+    for (int i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    free(p->threads);
+    free(p->endpoint);
+    free(p);
+    *pp = NULL;
+}
+
+unsigned long worker_served(const struct worker_pool *p)
+{
+    return atomic_load(&p->served);
+}

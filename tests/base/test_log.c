@@ -1,0 +1,127 @@
+/* log: the line formats an operator's tools read (journald priority prefix,
+ * text key=value job fields, one JSON object per line) and the rate limit on
+ * repeated warnings. Lines are captured through log_write_hook. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/util.h"
+
+static struct buf captured;
+static int nlines;
+
+static void capture(const char *line, size_t len)
+{
+    buf_append(&captured, line, len);
+    nlines++;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    buf_free(&captured);
+    memset(&captured, 0, sizeof captured);
+    nlines = 0;
+    log_write_hook = capture;
+    setenv("JOURNAL_STREAM", "8:1234", 1);     /* no timestamp: exact lines */
+    log_configure(0, LOG_PRI_INFO);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    buf_free(&captured);
+    memset(&captured, 0, sizeof captured);
+    unsetenv("JOURNAL_STREAM");
+    return 0;
+}
+
+static const char *text(void)
+{
+    buf_append(&captured, "", 1);
+    captured.len--;
+    return captured.data;
+}
+
+static void test_log_text_prefix_and_job_fields(void **state)
+{
+    (void)state;
+    log_msg(LOG_PRI_NOTICE, "SIGHUP: reloaded %s", "c.yaml");
+    log_job(LOG_PRI_WARNING, &(struct log_job){"a1b2", 2, "00deadbeef"}, "job %s handed out again",
+            "0123");
+    log_job(LOG_PRI_ERR, &(struct log_job){NULL, -1, NULL}, "no fields");
+    log_msg(LOG_PRI_DEBUG, "hidden at info");
+    assert_string_equal(text(), "<5>SIGHUP: reloaded c.yaml\n"
+                                "<4>job 0123 handed out again submission=a1b2 attempt=2 "
+                                "worker=00deadbeef\n"
+                                "<3>no fields\n");
+}
+
+static void test_log_json_lines(void **state)
+{
+    (void)state;
+    unsetenv("JOURNAL_STREAM");
+    log_configure(1, LOG_PRI_DEBUG);
+    log_job(LOG_PRI_ERR, &(struct log_job){"湘乡-1", 3, "00ab"}, "dead letter: \"%s\"", "x\ny");
+    json_error_t e;
+    json_t *o = json_loads(text(), 0, &e);
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "priority")), 3);
+    assert_string_equal(json_string_value(json_object_get(o, "level")), "error");
+    assert_string_equal(json_string_value(json_object_get(o, "msg")), "dead letter: \"x\ny\"");
+    assert_string_equal(json_string_value(json_object_get(o, "submission_id")), "湘乡-1");
+    assert_int_equal(json_integer_value(json_object_get(o, "attempt")), 3);
+    assert_string_equal(json_string_value(json_object_get(o, "worker")), "00ab");
+    assert_non_null(json_object_get(o, "time"));
+    assert_int_equal(nlines, 1);
+    json_decref(o);
+}
+
+static void test_log_repeated_errors_rate_limited(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 100; i++)
+        log_msg(LOG_PRI_ERR, "spool: commit failed (%d)", i);
+    assert_int_equal(nlines, LOG_BURST);
+    /* another message is not held back by the first one's limit */
+    log_msg(LOG_PRI_ERR, "another error");
+    assert_int_equal(nlines, LOG_BURST + 1);
+    /* "%s" lines are told apart by their text without digits */
+    for (int i = 0; i < 30; i++)
+        log_msg(LOG_PRI_WARNING, "%s", i % 2 ? "dropped 3 frames" : "worker 7 expired");
+    assert_int_equal(nlines, LOG_BURST + 1 + 2 * LOG_BURST);
+    /* info lines are never limited */
+    for (int i = 0; i < 50; i++)
+        log_msg(LOG_PRI_INFO, "accepted %d", i);
+    assert_int_equal(nlines, 3 * LOG_BURST + 1 + 50);
+}
+
+static void test_log_parse_names(void **state)
+{
+    (void)state;
+    assert_int_equal(log_format_parse("json"), 1);
+    assert_int_equal(log_format_parse("text"), 0);
+    assert_int_equal(log_format_parse("xml"), -1);
+    assert_int_equal(log_level_parse("error"), LOG_PRI_ERR);
+    assert_int_equal(log_level_parse("debug"), LOG_PRI_DEBUG);
+    assert_int_equal(log_level_parse("loud"), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_log_text_prefix_and_job_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_json_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_repeated_errors_rate_limited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_parse_names, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,137 @@
+/* metrics: the exact text format, and the HTTP endpoints answering for real
+ * on a loopback port (a plain socket client: no HTTP library on this side). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/metrics.h"
+#include "base/util.h"
+
+static void test_metrics_render_exact(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new();
+    static const char *const statuses[] = {"PASS", "FAIL"};
+    static const double bounds[] = {0.001, 0.01};
+    int res = metrics_counter(m, "reportd_results_total", "Results by status.", "status", statuses, 2);
+    int q = metrics_gauge(m, "reportd_queue_depth", "Jobs waiting.\nfor a worker");
+    int lat = metrics_histogram(m, "reportd_check_seconds", "Check latency.", bounds, 2);
+    assert_true(res >= 0 && q >= 0 && lat >= 0);
+    metrics_add(m, res + 1, 3);
+    metrics_set(m, q, 7);
+    metrics_observe(m, lat, 0.0005);
+    metrics_observe(m, lat, 0.005);
+    metrics_observe(m, lat, 5);
+    size_t len;
+    char *text = metrics_render(m, &len);
+    assert_string_equal(text,
+        "# HELP reportd_results_total Results by status.\n"
+        "# TYPE reportd_results_total counter\n"
+        "reportd_results_total{status=\"PASS\"} 0\n"
+        "reportd_results_total{status=\"FAIL\"} 3\n"
+        "# HELP reportd_queue_depth Jobs waiting.\\nfor a worker\n"
+        "# TYPE reportd_queue_depth gauge\n"
+        "reportd_queue_depth 7\n"
+        "# HELP reportd_check_seconds Check latency.\n"
+        "# TYPE reportd_check_seconds histogram\n"
+        "reportd_check_seconds_bucket{le=\"0.001\"} 1\n"
+        "reportd_check_seconds_bucket{le=\"0.01\"} 2\n"
+        "reportd_check_seconds_bucket{le=\"+Inf\"} 3\n"
+        "reportd_check_seconds_sum 5.005500000\n"
+        "reportd_check_seconds_count 3\n");
+    assert_int_equal(len, strlen(text));
+    assert_int_equal(metrics_get(m, res + 1), 3);
+    free(text);
+    assert_int_equal(metrics_gauge(m, "bad name", "x"), -1);
+    static const double down[] = {2, 1};
+    assert_int_equal(metrics_histogram(m, "h", "x", down, 2), -1);
+    metrics_destroy(&m);
+    assert_null(m);
+}
+
+static int probe_no(void *arg, char *why, size_t whylen)
+{
+    (void)arg;
+    snprintf(why, whylen, "no workers registered");
+    return 0;
+}
+
+static int probe_yes(void *arg, char *why, size_t whylen)
+{
+    (void)arg, (void)why, (void)whylen;
+    return 1;
+}
+
+/* GET path from 127.0.0.1:port; the whole response, heap. */
+static char *get(int port, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    struct buf b = {0};
+    char chunk[4096];
+    ssize_t k;
+    while ((k = read(fd, chunk, sizeof chunk)) > 0)
+        buf_append(&b, chunk, (size_t)k);
+    close(fd);
+    buf_append(&b, "", 0);
+    return buf_take(&b);
+}
+
+static void test_metrics_http_endpoints(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new();
+    int c = metrics_counter(m, "reportd_submissions_received_total", "Received.", NULL, NULL, 0);
+    metrics_add(m, c, 42);
+    struct metrics_probes p = {probe_yes, probe_no, NULL};
+    char err[256];
+    struct metrics_http *h = metrics_http_start(m, "127.0.0.1", 0, &p, err, sizeof err);
+    assert_non_null(h);
+    int port = metrics_http_port(h);
+    assert_true(port > 0);
+    char *r = get(port, "/metrics");
+    assert_non_null(strstr(r, " 200 OK\r\n"));
+    assert_non_null(strstr(r, "text/plain; version=0.0.4"));
+    assert_non_null(strstr(r, "\r\n\r\n# HELP reportd_submissions_received_total Received.\n"));
+    assert_non_null(strstr(r, "reportd_submissions_received_total 42\n"));
+    free(r);
+    r = get(port, "/healthz");
+    assert_non_null(strstr(r, " 200 "));
+    assert_non_null(strstr(r, "\r\n\r\nok\n"));
+    free(r);
+    r = get(port, "/readyz");
+    assert_non_null(strstr(r, " 503 "));
+    assert_non_null(strstr(r, "not ok: no workers registered\n"));
+    free(r);
+    r = get(port, "/nope");
+    assert_non_null(strstr(r, " 404 "));
+    free(r);
+    metrics_http_stop(&h);
+    assert_null(metrics_http_start(m, "not-an-ip", 0, &p, err, sizeof err));
+    assert_non_null(strstr(err, "not-an-ip"));
+    metrics_destroy(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_metrics_render_exact),
+        cmocka_unit_test(test_metrics_http_endpoints),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

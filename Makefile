@@ -5,6 +5,10 @@ DESTDIR ?=
 SANITIZE ?=
 WERROR  ?= -Werror
 BUILD   ?= build
+# The version: git describe of this tree (tags v*), else VERSION.
+VERSION ?= 0.9.0
+GIT_VERSION := $(shell git describe --tags --always --dirty --match 'v*' 2>/dev/null)
+BUILD_VERSION := $(if $(GIT_VERSION),$(VERSION)-g$(patsubst v%,%,$(GIT_VERSION)),$(VERSION))
 
 CC      ?= cc
 PKGS    := libzmq libprotobuf-c yaml-0.1 libcrypto sqlite3 jansson libmicrohttpd
@@ -132,6 +136,11 @@ install: all
 $(BUILD)/prefix.stamp: FORCE
 	@mkdir -p $(BUILD); echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
 $(BUILD)/obj/base/util.o: $(BUILD)/prefix.stamp
+# version.o compiles the version in: rebuild it when the version changes.
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(BUILD); echo '$(BUILD_VERSION)' | cmp -s - $@ || echo '$(BUILD_VERSION)' > $@
+$(BUILD)/obj/base/version.o: $(BUILD)/version.stamp
+$(BUILD)/obj/base/version.o: ALL_CFLAGS += -DREPORTD_VERSION=\"$(BUILD_VERSION)\"
 .PHONY: FORCE
 FORCE:
 

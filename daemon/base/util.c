@@ -1,5 +1,5 @@
 /* util: allocation that aborts on exhaustion, error strings, file reading,
- * UTF-8 validation and a growable buffer. No module state. */
+ * UTF-8 validation, the monotonic clock and a growable buffer. No module state. */
 #include "base/util.h"
 
 #include <errno.h>
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #ifndef REPORTD_DATADIR
 #define REPORTD_DATADIR "/usr/local/share/reportd"
@@ -238,4 +239,18 @@ const char *util_datadir(void)
     if (stat("config/layouts", &st) == 0 && S_ISDIR(st.st_mode))
         return "config";
     return REPORTD_DATADIR;
+}
+
+int64_t util_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t util_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

@@ -31,6 +31,11 @@ int util_utf8_valid(const char *s, size_t len);
  * in bytes, or 0 on an invalid sequence. */
 size_t util_utf8_next(const char *s, size_t len, uint32_t *cp);
 
+/* The monotonic clock (CLOCK_MONOTONIC) in milliseconds and in microseconds: for
+ * deadlines, timers and durations, never for wall time. */
+int64_t util_now_ms(void);
+int64_t util_now_us(void);
+
 /* A growable byte buffer. */
 struct buf {
     char *data;

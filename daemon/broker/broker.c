@@ -34,23 +34,9 @@
 #define MAX_FRAMES 64           /* frames per message we accept */
 #define BURST 512               /* messages handled per wake-up before timers run */
 
-int64_t broker_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t broker_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void broker_log(struct broker *b, const char *fmt, ...)
 {
-    int64_t sec = broker_now() / 1000;
+    int64_t sec = util_now_ms() / 1000;
     if (sec != b->log_sec) {
         if (b->log_suppressed && b->log)
             b->log("(further protocol messages suppressed)");
@@ -89,7 +75,7 @@ static void count_result(struct broker *b, const struct job *j, const Reportd__R
         b->st.alerts += (b->cfg->alert_statuses >> r->status) & 1u;
     }
     if (j->queued_us)
-        telemetry_observe(b->tm, TELEMETRY_TOTAL, (double)(broker_now_us() - j->queued_us) / 1e6);
+        telemetry_observe(b->tm, TELEMETRY_TOTAL, (double)(util_now_us() - j->queued_us) / 1e6);
 }
 
 static void finish_titanic(struct broker *b, struct job *j, const struct mdp_msg *m, size_t body)
@@ -148,7 +134,7 @@ static void on_reply(struct broker *b, struct worker *w, const struct mdp_msg *m
     w->job = NULL;
     b->st.replies++;
     if (j->sent_us)
-        telemetry_observe(b->tm, TELEMETRY_WORK, (double)(broker_now_us() - j->sent_us) / 1e6);
+        telemetry_observe(b->tm, TELEMETRY_WORK, (double)(util_now_us() - j->sent_us) / 1e6);
     if (j->uuid[0])
         finish_titanic(b, j, m, p->body);
     else
@@ -162,7 +148,7 @@ static void on_worker(struct broker *b, const struct mdp_msg *m, const struct md
 {
     struct worker *w = roster_find(b, mdp_msg_data(m, 0), mdp_msg_size(m, 0));
     if (w)
-        w->expiry = broker_now() + (int64_t)b->cfg->heartbeat_ms * b->cfg->liveness;
+        w->expiry = util_now_ms() + (int64_t)b->cfg->heartbeat_ms * b->cfg->liveness;
     switch (p->command) {
     case MDP_READY:
         roster_ready(b, w, m, p);
@@ -220,7 +206,7 @@ static void on_client(struct broker *b, const struct mdp_msg *m, const struct md
     j->body = mdp_msg_new();
     for (size_t i = p->body; i < m->n; i++)
         mdp_msg_addframe(j->body, m, i);
-    j->expires = broker_now() + b->cfg->request_expiry_ms;
+    j->expires = util_now_ms() + b->cfg->request_expiry_ms;
     roster_enqueue(b, s, j, 0);
     roster_dispatch(b, s);
 }
@@ -250,14 +236,14 @@ static int commit(struct broker *b, char *err, size_t errlen)
 {
     if (spool_uncommitted(b->sp) == 0)
         return 0;
-    int64_t t0 = broker_now_us();
+    int64_t t0 = util_now_us();
     b->spool_failed = spool_commit(b->sp, err, errlen) != 0;
     if (b->spool_failed) {
         publisher_discard(b->pub);
         brokersvc_acks_fail(b);
         return -1;
     }
-    telemetry_observe(b->tm, TELEMETRY_COMMIT, (double)(broker_now_us() - t0) / 1e6);
+    telemetry_observe(b->tm, TELEMETRY_COMMIT, (double)(util_now_us() - t0) / 1e6);
     publisher_flush(b->pub);
     brokersvc_acks_flush(b);
     b->batch_started = 0;
@@ -324,7 +310,7 @@ struct broker *broker_new(void *ctx, const struct config *cfg, const char *const
         errf(err, errlen, "spool: cannot read pending jobs");
         goto fail;
     }
-    b->heartbeat_at = broker_now() + cfg->heartbeat_ms;
+    b->heartbeat_at = util_now_ms() + cfg->heartbeat_ms;
     return b;
 fail:
     broker_destroy(&b);
@@ -397,14 +383,14 @@ static void serve(struct broker *b, int readable)
             break;
         }
         if (spool_uncommitted(b->sp) == 0)
-            b->batch_started = broker_now();
+            b->batch_started = util_now_ms();
         on_message(b, m);
         mdp_msg_destroy(&m);
         if (spool_uncommitted(b->sp) >= (size_t)b->cfg->batch_max &&
             commit(b, err, sizeof err) != 0)
             broker_log(b, "%s", err);
     }
-    int64_t now = broker_now();
+    int64_t now = util_now_ms();
     if (spool_uncommitted(b->sp) && now >= b->batch_started + b->cfg->batch_ms &&
         commit(b, err, sizeof err) != 0)
         broker_log(b, "%s", err);
@@ -424,7 +410,7 @@ int broker_run(struct broker *b, int stopfd, char *err, size_t errlen)
         {NULL, stopfd, ZMQ_POLLIN, 0},
     };
     for (;;) {
-        if (zmq_poll(items, 3, poll_timeout(b, broker_now())) < 0 && zmq_errno() != EINTR)
+        if (zmq_poll(items, 3, poll_timeout(b, util_now_ms())) < 0 && zmq_errno() != EINTR)
             return errf(err, errlen, "broker: poll: %s", zmq_strerror(zmq_errno()));
         if (items[2].revents & ZMQ_POLLIN)
             return commit(b, err, errlen);
@@ -445,10 +431,10 @@ static int busy_workers(const struct broker *b)
 int broker_drain(struct broker *b, int timeout_ms, char *err, size_t errlen)
 {
     b->draining = 1;
-    int64_t deadline = broker_now() + timeout_ms;
-    while (busy_workers(b) && broker_now() < deadline) {
+    int64_t deadline = util_now_ms() + timeout_ms;
+    while (busy_workers(b) && util_now_ms() < deadline) {
         zmq_pollitem_t item = {b->router, 0, ZMQ_POLLIN, 0};
-        long wait = poll_timeout(b, broker_now());
+        long wait = poll_timeout(b, util_now_ms());
         if (zmq_poll(&item, 1, wait < 50 ? wait : 50) < 0 && zmq_errno() != EINTR)
             break;
         serve(b, item.revents & ZMQ_POLLIN);
@@ -467,7 +453,7 @@ void broker_set_tick(struct broker *b, int interval_ms, broker_tick_fn *tick, vo
     b->tick = tick;
     b->tick_arg = arg;
     b->tick_ms = interval_ms;
-    b->tick_at = broker_now() + interval_ms;
+    b->tick_at = util_now_ms() + interval_ms;
 }
 
 void broker_set_telemetry(struct broker *b, struct telemetry *t)

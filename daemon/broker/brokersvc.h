@@ -75,8 +75,6 @@ struct broker {
 };
 
 /* broker.c */
-int64_t broker_now(void);
-int64_t broker_now_us(void);
 void broker_log(struct broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Nonzero for names the broker serves itself (mmi.*, titanic.*, reportd.*). */

@@ -47,7 +47,7 @@ void roster_enqueue(struct broker *b, struct service *s, struct job *j, int fron
     (void)b;
     j->next = NULL;
     if (!j->queued_us)
-        j->queued_us = broker_now_us();
+        j->queued_us = util_now_us();
     if (front) {
         j->next = s->head;
         s->head = j;
@@ -189,7 +189,7 @@ void roster_dispatch(struct broker *b, struct service *s)
         int rc = mdp_msg_send(m, b->router, ZMQ_DONTWAIT);
         mdp_msg_destroy(&m);
         if (rc == 0) {
-            j->sent_us = broker_now_us();
+            j->sent_us = util_now_us();
             telemetry_observe(b->tm, TELEMETRY_QUEUE, (double)(j->sent_us - j->queued_us) / 1e6);
             char hex[33];
             worker_hex(w, hex);
@@ -227,7 +227,7 @@ void roster_ready(struct broker *b, struct worker *w, const struct mdp_msg *m,
     memcpy(w->id, mdp_msg_data(m, 0), w->idlen);
     w->svc = roster_service(b, name, len, 1);
     w->svc->nworkers++;
-    w->expiry = broker_now() + (int64_t)b->cfg->heartbeat_ms * b->cfg->liveness;
+    w->expiry = util_now_ms() + (int64_t)b->cfg->heartbeat_ms * b->cfg->liveness;
     b->workers = xrealloc(b->workers, (b->nworkers + 1) * sizeof *b->workers);
     b->workers[b->nworkers++] = w;
     roster_idle(w->svc, w);

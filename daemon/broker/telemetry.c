@@ -34,13 +34,6 @@ struct telemetry {
     int64_t workers, backlog, backlog_limit;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void register_all(struct telemetry *t)
 {
     static const char *const statuses[] = {"PASS", "WARN", "FAIL", "REJECTED"};
@@ -91,7 +84,7 @@ struct telemetry *telemetry_new(const char *spool_path)
     t->m = metrics_new();
     t->spool_path = xstrdup(spool_path ? spool_path : "");
     t->spool_ok = 1;
-    t->alive_ms = mono_ms();
+    t->alive_ms = util_now_ms();
     register_all(t);
     return t;
 }
@@ -161,7 +154,7 @@ void telemetry_update(struct telemetry *t, const struct broker_stats *st, long r
     __atomic_store_n(&t->workers, (int64_t)st->workers, __ATOMIC_RELAXED);
     __atomic_store_n(&t->backlog, (int64_t)st->queued, __ATOMIC_RELAXED);
     __atomic_store_n(&t->backlog_limit, (int64_t)ready_backlog, __ATOMIC_RELAXED);
-    __atomic_store_n(&t->alive_ms, mono_ms(), __ATOMIC_RELAXED);
+    __atomic_store_n(&t->alive_ms, util_now_ms(), __ATOMIC_RELAXED);
 }
 
 void telemetry_observe(struct telemetry *t, enum telemetry_stage stage, double seconds)
@@ -173,7 +166,7 @@ void telemetry_observe(struct telemetry *t, enum telemetry_stage stage, double s
 int telemetry_alive(void *arg, char *why, size_t whylen)
 {
     struct telemetry *t = arg;
-    int64_t idle = mono_ms() - __atomic_load_n(&t->alive_ms, __ATOMIC_RELAXED);
+    int64_t idle = util_now_ms() - __atomic_load_n(&t->alive_ms, __ATOMIC_RELAXED);
     if (idle <= ALIVE_MS)
         return 1;
     snprintf(why, whylen, "the main loop has not run for %lld ms", (long long)idle);

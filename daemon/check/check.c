@@ -25,8 +25,6 @@
 #define CHECK_DEFAULT_MAX_DOCUMENT (8u << 20)
 #define CHECK_ALERT_TOP 5
 
-static const char *const TABLE_IDS[LAYOUT_TABLES] = {"T2", "T3", "T4"};
-
 struct checker {
     struct layouts layouts;
     struct regions *regions;
@@ -94,13 +92,6 @@ void checker_destroy(struct checker **cp)
     *cp = NULL;
 }
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static Reportd__Result *result_new(const char *submission_id)
 {
     Reportd__Result *res = xmalloc(sizeof *res);
@@ -126,7 +117,7 @@ static Reportd__CellRef *cell_ref(const struct report *r, int ti, int cell)
     const struct layout_col *col = &lt->cols[lt->cell_col[cell]];
     Reportd__CellRef *m = xmalloc(sizeof *m);
     reportd__cell_ref__init(m);
-    m->table = xstrdup(TABLE_IDS[ti]);
+    m->table = xstrdup(layout_table_id(ti));
     m->row = xstrdup(row->id);
     m->column = xstrdup(col->id);
     m->row_label = xstrdup(row->label);
@@ -161,7 +152,7 @@ static Reportd__Finding *finding_to_pb(const struct report *r, const struct find
                                         ? &r->tables[f->table].layout->tables[f->table] : NULL;
     m->rule = xstrdup(findings_rule(f->rule)->id);
     m->severity = (Reportd__Severity)f->severity;
-    m->table = xstrdup(f->table >= 0 ? TABLE_IDS[f->table] : "");
+    m->table = xstrdup(f->table >= 0 ? layout_table_id(f->table) : "");
     m->row = xstrdup(lt && f->row >= 0 ? lt->rows[f->row].id : "");
     m->column = xstrdup(lt && f->col >= 0 ? lt->cols[f->col].id : "");
     m->expected = xstrdup(f->expected);
@@ -197,7 +188,7 @@ static Reportd__Body *body_pb(const char *name, const char *region, int governme
 Reportd__Result *checker_check_report(const struct checker *c, const struct report *r,
                                       const struct check_meta *meta)
 {
-    uint64_t t0 = now_us();
+    int64_t t0 = util_now_us();
     const char *name = meta->body_name ? meta->body_name : r->body_name;
     int gov = meta->government >= 0 ? meta->government : name ? is_government(name) : -1;
     unsigned year = meta->year ? meta->year : r->year;
@@ -227,7 +218,7 @@ Reportd__Result *checker_check_report(const struct checker *c, const struct repo
     if (year)
         res->has_year = 1, res->year = year;
     res->has_processing_us = 1;
-    res->processing_us = now_us() - t0;
+    res->processing_us = (uint64_t)(util_now_us() - t0);
     return res;
 }
 
@@ -240,7 +231,7 @@ static int government_of(const Reportd__Body *b)
 
 Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission *sub)
 {
-    uint64_t t0 = now_us();
+    int64_t t0 = util_now_us();
     char err[1024];
     struct report *r = NULL;
     const char *id = sub->submission_id;
@@ -271,7 +262,7 @@ Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission 
                               government_of(b), year, sub->has_submitted_at ? sub->submitted_at : 0};
     Reportd__Result *res = checker_check_report(c, r, &meta);
     report_destroy(&r);
-    res->processing_us = now_us() - t0;
+    res->processing_us = (uint64_t)(util_now_us() - t0);
     return res;
 }
 

@@ -11,8 +11,6 @@
 #include "check/sums.h"
 #include "base/util.h"
 
-static const char *const TABLE_IDS[LAYOUT_TABLES] = {"T2", "T3", "T4"};
-
 static struct finding *add(const struct rules_ctx *ctx, struct findings *out, enum rule_id r, int ti)
 {
     return findings_add(out, r, ctx->severity[r], ti);
@@ -94,9 +92,9 @@ static void R_STRUCT_VERSION(const struct rules_ctx *ctx, const struct report *r
         snprintf(f->expected, sizeof f->expected, "%u", want->version);
         snprintf(f->actual, sizeof f->actual, "%u", got->version);
         f->message_zh = xasprintf("%u年度报告的%s应使用%u年版格式，实际使用的是%u年版格式", ctx->year,
-                                  TABLE_IDS[ti], want->version, got->version);
+                                  layout_table_id(ti), want->version, got->version);
         f->message_en = xasprintf("a report for %u must use the %u layout; %s uses the %u layout",
-                                  ctx->year, want->version, TABLE_IDS[ti], got->version);
+                                  ctx->year, want->version, layout_table_id(ti), got->version);
     }
 }
 
@@ -106,10 +104,10 @@ static void R_STRUCT_SHAPE(const struct rules_ctx *ctx, const struct report *r, 
         const struct layout_table *lt = ltab(r, ti);
         if (!lt) {
             struct finding *f = add(ctx, out, RULE_STRUCT_SHAPE, ti);
-            snprintf(f->expected, sizeof f->expected, "%s", TABLE_IDS[ti]);
+            snprintf(f->expected, sizeof f->expected, "%s", layout_table_id(ti));
             snprintf(f->actual, sizeof f->actual, "缺失");
-            f->message_zh = xasprintf("缺少表格%s", TABLE_IDS[ti]);
-            f->message_en = xasprintf("table %s is missing", TABLE_IDS[ti]);
+            f->message_zh = xasprintf("缺少表格%s", layout_table_id(ti));
+            f->message_en = xasprintf("table %s is missing", layout_table_id(ti));
             continue;
         }
         for (int row = 0; row < lt->nrows; row++) {
@@ -120,10 +118,10 @@ static void R_STRUCT_SHAPE(const struct rules_ctx *ctx, const struct report *r, 
             f->row = row;
             snprintf(f->expected, sizeof f->expected, "%s", lt->rows[row].label);
             snprintf(f->actual, sizeof f->actual, "%s", printed);
-            f->message_zh = xasprintf("%s第%d行的名称「%s」不是规定名称「%s」", TABLE_IDS[ti], row + 1,
+            f->message_zh = xasprintf("%s第%d行的名称「%s」不是规定名称「%s」", layout_table_id(ti), row + 1,
                                       printed, lt->rows[row].label);
             f->message_en = xasprintf("%s row %d (%s) is labelled \"%s\", not the official \"%s\"",
-                                      TABLE_IDS[ti], row + 1, lt->rows[row].id, printed,
+                                      layout_table_id(ti), row + 1, lt->rows[row].id, printed,
                                       lt->rows[row].label);
         }
     }
@@ -161,14 +159,14 @@ static void R_CELL_MISSING_NUMBER(const struct rules_ctx *ctx, const struct repo
             report_format_cell(c, f->actual, sizeof f->actual);
             if (missing) {
                 f->message_zh = xasprintf("%s %s 为空白或占位符（%s），应填写数字（没有则填0）",
-                                          TABLE_IDS[ti], where, c->state == CELL_BLANK ? "空白" : f->actual);
-                f->message_en = xasprintf("%s %s.%s is %s: a missing value, not 0", TABLE_IDS[ti],
+                                          layout_table_id(ti), where, c->state == CELL_BLANK ? "空白" : f->actual);
+                f->message_en = xasprintf("%s %s.%s is %s: a missing value, not 0", layout_table_id(ti),
                                           lt->rows[row].id, lt->cols[col].id,
                                           c->state == CELL_BLANK ? "blank" : "a placeholder");
             } else {
-                f->message_zh = xasprintf("%s %s 的值「%s」不是%s", TABLE_IDS[ti], where, f->actual,
+                f->message_zh = xasprintf("%s %s 的值「%s」不是%s", layout_table_id(ti), where, f->actual,
                                           f->expected);
-                f->message_en = xasprintf("%s %s.%s holds \"%s\", which is not a %s", TABLE_IDS[ti],
+                f->message_en = xasprintf("%s %s.%s holds \"%s\", which is not a %s", layout_table_id(ti),
                                           lt->rows[row].id, lt->cols[col].id, f->actual,
                                           lt->cols[col].amount ? "number" : "whole count ≥ 0");
             }

@@ -11,6 +11,7 @@
 #include "ctl/ctl.h"
 #include "check/jsonout.h"
 #include "read/reader.h"
+#include "report/layout.h"
 #include "report/report.h"
 #include "read/reportpb.h"
 #include "base/util.h"
@@ -148,15 +149,15 @@ static void print_human(const char *file, const Reportd__Result *res)
     if (res->has_year)
         printf(", %u", res->year);
     printf(", %zu finding(s))\n", res->n_findings);
-    static const char *const groups[] = {"", "T2", "T3", "T4"};
-    for (size_t g = 0; g < 4; g++) {
+    for (int g = -1; g < LAYOUT_TABLES; g++) {     /* the report's own findings, then T2..T4 */
+        const char *group = g < 0 ? "" : layout_table_id(g);
         int header = 0;
         for (size_t i = 0; i < res->n_findings; i++) {
             const Reportd__Finding *f = res->findings[i];
-            if (strcmp(f->table ? f->table : "", groups[g]))
+            if (strcmp(f->table ? f->table : "", group))
                 continue;
             if (!header++)
-                printf("  %s\n", g ? groups[g] : "report");
+                printf("  %s\n", g >= 0 ? group : "report");
             print_finding(f);
         }
     }

@@ -193,13 +193,6 @@ static void on_live(struct watch *w, struct mdp_msg *m)
     free(topic);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *subscribe(void *ctx, const struct watch *w, const char *endpoint,
                        const struct curve_keys *curve)
 {
@@ -221,7 +214,7 @@ static void *subscribe(void *ctx, const struct watch *w, const char *endpoint,
 /* Print live messages until --count is reached or --idle ms pass quietly. */
 static void follow(struct watch *w, void *sub, long long idle_exit)
 {
-    int64_t quiet_since = now_ms();
+    int64_t quiet_since = util_now_ms();
     while (!w->count || w->printed < w->count) {
         zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, 1000) < 0)
@@ -231,11 +224,11 @@ static void follow(struct watch *w, void *sub, long long idle_exit)
             if (m)
                 on_live(w, m);
             mdp_msg_destroy(&m);
-            quiet_since = now_ms();
+            quiet_since = util_now_ms();
             continue;
         }
         replay(w, w->last + 1, UINT64_MAX);     /* a quiet second: anything we missed? */
-        if (idle_exit && now_ms() - quiet_since >= idle_exit)
+        if (idle_exit && util_now_ms() - quiet_since >= idle_exit)
             break;
     }
 }

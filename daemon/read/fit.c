@@ -10,8 +10,6 @@
 
 #include "base/util.h"
 
-static const char *const TABLE_IDS[LAYOUT_TABLES] = {"T2", "T3", "T4"};
-
 /* Is needle's code point sequence a subsequence of hay's? */
 static int subsequence(const char *needle, const char *hay)
 {
@@ -141,15 +139,15 @@ static int misfit(const struct layouts *ls, const struct rawdoc *d, int ti, unsi
     if ((int)rt->nrows != lt->nrows) {
         size_t mode = rt->nrows ? rt->rows[0].ntokens : 0;
         return errf(err, errlen, "%s:%u: %s: found %zu rows of %zu cells, expected %s", fn, rt->line,
-                    TABLE_IDS[ti], rt->nrows, mode, counts);
+                    layout_table_id(ti), rt->nrows, mode, counts);
     }
     for (int r = 0; r < lt->nrows; r++)
         if ((int)rt->rows[r].ntokens != lt->rows[r].ncols)
             return errf(err, errlen, "%s:%u: %s row %d (\"%s\"): found %zu cells, expected %d", fn,
-                        rt->rows[r].line, TABLE_IDS[ti], r + 1, rt->rows[r].label,
+                        rt->rows[r].line, layout_table_id(ti), r + 1, rt->rows[r].label,
                         rt->rows[r].ntokens, lt->rows[r].ncols);
     return errf(err, errlen, "%s:%u: %s: the rows do not match the %u layout", fn, rt->line,
-                TABLE_IDS[ti], want->version);
+                layout_table_id(ti), want->version);
 }
 
 static int fit_table(const struct layouts *ls, const struct rawdoc *d, int ti, unsigned year,

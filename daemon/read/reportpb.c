@@ -11,8 +11,6 @@
 #include "base/pbguard.h"
 #include "base/util.h"
 
-static const char *const TABLE_IDS[LAYOUT_TABLES] = {"T2", "T3", "T4"};
-
 static Reportd__Cell *cell_to_pb(const struct layout_table *lt, int k, const struct cell *c)
 {
     Reportd__Cell *m = xmalloc(sizeof *m);
@@ -42,7 +40,7 @@ static Reportd__Table *table_to_pb(const struct report *r, int ti)
     const struct layout_table *lt = &t->layout->tables[ti];
     Reportd__Table *m = xmalloc(sizeof *m);
     reportd__table__init(m);
-    m->id = xstrdup(TABLE_IDS[ti]);
+    m->id = xstrdup(layout_table_id(ti));
     m->layout = t->layout->version;
     m->n_cells = (size_t)lt->ncells;
     m->cells = xcalloc(m->n_cells, sizeof *m->cells);
@@ -94,14 +92,6 @@ Reportd__Report *reportpb_from_report(const struct report *r)
 static int valid_text(const char *s)
 {
     return !s || util_utf8_valid(s, strlen(s));
-}
-
-static int table_index(const char *id)
-{
-    for (int i = 0; i < LAYOUT_TABLES; i++)
-        if (id && !strcmp(id, TABLE_IDS[i]))
-            return i;
-    return -1;
 }
 
 /* A blank, placeholder or text cell must read as its state from its raw text
@@ -162,14 +152,14 @@ static int cell_from_pb(const struct layout_table *lt, struct report_table *t, c
 static int table_from_pb(const struct layouts *ls, const Reportd__Table *m, struct report *r,
                          char *err, size_t errlen)
 {
-    int ti = table_index(m->id);
+    int ti = layout_table_index(m->id);
     if (ti < 0)
         return errf(err, errlen, "unknown table '%s' (expected T2, T3 or T4)", m->id ? m->id : "");
     if (r->tables[ti].layout)
-        return errf(err, errlen, "%s given twice", TABLE_IDS[ti]);
+        return errf(err, errlen, "%s given twice", layout_table_id(ti));
     const struct layout *l = layouts_find(ls, m->layout);
     if (!l)
-        return errf(err, errlen, "%s: unknown layout %u", TABLE_IDS[ti], m->layout);
+        return errf(err, errlen, "%s: unknown layout %u", layout_table_id(ti), m->layout);
     report_set_table(r, ti, l);
     const struct layout_table *lt = &l->tables[ti];
     unsigned char seen[LAYOUT_MAX_ROWS * LAYOUT_MAX_COLS] = {0};
@@ -180,7 +170,7 @@ static int table_from_pb(const struct layouts *ls, const Reportd__Table *m, stru
         const Reportd__RowLabel *l2 = m->labels[i];
         int row = layout_row_index(lt, l2->row ? l2->row : "");
         if (row < 0 || !valid_text(l2->printed))
-            return errf(err, errlen, "%s: bad printed label for row '%s'", TABLE_IDS[ti],
+            return errf(err, errlen, "%s: bad printed label for row '%s'", layout_table_id(ti),
                         l2->row ? l2->row : "");
         free(r->tables[ti].printed[row]);
         r->tables[ti].printed[row] = xstrdup(l2->printed ? l2->printed : "");

@@ -12,8 +12,6 @@
 #include "base/util.h"
 #include "base/ydoc.h"
 
-static const char *const TABLE_IDS[LAYOUT_TABLES] = {"T2", "T3", "T4"};
-
 struct emit {
     yaml_emitter_t em;
     struct buf out;
@@ -80,7 +78,7 @@ static void emit_table(struct emit *e, const struct report *r, int ti)
     const struct report_table *t = &r->tables[ti];
     const struct layout_table *lt = &t->layout->tables[ti];
     char ver[16];
-    scalar(e, TABLE_IDS[ti], YAML_PLAIN_SCALAR_STYLE);
+    scalar(e, layout_table_id(ti), YAML_PLAIN_SCALAR_STYLE);
     map_start(e, 0);
     snprintf(ver, sizeof ver, "%u", t->layout->version);
     key_str(e, "layout", ver, YAML_PLAIN_SCALAR_STYLE);
@@ -198,19 +196,19 @@ static int read_rows(struct ydoc *y, yaml_node_t *rows, struct report *r, int ti
 {
     const struct layout_table *lt = &r->tables[ti].layout->tables[ti];
     if (!rows || rows->type != YAML_MAPPING_NODE)
-        return ydoc_err(y, rows, err, errlen, "%s: rows must be a mapping of row ids", TABLE_IDS[ti]);
+        return ydoc_err(y, rows, err, errlen, "%s: rows must be a mapping of row ids", layout_table_id(ti));
     for (yaml_node_pair_t *p = rows->data.mapping.pairs.start; p < rows->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(&y->doc, p->key), *v = yaml_document_get_node(&y->doc, p->value);
         int row = layout_row_index(lt, ydoc_str(k) ? ydoc_str(k) : "\x01");
         if (row < 0)
-            return ydoc_err(y, k, err, errlen, "%s: unknown row '%s'", TABLE_IDS[ti], ydoc_str(k) ? ydoc_str(k) : "");
+            return ydoc_err(y, k, err, errlen, "%s: unknown row '%s'", layout_table_id(ti), ydoc_str(k) ? ydoc_str(k) : "");
         if (!v || v->type != YAML_MAPPING_NODE)
-            return ydoc_err(y, v, err, errlen, "%s row %s: expected a mapping of column ids", TABLE_IDS[ti], lt->rows[row].id);
+            return ydoc_err(y, v, err, errlen, "%s row %s: expected a mapping of column ids", layout_table_id(ti), lt->rows[row].id);
         for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
             yaml_node_t *ck = yaml_document_get_node(&y->doc, q->key);
             int col = layout_col_index(lt, ydoc_str(ck) ? ydoc_str(ck) : "\x01");
             if (col < 0 || lt->cell_index[row][col] < 0)
-                return ydoc_err(y, ck, err, errlen, "%s row %s: no column '%s'", TABLE_IDS[ti],
+                return ydoc_err(y, ck, err, errlen, "%s row %s: no column '%s'", layout_table_id(ti),
                                 lt->rows[row].id, ydoc_str(ck) ? ydoc_str(ck) : "");
             if (read_cell(y, yaml_document_get_node(&y->doc, q->value), lt, col,
                           &r->tables[ti].cells[lt->cell_index[row][col]], err, errlen) < 0)
@@ -224,10 +222,7 @@ static int read_table(struct ydoc *y, const struct layouts *ls, yaml_node_t *k, 
                       struct report *r, char *err, size_t errlen)
 {
     static const char *const keys[] = {"layout", "rows", "labels", NULL};
-    int ti = -1;
-    for (int i = 0; i < LAYOUT_TABLES; i++)
-        if (ydoc_str(k) && !strcmp(ydoc_str(k), TABLE_IDS[i]))
-            ti = i;
+    int ti = layout_table_index(ydoc_str(k));
     if (ti < 0)
         return ydoc_err(y, k, err, errlen, "unknown table (expected T2, T3 or T4)");
     long long ver;

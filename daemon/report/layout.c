@@ -16,6 +16,19 @@ static const char *const TABLE_IDS[LAYOUT_TABLES] = {"T2", "T3", "T4"};
 
 static void hash_ids(struct layout_table *t);
 
+const char *layout_table_id(int ti)
+{
+    return TABLE_IDS[ti];
+}
+
+int layout_table_index(const char *id)
+{
+    for (int i = 0; i < LAYOUT_TABLES; i++)
+        if (id && !strcmp(id, TABLE_IDS[i]))
+            return i;
+    return -1;
+}
+
 static char *dup_str(struct ydoc *y, yaml_node_t *n, const char *what, char *err, size_t errlen)
 {
     const char *s = ydoc_str(n);
@@ -238,10 +251,7 @@ static int load_table(struct ydoc *y, yaml_node_t *m, struct layout *l, char *er
         return -1;
     yaml_node_t *idn = ydoc_get(y, m, "id");
     const char *id = ydoc_str(idn) ? ydoc_str(idn) : "";
-    int ti = -1;
-    for (int i = 0; i < LAYOUT_TABLES; i++)
-        if (!strcmp(id, TABLE_IDS[i]))
-            ti = i;
+    int ti = layout_table_index(id);
     if (ti < 0)
         return ydoc_err(y, idn ? idn : m, err, errlen, "table id must be T2, T3 or T4");
     struct layout_table *t = &l->tables[ti];

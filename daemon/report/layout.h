@@ -16,6 +16,11 @@
 
 enum layout_table_id { TABLE_T2 = 0, TABLE_T3 = 1, TABLE_T4 = 2 };
 
+/* "T2", "T3" or "T4" for table index ti (0..LAYOUT_TABLES-1). */
+const char *layout_table_id(int ti);
+/* The index of table id "T2".."T4", or -1 (also for NULL). */
+int layout_table_index(const char *id);
+
 struct layout_names {
     char **v;                    /* label variants as printed in real reports */
     size_t n;

@@ -36,13 +36,6 @@ struct lifecycle {
     int complained;             /* a notify error was logged */
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void say(struct lifecycle *l, const char *state)
 {
     char err[256];
@@ -60,7 +53,7 @@ struct lifecycle *lifecycle_new(struct broker *b, struct telemetry *tm,
     l->tm = tm;
     l->cfg = cfg;
     l->watchdog_ms = (int64_t)(notify_watchdog_usec() / 2000);
-    l->watchdog_at = mono_ms() + l->watchdog_ms;
+    l->watchdog_at = util_now_ms() + l->watchdog_ms;
     return l;
 }
 
@@ -103,7 +96,7 @@ static void status_line(const struct lifecycle *l, char *out, size_t len)
 void lifecycle_tick(void *arg)
 {
     struct lifecycle *l = arg;
-    int64_t now = mono_ms();
+    int64_t now = util_now_ms();
     /* within half a tick of due counts as due: pings stay near half the interval */
     if (l->watchdog_ms > 0 && now + lifecycle_tick_ms(l) / 2 >= l->watchdog_at) {
         say(l, "WATCHDOG=1");
@@ -142,7 +135,7 @@ void lifecycle_ready(struct lifecycle *l)
 void lifecycle_stopping(struct lifecycle *l, int timeout_ms)
 {
     char msg[200];
-    l->drain_deadline = mono_ms() + timeout_ms;
+    l->drain_deadline = util_now_ms() + timeout_ms;
     snprintf(msg, sizeof msg, "STOPPING=1\nEXTEND_TIMEOUT_USEC=%lld",
              (long long)(timeout_ms + EXTEND_MARGIN_MS) * 1000);
     say(l, msg);

@@ -52,13 +52,6 @@ void worker_poison_hook(const void *body, size_t len)
     }
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 __attribute__((format(printf, 2, 3)))
 static void say(const struct worker_pool *p, const char *fmt, ...)
 {
@@ -166,7 +159,7 @@ static void *run(void *arg)
     void *sock = NULL;
     int64_t heartbeat_at = 0, broker_seen = 0;
     for (;;) {
-        int64_t now = now_ms();
+        int64_t now = util_now_ms();
         if (!sock && now >= wait_until) {
             sock = connect_broker(p);
             heartbeat_at = now + hb;
@@ -184,14 +177,14 @@ static void *run(void *arg)
             struct mdp_msg *m = mdp_msg_recv(sock, ZMQ_DONTWAIT, 64);
             if (!m)
                 break;
-            broker_seen = now_ms();
+            broker_seen = util_now_ms();
             backoff = rmin;
             disconnect = on_message(p, sock, m);
             mdp_msg_destroy(&m);
             if (disconnect)
                 break;
         }
-        now = now_ms();
+        now = util_now_ms();
         if (sock && !disconnect && now - broker_seen > hb * liveness) {
             say(p, "worker: broker silent for %lld ms: reconnecting in %lld ms",
                 (long long)(now - broker_seen), (long long)backoff);

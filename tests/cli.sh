@@ -63,7 +63,7 @@ o = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 assert len(o) == 3
 strip = lambda r: ([(x["rule"], x["row"], x["column"], x["expected"], x["actual"]) for x in r["findings"]], r["enrichment"]["fingerprint"])
 assert strip(o[0]) == strip(o[1]) == strip(o[2]), o
-assert sorted(x["rule"] for x in o[0]["findings"]) == ["R-S4-SUM", "R-S4-SUM", "R-STRUCT-SHAPE", "R-STRUCT-VERSION"]
+assert sorted(x["rule"] for x in o[0]["findings"]) == ["R-S4-SUM", "R-S4-SUM", "R-STRUCT-LABEL", "R-STRUCT-VERSION"]
 PYEOF
 
 # 5. R-DEADLINE through the command line.

@@ -98,7 +98,66 @@ static void R_STRUCT_VERSION(const struct rules_ctx *ctx, const struct report *r
     }
 }
 
-static void R_STRUCT_SHAPE(const struct rules_ctx *ctx, const struct report *r, struct findings *out)
+#define LIKE_MAX 96              /* code points compared; labels are shorter */
+
+/* A label's code points, normalized and without its numbering. */
+static int label_points(const char *label, uint32_t *cp)
+{
+    char *n = layout_normalize_label(label);
+    const char *p = layout_skip_numbering(n);
+    size_t len = strlen(p);
+    int k = 0;
+    for (size_t i = 0; i < len && k < LIKE_MAX;) {
+        size_t step = util_utf8_next(p + i, len - i, &cp[k]);
+        if (!step)
+            break;
+        i += step;
+        k++;
+    }
+    free(n);
+    return k;
+}
+
+/* Dice similarity of two labels over their longest common subsequence of code
+ * points, in per mille: 1000 alike, 0 nothing in common. */
+static int label_likeness(const uint32_t *a, int na, const uint32_t *b, int nb)
+{
+    if (!na || !nb)
+        return 0;
+    int prev[LIKE_MAX + 1] = {0}, cur[LIKE_MAX + 1] = {0};
+    for (int i = 1; i <= na; i++) {
+        for (int j = 1; j <= nb; j++)
+            cur[j] = a[i - 1] == b[j - 1] ? prev[j - 1] + 1 : prev[j] > cur[j - 1] ? prev[j] : cur[j - 1];
+        memcpy(prev, cur, sizeof prev);
+    }
+    return 2000 * prev[nb] / (na + nb);
+}
+
+/* Is the label printed at row still unambiguously that row? Its official label
+ * (or a variant) must be the one most like it, by a clear margin over every
+ * other row's, and at least half alike. */
+static int label_unambiguous(const struct layout_table *lt, int row, const char *printed)
+{
+    uint32_t p[LIKE_MAX], o[LIKE_MAX];
+    int np = label_points(printed, p), best_other = 0, own = 0;
+    for (int r = 0; r < lt->nrows; r++) {
+        const struct layout_names *m = &lt->rows[r].match;
+        for (size_t v = 0; v < m->n; v++) {
+            int no = label_points(m->v[v], o);
+            int like = label_likeness(o, no, p, np);
+            if (r == row && like > own)
+                own = like;
+            if (r != row && like > best_other)
+                best_other = like;
+        }
+    }
+    return own >= 500 && own > best_other;
+}
+
+/* R-STRUCT-SHAPE: a table missing, or a row printed as another row or as none
+ * of the layout's; R-STRUCT-LABEL: a row printed with another label that is
+ * still clearly that row (a typo, an abbreviation). */
+static void R_STRUCT_SHAPE_LABEL(const struct rules_ctx *ctx, const struct report *r, struct findings *out)
 {
     for (int ti = 0; ti < LAYOUT_TABLES; ti++) {
         const struct layout_table *lt = ltab(r, ti);
@@ -114,15 +173,24 @@ static void R_STRUCT_SHAPE(const struct rules_ctx *ctx, const struct report *r, 
             const char *printed = r->tables[ti].printed[row];
             if (!printed)
                 continue;
-            struct finding *f = add(ctx, out, RULE_STRUCT_SHAPE, ti);
+            int label = label_unambiguous(lt, row, printed);
+            struct finding *f = add(ctx, out, label ? RULE_STRUCT_LABEL : RULE_STRUCT_SHAPE, ti);
             f->row = row;
             snprintf(f->expected, sizeof f->expected, "%s", lt->rows[row].label);
             snprintf(f->actual, sizeof f->actual, "%s", printed);
-            f->message_zh = xasprintf("%s第%d行的名称「%s」不是规定名称「%s」", layout_table_id(ti), row + 1,
-                                      printed, lt->rows[row].label);
-            f->message_en = xasprintf("%s row %d (%s) is labelled \"%s\", not the official \"%s\"",
-                                      layout_table_id(ti), row + 1, lt->rows[row].id, printed,
-                                      lt->rows[row].label);
+            if (label) {
+                f->message_zh = xasprintf("%s第%d行的名称「%s」不是规定名称「%s」", layout_table_id(ti), row + 1,
+                                          printed, lt->rows[row].label);
+                f->message_en = xasprintf("%s row %d (%s) is labelled \"%s\", not the official \"%s\"",
+                                          layout_table_id(ti), row + 1, lt->rows[row].id, printed,
+                                          lt->rows[row].label);
+            } else {
+                f->message_zh = xasprintf("%s第%d行应为「%s」，实际为「%s」（行缺失、多余或顺序不符）",
+                                          layout_table_id(ti), row + 1, lt->rows[row].label, printed);
+                f->message_en = xasprintf("%s row %d should be %s (\"%s\") but reads \"%s\": a row missing, "
+                                          "extra or out of order", layout_table_id(ti), row + 1,
+                                          lt->rows[row].id, lt->rows[row].label, printed);
+            }
         }
     }
 }
@@ -137,21 +205,79 @@ static void cell_label(const struct layout_table *lt, int row, int col, char *ou
         snprintf(out, outlen, "「%s」×「%s」", rw->label, c->label);
 }
 
+static int is_missing(const struct cell *c)
+{
+    return c->state == CELL_BLANK || c->state == CELL_PLACEHOLDER;
+}
+
+/* One R-CELL-MISSING for a whole row (line_row >= 0) or column whose cells
+ * are all missing, listing the cells not already grouped; marks them. */
+static void blank_line(const struct rules_ctx *ctx, const struct report *r, int ti, int line_row,
+                       int line_col, char *grouped, struct findings *out)
+{
+    const struct layout_table *lt = ltab(r, ti);
+    int cells[LAYOUT_MAX_ROWS * LAYOUT_MAX_COLS], n = 0, fresh = 0;
+    for (int k = 0; k < lt->ncells; k++) {
+        if (line_row >= 0 ? lt->cell_row[k] != line_row : lt->cell_col[k] != line_col)
+            continue;
+        if (!is_missing(&r->tables[ti].cells[k]))
+            return;
+        cells[n++] = k;
+        fresh += !grouped[k];
+    }
+    if (n < 2 || !fresh)
+        return;
+    struct finding *f = add(ctx, out, RULE_CELL_MISSING, ti);
+    f->row = line_row;
+    f->col = line_col;
+    for (int i = 0; i < n && f->nmissing < FINDING_MAX_CELLS; i++) {
+        if (grouped[cells[i]])
+            continue;
+        grouped[cells[i]] = 1;
+        f->cells[f->ncells++] = cells[i];
+        f->missing[f->nmissing++] = cells[i];
+    }
+    snprintf(f->expected, sizeof f->expected, "%d个数字", n);
+    snprintf(f->actual, sizeof f->actual, "%d个空白或占位符", n);
+    if (line_row >= 0) {
+        const char *label = lt->nrows == 1 ? "" : lt->rows[line_row].label;
+        f->message_zh = xasprintf("%s「%s」行全部%d个单元格为空白或占位符，应填写数字（没有则填0）",
+                                  layout_table_id(ti), label, n);
+        f->message_en = xasprintf("%s row %s: all %d cells are blank or placeholders: missing values, not 0",
+                                  layout_table_id(ti), lt->nrows == 1 ? "(the only row)" : lt->rows[line_row].id, n);
+    } else {
+        const struct layout_col *c = &lt->cols[line_col];
+        f->message_zh = xasprintf("%s「%s%s%s」列全部%d个单元格为空白或占位符，应填写数字（没有则填0）",
+                                  layout_table_id(ti), c->group ? c->group : "", c->group ? " " : "", c->label, n);
+        f->message_en = xasprintf("%s column %s: all %d cells are blank or placeholders: missing values, not 0",
+                                  layout_table_id(ti), c->id, n);
+    }
+}
+
+/* R-CELL-MISSING and R-CELL-NUMBER, cell by cell, except that a wholly blank
+ * column, then a wholly blank row, is one finding listing its cells. */
 static void R_CELL_MISSING_NUMBER(const struct rules_ctx *ctx, const struct report *r, struct findings *out)
 {
     for (int ti = 0; ti < LAYOUT_TABLES; ti++) {
         const struct layout_table *lt = ltab(r, ti);
         if (!lt)
             continue;
+        char grouped[LAYOUT_MAX_ROWS * LAYOUT_MAX_COLS] = {0};
+        for (int col = 0; col < lt->ncols; col++)
+            blank_line(ctx, r, ti, -1, col, grouped, out);
+        for (int row = 0; row < lt->nrows; row++)
+            blank_line(ctx, r, ti, row, -1, grouped, out);
         for (int k = 0; k < lt->ncells; k++) {
             const struct cell *c = &r->tables[ti].cells[k];
+            if (grouped[k])
+                continue;
             int row = lt->cell_row[k], col = lt->cell_col[k];
             int negative = c->state == CELL_NUMBER && c->value < 0 && !lt->cols[col].is_signed;
             if (c->state == CELL_NUMBER && !negative)
                 continue;
             char where[512];
             cell_label(lt, row, col, where, sizeof where);
-            int missing = c->state == CELL_BLANK || c->state == CELL_PLACEHOLDER;
+            int missing = is_missing(c);
             struct finding *f = add(ctx, out, missing ? RULE_CELL_MISSING : RULE_CELL_NUMBER, ti);
             at_cell(f, lt, row, col);
             snprintf(f->expected, sizeof f->expected, "%s",
@@ -473,7 +599,7 @@ void rules_check_report(const struct rules_ctx *ctx, const struct report *r, str
 {
     R_STRUCT_SECTIONS(ctx, r, out);
     R_STRUCT_VERSION(ctx, r, out);
-    R_STRUCT_SHAPE(ctx, r, out);
+    R_STRUCT_SHAPE_LABEL(ctx, r, out);
     R_CELL_MISSING_NUMBER(ctx, r, out);
     for (int ti = 0; ti < LAYOUT_TABLES; ti++)
         sums_check_table(r, ti, ctx->severity, out);

@@ -10,8 +10,9 @@
 static const struct rule_info RULES[RULE_COUNT] = {
     [RULE_STRUCT_SECTIONS] = {"R-STRUCT-SECTIONS", SEV_ERROR, "the six sections are present, in order"},
     [RULE_STRUCT_VERSION] = {"R-STRUCT-VERSION", SEV_ERROR, "the report uses the layout of its year"},
-    [RULE_STRUCT_SHAPE] = {"R-STRUCT-SHAPE", SEV_ERROR, "T2, T3, T4 have the cells and official labels of their layout"},
-    [RULE_CELL_MISSING] = {"R-CELL-MISSING", SEV_WARNING, "a numeric cell is blank or a placeholder"},
+    [RULE_STRUCT_SHAPE] = {"R-STRUCT-SHAPE", SEV_ERROR, "T2, T3, T4 have exactly the rows and columns of their layout, in order"},
+    [RULE_STRUCT_LABEL] = {"R-STRUCT-LABEL", SEV_WARNING, "a row is printed with another label, still unambiguously that row"},
+    [RULE_CELL_MISSING] = {"R-CELL-MISSING", SEV_WARNING, "a numeric cell is blank or a placeholder (a wholly blank row or column is one finding)"},
     [RULE_CELL_NUMBER] = {"R-CELL-NUMBER", SEV_ERROR, "a numeric cell is not a number, or a count is negative or not whole"},
     [RULE_S3_ROWSUM] = {"R-S3-ROWSUM", SEV_ERROR, "T3 each row: the six applicant columns add up to 总计"},
     [RULE_S3_RESULTSUM] = {"R-S3-RESULTSUM", SEV_ERROR, "T3 each column: the result rows add up to （七）总计"},

@@ -115,17 +115,47 @@ static void test_rules_struct_version(void **state)
     checker_result_free(res);
 }
 
+static void test_rules_struct_label(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(run(f, "R-STRUCT-LABEL", NULL), 0);
+    f->r->tables[TABLE_T3].printed[5] = xstrdup("2.其他法律行政止公开");    /* 洪泽's typo */
+    f->r->tables[TABLE_T2].printed[1] = xstrdup("规范性文件");             /* 沭阳's short form */
+    Reportd__Result *res;
+    assert_int_equal(run(f, "R-STRUCT-LABEL", &res), 2);
+    assert_int_equal(tu_count(res, "R-STRUCT-SHAPE", NULL, NULL), 0);
+    const Reportd__Finding *x = tu_find(res, "R-STRUCT-LABEL", "refused.law_forbidden", "");
+    assert_string_equal(x->table, "T3");
+    assert_int_equal(x->severity, REPORTD__SEVERITY__SEV_WARNING);
+    assert_string_equal(x->expected, "2.其他法律行政法规禁止公开");
+    assert_string_equal(x->actual, "2.其他法律行政止公开");
+    x = tu_find(res, "R-STRUCT-LABEL", "normative_docs", "");
+    assert_string_equal(x->table, "T2");
+    assert_string_equal(x->expected, "行政规范性文件");
+    assert_int_equal(res->status, REPORTD__STATUS__STATUS_WARN);
+    checker_result_free(res);
+}
+
 static void test_rules_struct_shape(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(run(f, "R-STRUCT-SHAPE", NULL), 0);
-    f->r->tables[TABLE_T3].printed[5] = xstrdup("2.其他法律行政止公开");
+    /* rows out of order: 2 printed where 1 belongs and 1 where 2 belongs */
+    f->r->tables[TABLE_T3].printed[4] = xstrdup("2.其他法律行政法规禁止公开");
+    f->r->tables[TABLE_T3].printed[5] = xstrdup("1.属于国家秘密");
+    /* a row that is none of the layout's */
+    f->r->tables[TABLE_T3].printed[16] = xstrdup("2.网上信访件");
     Reportd__Result *res;
-    assert_int_equal(run(f, "R-STRUCT-SHAPE", &res), 1);
-    const Reportd__Finding *x = tu_find(res, "R-STRUCT-SHAPE", "refused.law_forbidden", "");
+    assert_int_equal(run(f, "R-STRUCT-SHAPE", &res), 3);
+    assert_int_equal(tu_count(res, "R-STRUCT-LABEL", NULL, NULL), 0);
+    const Reportd__Finding *x = tu_find(res, "R-STRUCT-SHAPE", "refused.state_secret", "");
     assert_string_equal(x->table, "T3");
-    assert_string_equal(x->expected, "2.其他法律行政法规禁止公开");
-    assert_string_equal(x->actual, "2.其他法律行政止公开");
+    assert_int_equal(x->severity, REPORTD__SEVERITY__SEV_ERROR);
+    assert_string_equal(x->expected, "1.属于国家秘密");
+    assert_string_equal(x->actual, "2.其他法律行政法规禁止公开");
+    assert_string_equal(tu_find(res, "R-STRUCT-SHAPE", "refused.law_forbidden", "")->actual, "1.属于国家秘密");
+    assert_string_equal(tu_find(res, "R-STRUCT-SHAPE", "not_handled.repeat", "")->actual, "2.网上信访件");
+    assert_int_equal(res->status, REPORTD__STATUS__STATUS_FAIL);
     checker_result_free(res);
 }
 
@@ -152,6 +182,52 @@ static void test_rules_cell_missing(void **state)
     assert_int_equal(run(f, "R-CELL-MISSING", &res), 2);
     assert_string_equal(tu_find(res, "R-CELL-MISSING", "licensing", "decisions")->actual, "/");
     assert_string_equal(tu_find(res, "R-CELL-MISSING", "", "review.pending")->table, "T4");
+    assert_int_equal(res->status, REPORTD__STATUS__STATUS_WARN);
+    checker_result_free(res);
+}
+
+/* A wholly blank column, then a wholly blank row, is one finding listing its
+ * cells; a blank cell elsewhere keeps its own finding. */
+static void test_rules_cell_missing_grouped(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; T3_ROWS_2021[i]; i++)
+        tu_set(f->r, TABLE_T3, T3_ROWS_2021[i], "research", i % 2 ? "/" : "");
+    for (int k = 0; T3_COLS[k]; k++)
+        tu_set(f->r, TABLE_T3, "unable.unclear", T3_COLS[k], "");
+    tu_set(f->r, TABLE_T3, "unable.unclear", "total", "—");
+    tu_set(f->r, TABLE_T3, "granted", "legal", "");
+    const char *t4[] = {"review", "suit_direct", "suit_after_review"};
+    const char *t4c[] = {"upheld", "corrected", "other", "pending", "total"};
+    for (int b = 0; b < 3; b++)
+        for (int k = 0; k < 5; k++) {
+            char col[64];
+            snprintf(col, sizeof col, "%s.%s", t4[b], t4c[k]);
+            tu_set(f->r, TABLE_T4, "", col, "");
+        }
+    Reportd__Result *res;
+    assert_int_equal(run(f, "R-CELL-MISSING", &res), 4);
+    const Reportd__Finding *x = tu_find(res, "R-CELL-MISSING", "", "research");
+    assert_string_equal(x->table, "T3");
+    assert_int_equal(x->n_missing, 25);
+    assert_int_equal(x->n_cells, 25);
+    assert_string_equal(x->missing[0]->row, "new");
+    assert_string_equal(x->missing[0]->column, "research");
+    assert_string_equal(x->missing[24]->row, "carry_forward");
+    assert_string_equal(x->actual, "25个空白或占位符");
+    /* the row lists the six cells the column did not already name */
+    x = tu_find(res, "R-CELL-MISSING", "unable.unclear", "");
+    assert_int_equal(x->n_missing, 6);
+    assert_string_equal(x->missing[0]->column, "natural");
+    assert_string_equal(x->missing[1]->column, "commercial");
+    assert_string_equal(x->missing[2]->column, "nonprofit");
+    assert_string_equal(x->missing[5]->column, "total");
+    assert_string_equal(x->actual, "7个空白或占位符");
+    x = tu_find(res, "R-CELL-MISSING", "", "");
+    assert_string_equal(x->table, "T4");
+    assert_int_equal(x->n_missing, 15);
+    assert_string_equal(x->missing[14]->column, "suit_after_review.total");
+    assert_int_equal(tu_count(res, "R-CELL-MISSING", "granted", "legal"), 1);
     assert_int_equal(res->status, REPORTD__STATUS__STATUS_WARN);
     checker_result_free(res);
 }
@@ -360,14 +436,17 @@ static void test_rules_deadline(void **state)
 static void test_rules_severity_override(void **state)
 {
     struct fixture *f = *state;
-    const char *rules[] = {"R-S3-ROWSUM"};
-    int sev[] = {1};
+    const char *rules[] = {"R-S3-ROWSUM", "R-STRUCT-LABEL"};
+    int sev[] = {1, 2};
     char err[256];
-    struct checker *c = checker_new(&(struct checker_options){"config", rules, sev, 1, 0}, err, sizeof err);
+    struct checker *c = checker_new(&(struct checker_options){"config", rules, sev, 2, 0}, err, sizeof err);
     assert_non_null(c);
     tu_set(f->r, TABLE_T3, "new", "total", "9");
+    f->r->tables[TABLE_T3].printed[5] = xstrdup("2.其他法律行政止公开");
     Reportd__Result *res = tu_check(c, f->r);
     assert_int_equal(tu_find(res, "R-S3-ROWSUM", "new", "")->severity, REPORTD__SEVERITY__SEV_WARNING);
+    assert_int_equal(tu_find(res, "R-STRUCT-LABEL", "refused.law_forbidden", "")->severity,
+                     REPORTD__SEVERITY__SEV_ERROR);
     checker_result_free(res);
     checker_destroy(&c);
     const char *bad[] = {"R-NO-SUCH"};
@@ -380,7 +459,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_rules_clean_base_passes), T(test_rules_struct_sections), T(test_rules_struct_version),
-        T(test_rules_struct_shape), T(test_rules_struct_shape_missing_table), T(test_rules_cell_missing),
+        T(test_rules_struct_label), T(test_rules_struct_shape), T(test_rules_struct_shape_missing_table),
+        T(test_rules_cell_missing), T(test_rules_cell_missing_grouped),
         T(test_rules_cell_number), T(test_rules_s3_rowsum), T(test_rules_s3_resultsum),
         T(test_rules_s3_resultsum_with_blank), T(test_rules_s3_balance), T(test_rules_s4_sum),
         T(test_rules_s2_bounds), T(test_rules_s5_nonempty), T(test_rules_s6_fee), T(test_rules_text_s3),

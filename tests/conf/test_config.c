@@ -50,12 +50,14 @@ static void test_config_values_override_defaults(void **state)
     (void)state;
     struct config c;
     assert_null(load_text("worker:\n  threads: 4\nalerts:\n  statuses: [FAIL, REJECTED]\n"
-                          "rules:\n  severity:\n    R-S3-ROWSUM: warning\n", &c));
+                          "rules:\n  severity:\n    R-S3-ROWSUM: warning\n    R-STRUCT-LABEL: error\n", &c));
     assert_int_equal(c.threads, 4);
     assert_int_equal(c.alert_statuses, (1u << 2) | (1u << 3));
-    assert_int_equal(c.noverrides, 1);
+    assert_int_equal(c.noverrides, 2);
     assert_string_equal(c.override_rules[0], "R-S3-ROWSUM");
     assert_int_equal(c.override_severities[0], 1);
+    assert_string_equal(c.override_rules[1], "R-STRUCT-LABEL");
+    assert_int_equal(c.override_severities[1], 2);
     config_free(&c);
 }
 

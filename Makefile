@@ -14,6 +14,9 @@ CC      ?= cc
 PKGS    := libzmq libprotobuf-c yaml-0.1 libcrypto sqlite3 jansson libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+# reportctl needs neither the spool (SQLite) nor the metrics server (microhttpd).
+CTL_PKGS := libzmq libprotobuf-c yaml-0.1 libcrypto jansson
+CTL_LIBS := $(shell pkg-config --libs $(CTL_PKGS)) -lpthread -lm
 
 ifneq ($(SANITIZE),)
 BUILD   := build-san
@@ -32,9 +35,15 @@ PROTO_C := $(BUILD)/report.pb-c.c
 PROTO_O := $(BUILD)/report.pb-c.o
 # daemon/<layer>/<module>.c -> $(BUILD)/obj/<layer>/<module>.o; the layers and
 # their order are in scripts/check-layers.sh (make check runs it).
+# Two archives: libreportd-daemon.a holds the layers only reportd runs (broker
+# with its spool, worker, service), libreportd.a the rest; reportctl links
+# only the second, so it does not link SQLite.
 MAINS   := daemon/service/main.c daemon/ctl/ctl_main.c
-LIB_SRC := $(filter-out $(MAINS),$(wildcard daemon/*/*.c))
+DAEMON_SRC := $(filter-out $(MAINS),$(wildcard daemon/broker/*.c daemon/worker/*.c daemon/service/*.c))
+LIB_SRC := $(filter-out $(MAINS) $(DAEMON_SRC),$(wildcard daemon/*/*.c))
 LIB_OBJ := $(PROTO_O) $(patsubst daemon/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+DAEMON_OBJ := $(patsubst daemon/%.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
+LIBS_A  := $(BUILD)/libreportd-daemon.a $(BUILD)/libreportd.a
 # tests/<layer>/test_<module>.c mirror the daemon's folders; binaries are flat.
 TEST_SRC := $(wildcard tests/*/test_*.c)
 TEST_BIN := $(foreach t,$(TEST_SRC),$(BUILD)/tests/$(basename $(notdir $(t))))
@@ -56,13 +65,26 @@ $(PROTO_O): $(PROTO_C)
 	$(CC) -std=c11 -O2 -g -I$(BUILD) $(PKG_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(BUILD)/libreportd.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/reportd: $(BUILD)/obj/service/main.o $(BUILD)/libreportd.a
+$(BUILD)/libreportd-daemon.a: $(DAEMON_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/reportd: $(BUILD)/obj/service/main.o $(LIBS_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libsystemd libmicrohttpd 2>/dev/null)
+
+# The daemon the end-to-end tests run: reportd plus the fault seam of
+# tests/seams/worker_fault.c ($REPORTD_TEST_POISON, $REPORTD_TEST_DELAY_MS).
+# Never installed.
+$(BUILD)/tests/seams/%.o: tests/seams/%.c $(BUILD)/report.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/reportd-test: $(BUILD)/obj/service/main.o $(BUILD)/tests/seams/worker_fault.o $(LIBS_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libsystemd libmicrohttpd 2>/dev/null)
 
 $(BUILD)/reportctl: $(BUILD)/obj/ctl/ctl_main.o $(BUILD)/libreportd.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
 define test_object
 $(BUILD)/tests/$(basename $(notdir $(1))).o: $(1) $(BUILD)/report.pb-c.h
@@ -71,7 +93,7 @@ $(BUILD)/tests/$(basename $(notdir $(1))).o: $(1) $(BUILD)/report.pb-c.h
 endef
 $(foreach t,$(TEST_SRC) tests/bench.c tests/bench_pipeline.c,$(eval $(call test_object,$(t))))
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libreportd.a
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBS_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 # The main job on the embedded default: check the bundled example offline
@@ -82,8 +104,9 @@ run: all
 	REPORTD_BUILD=$(BUILD) sh scripts/demo.sh
 
 # Tests run from the project root; they read ../shared/reports in place.
-check: all $(TEST_BIN)
+check: all $(BUILD)/reportd-test $(TEST_BIN)
 	@sh scripts/check-layers.sh
+	@REPORTD_BUILD=$(BUILD) sh scripts/check-seams.sh
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; REPORTD_BUILD=$(BUILD) $$t; done
 	@REPORTD_BUILD=$(BUILD) sh tests/cli.sh
 	@REPORTD_BUILD=$(BUILD) sh tests/systemd.sh
@@ -92,7 +115,7 @@ check: all $(TEST_BIN)
 	@REPORTD_BUILD=$(BUILD) bash tests/curve.sh
 	@echo "make check: all test programs passed"
 
-memcheck: all $(TEST_BIN)
+memcheck: all $(BUILD)/reportd-test $(TEST_BIN)
 	@sh scripts/check-layers.sh
 	@set -e; for t in $(TEST_BIN); do echo "== valgrind $$t"; \
 	  REPORTD_BUILD=$(BUILD) valgrind -q --error-exitcode=1 --leak-check=full \
@@ -101,7 +124,7 @@ memcheck: all $(TEST_BIN)
 bench: all $(BUILD)/bench
 	$(BUILD)/bench
 
-$(BUILD)/bench: $(BUILD)/tests/bench.o $(BUILD)/libreportd.a
+$(BUILD)/bench: $(BUILD)/tests/bench.o $(LIBS_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 
@@ -112,7 +135,7 @@ bench: bench-pipeline
 bench-pipeline: all $(BUILD)/bench_pipeline
 	REPORTD_BUILD=$(BUILD) $(BUILD)/bench_pipeline
 
-$(BUILD)/bench_pipeline: $(BUILD)/tests/bench_pipeline.o $(BUILD)/libreportd.a
+$(BUILD)/bench_pipeline: $(BUILD)/tests/bench_pipeline.o $(LIBS_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The whole flow on the embedded default: reportd, a subscriber, the examples.
@@ -147,5 +170,5 @@ FORCE:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/tests/seams/*.d)
 -include tests/fuzz/fuzz.mk

@@ -112,7 +112,7 @@ static void *broker_main(void *arg)
 {
     struct env *e = arg;
     char err[256];
-    struct broker *b = broker_new(e->bctx, &e->cfg, NULL, NULL, err, sizeof err);
+    struct broker *b = broker_new(e->bctx, &e->cfg, NULL, err, sizeof err);
     if (!b) {
         fprintf(stderr, "bench: %s\n", err);
         exit(70);
@@ -424,7 +424,7 @@ int main(void)
                 pthread_create(&nt[i], NULL, null_worker_main, &nw);
         else
             pool = worker_start(e.wctx, &e.cfg, e.cfg.broker_bind, threads[k], e.chk, stopfd,
-                                NULL, err, sizeof err);
+                                err, sizeof err);
         usleep(300000);
         struct run p = plain_mdp(&e);
         struct run d = durable(&e, (k * 3 + 1) * 1000000, 0);

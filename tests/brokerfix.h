@@ -35,7 +35,7 @@ static inline void *bf_thread(void *arg)
 {
     struct brokerfix *b = arg;
     char err[256];
-    struct broker *br = broker_new(b->ctx, &b->cfg, NULL, NULL, err, sizeof err);
+    struct broker *br = broker_new(b->ctx, &b->cfg, NULL, err, sizeof err);
     if (!br) {
         fprintf(stderr, "broker_new: %s\n", err);
         b->run_rc = -1;

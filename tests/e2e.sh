@@ -12,6 +12,7 @@
 set -u
 BUILD=${REPORTD_BUILD:-build}
 REPORTD=$BUILD/reportd
+REPORTD_SEAMS=$BUILD/reportd-test     # reportd + the fault seam (tests/seams/worker_fault.c)
 CTL=$BUILD/reportctl
 PY=/usr/bin/python3
 EX=examples/xiangxiang-minzheng-2024.txt
@@ -74,7 +75,7 @@ supervise_worker() {   # supervise_worker NAME CONFIG
     (
         while [ ! -e "$T/stop" ]; do
             REPORTD_TEST_POISON=POISON-PILL-E2E REPORTD_TEST_DELAY_MS=${DELAY_MS:-3} \
-                "$REPORTD" -c "$2" worker 2>>"$T/$1.log" &
+                "$REPORTD_SEAMS" -c "$2" worker 2>>"$T/$1.log" &
             echo $! > "$T/$1.pid"
             wait $!
             sleep 0.1

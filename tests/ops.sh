@@ -16,6 +16,7 @@
 set -u
 BUILD=${REPORTD_BUILD:-build}
 REPORTD=$BUILD/reportd
+REPORTD_SEAMS=$BUILD/reportd-test     # reportd + the fault seam (tests/seams/worker_fault.c)
 CTL=$BUILD/reportctl
 PY=/usr/bin/python3
 H=tests/ops_helper.py
@@ -174,8 +175,8 @@ start_broker() {
 }
 start_broker
 # w1 is slow (100 ms a request), so a job is in flight when TERM arrives
-REPORTD_TEST_DELAY_MS=100 "$REPORTD" -c "$T/c2.yaml" worker 2>>"$T/w1.log" & W1=$!
-REPORTD_TEST_DELAY_MS=2 "$REPORTD" -c "$T/c2.yaml" worker 2>>"$T/w2.log" & W2=$!
+REPORTD_TEST_DELAY_MS=100 "$REPORTD_SEAMS" -c "$T/c2.yaml" worker 2>>"$T/w1.log" & W1=$!
+REPORTD_TEST_DELAY_MS=2 "$REPORTD_SEAMS" -c "$T/c2.yaml" worker 2>>"$T/w2.log" & W2=$!
 PIDS="$PIDS $W1 $W2"
 submit --timeout 1000 --retries 60 --repeat "$N" "$EX" >"$T/submit4.out" 2>>"$T/submit.log" &
 SUBMIT=$!

@@ -7,65 +7,32 @@
  *    back to the head of its queue, or to the dead letters after max_attempts;
  *  - the first REPLY to a Titanic job moves it pending → done in the spool;
  *    only that transition publishes, so a Result is published once per job.
- * Workers and queues live in roster.c; internal services (mmi.*, titanic.*,
- * reportd.*) in brokersvc.c. */
+ * This file is the top of the broker: it owns the struct broker
+ * (broker_private.h) and wires services.c (mmi.*, reportd.*), titanic.c
+ * (titanic.*) and roster.c (workers, queues); none of them calls back here. */
 #include "broker/broker.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
-#include "broker/brokersvc.h"
-#include "conf/config.h"
 #include "base/log.h"
+#include "base/util.h"
+#include "conf/config.h"
 #include "wire/mdp.h"
+#include "broker/broker_private.h"
 #include "broker/publisher.h"
 #include "broker/roster.h"
+#include "broker/services.h"
 #include "broker/spool.h"
 #include "broker/telemetry.h"
-#include "base/util.h"
+#include "broker/titanic.h"
 #include "broker/zap.h"
 
 #define MAX_FRAMES 64           /* frames per message we accept */
 #define BURST 512               /* messages handled per wake-up before timers run */
-
-void broker_log(struct broker *b, const char *fmt, ...)
-{
-    int64_t sec = util_now_ms() / 1000;
-    if (sec != b->log_sec) {
-        if (b->log_suppressed && b->log)
-            b->log("(further protocol messages suppressed)");
-        b->log_sec = sec;
-        b->log_lines = 0;
-        b->log_suppressed = 0;
-    }
-    /* a flood of garbage must not become a flood of log lines */
-    if (!b->log || ++b->log_lines > 20) {
-        b->log_suppressed++;
-        return;
-    }
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    b->log(line);
-}
-
-
-
-
-
-
-
-
-
-
 
 /* A job's first Result was recorded (r NULL: the reply was not a Result). */
 static void count_result(struct broker *b, const struct job *j, const Reportd__Result *r)
@@ -88,15 +55,17 @@ static void finish_titanic(struct broker *b, struct job *j, const struct mdp_msg
         return;
     int publish = strcmp(j->service, b->cfg->service) == 0;
     Reportd__Result *r = publish ? reportd__result__unpack(NULL, len, data) : NULL;
+    const struct log_job lj = {j->submission_id, -1, NULL};
     if (publish && !r)
-        broker_log(b, "job %s: the worker's reply is not a Result (%zu bytes)", j->uuid, len);
+        log_job(LOG_PRI_WARNING, &lj, "job %s: the worker's reply is not a Result (%zu bytes)",
+                j->uuid, len);
     uint64_t seq = r ? publisher_result(b->pub, r, data, len, err, sizeof err) : 0;
     if (r && !seq)
-        broker_log(b, "%s", err);
+        log_job(LOG_PRI_ERR, &lj, "%s", err);
     int done = spool_finish(b->sp, j->uuid, r ? (int)r->status : -1, data, len, seq, err,
                             sizeof err);
     if (done < 0)
-        broker_log(b, "%s", err);
+        log_job(LOG_PRI_ERR, &lj, "%s", err);
     else if (done == 1)
         count_result(b, j, r);
     if (r)
@@ -110,20 +79,20 @@ static void finish_plain(struct broker *b, struct job *j, const struct mdp_msg *
     for (size_t i = body; i < m->n; i++)
         mdp_msg_addframe(out, m, i);
     if (mdp_msg_send(out, b->router, ZMQ_DONTWAIT) != 0)
-        broker_log(b, "client of a %s reply is gone", j->service);
+        log_msg(LOG_PRI_WARNING, "client of a %s reply is gone", j->service);
     mdp_msg_destroy(&out);
     if (strcmp(j->service, b->cfg->service) != 0)
         return;
     Reportd__Result *r =
         reportd__result__unpack(NULL, mdp_msg_size(m, body), mdp_msg_data(m, body));
     if (!r) {
-        broker_log(b, "a %s reply is not a Result: not published", j->service);
+        log_msg(LOG_PRI_WARNING, "a %s reply is not a Result: not published", j->service);
         return;
     }
     count_result(b, j, r);
     if (!publisher_result(b->pub, r, mdp_msg_data(m, body), mdp_msg_size(m, body), err,
                           sizeof err))
-        broker_log(b, "%s", err);
+        log_msg(LOG_PRI_ERR, "%s", err);
     reportd__result__free_unpacked(r, NULL);
 }
 
@@ -151,6 +120,11 @@ static void on_worker(struct broker *b, const struct mdp_msg *m, const struct md
         w->expiry = util_now_ms() + (int64_t)b->cfg->heartbeat_ms * b->cfg->liveness;
     switch (p->command) {
     case MDP_READY:
+        if (!w && services_internal(mdp_msg_data(m, p->service), mdp_msg_size(m, p->service))) {
+            log_msg(LOG_PRI_WARNING, "worker tried to register internal service %.*s",
+                    (int)mdp_msg_size(m, p->service), (const char *)mdp_msg_data(m, p->service));
+            break;
+        }
         roster_ready(b, w, m, p);
         return;
     case MDP_REPLY:
@@ -184,17 +158,17 @@ static void on_client(struct broker *b, const struct mdp_msg *m, const struct md
     const char *name = mdp_msg_data(m, p->service);
     size_t len = mdp_msg_size(m, p->service);
     b->st.requests++;
-    if (brokersvc_internal(name, len)) {
-        brokersvc_handle(b, m, p);
+    if (services_internal(name, len)) {
+        services_handle(b, m, p);
         return;
     }
     if (p->body == m->n) {
-        broker_log(b, "request for %.*s without a body: dropped", (int)len, name);
+        log_msg(LOG_PRI_WARNING, "request for %.*s without a body: dropped", (int)len, name);
         b->st.dropped++;
         return;
     }
     if (b->draining) {          /* stopping: a plain request would be lost; let it time out */
-        broker_log(b, "draining: a %.*s request refused", (int)len, name);
+        log_msg(LOG_PRI_NOTICE, "draining: a %.*s request refused", (int)len, name);
         return;
     }
     struct job *j = xcalloc(1, sizeof *j);
@@ -217,8 +191,8 @@ static void on_message(struct broker *b, struct mdp_msg *m)
     struct mdp_parsed p;
     if (m->n < 2 || mdp_parse(m, 1, &p, err, sizeof err) != 0) {
         b->st.dropped++;
-        broker_log(b, "dropped an invalid message of %zu frames: %s", m->n,
-                   m->n < 2 ? "no frames after the identity" : err);
+        log_msg(LOG_PRI_WARNING, "dropped an invalid message of %zu frames: %s", m->n,
+                m->n < 2 ? "no frames after the identity" : err);
         /* 7/MDP: treat the sender as invalid; a registered worker goes */
         struct worker *w = m->n ? roster_find(b, mdp_msg_data(m, 0), mdp_msg_size(m, 0)) : NULL;
         if (w)
@@ -240,12 +214,12 @@ static int commit(struct broker *b, char *err, size_t errlen)
     b->spool_failed = spool_commit(b->sp, err, errlen) != 0;
     if (b->spool_failed) {
         publisher_discard(b->pub);
-        brokersvc_acks_fail(b);
+        titanic_acks_fail(b);
         return -1;
     }
     telemetry_observe(b->tm, TELEMETRY_COMMIT, (double)(util_now_us() - t0) / 1e6);
     publisher_flush(b->pub);
-    brokersvc_acks_flush(b);
+    titanic_acks_flush(b);
     b->batch_started = 0;
     return 0;
 }
@@ -255,7 +229,7 @@ static void requeue_pending(void *arg, const char *uuid, const char *service, co
                             size_t len)
 {
     struct broker *b = arg;
-    brokersvc_queue_titanic(b, uuid, NULL, service, body, len);
+    titanic_queue(b, uuid, NULL, service, body, len);
 }
 
 static void *router_socket(void *ctx, const struct config *cfg)
@@ -274,11 +248,10 @@ static void *router_socket(void *ctx, const struct config *cfg)
 }
 
 struct broker *broker_new(void *ctx, const struct config *cfg, const char *const *binds,
-                          broker_log_fn *log, char *err, size_t errlen)
+                          char *err, size_t errlen)
 {
     struct broker *b = xcalloc(1, sizeof *b);
     b->cfg = cfg;
-    b->log = log;
     char *path = config_spool_file(cfg);
     b->sp = spool_open(path, err, errlen);
     free(path);
@@ -286,7 +259,7 @@ struct broker *broker_new(void *ctx, const struct config *cfg, const char *const
         goto fail;
     /* the ZAP handler is bound before any CURVE socket can accept a peer */
     if (cfg->curve && (keys_load_server(&b->keys, cfg->server_secret_key, err, errlen) != 0 ||
-                       !(b->zap = zap_start(ctx, cfg->allow_dir, log, err, errlen))))
+                       !(b->zap = zap_start(ctx, cfg->allow_dir, err, errlen))))
         goto fail;
     b->router = router_socket(ctx, cfg);
     keys_apply_server(b->router, &b->keys);
@@ -346,7 +319,7 @@ void broker_destroy(struct broker **bp)
     }
     free(b->svcs);
     free(b->workers);
-    brokersvc_acks_fail(b);
+    titanic_acks_fail(b);
     free(b->acks);
     publisher_destroy(&b->pub);
     if (b->router)
@@ -377,7 +350,7 @@ static void serve(struct broker *b, int readable)
         if (!m) {
             if (errno == E2BIG) {
                 b->st.dropped++;
-                broker_log(b, "dropped a message of more than %d frames", MAX_FRAMES);
+                log_msg(LOG_PRI_WARNING, "dropped a message of more than %d frames", MAX_FRAMES);
                 continue;
             }
             break;
@@ -388,12 +361,12 @@ static void serve(struct broker *b, int readable)
         mdp_msg_destroy(&m);
         if (spool_uncommitted(b->sp) >= (size_t)b->cfg->batch_max &&
             commit(b, err, sizeof err) != 0)
-            broker_log(b, "%s", err);
+            log_msg(LOG_PRI_ERR, "%s", err);
     }
     int64_t now = util_now_ms();
     if (spool_uncommitted(b->sp) && now >= b->batch_started + b->cfg->batch_ms &&
         commit(b, err, sizeof err) != 0)
-        broker_log(b, "%s", err);
+        log_msg(LOG_PRI_ERR, "%s", err);
     if (now >= b->heartbeat_at)
         roster_tick(b, now);
     if (b->tick && now >= b->tick_at) {

@@ -10,15 +10,12 @@
 struct config;
 struct broker;
 
-/* Log sink for protocol events (one line per event, no newline). */
-typedef void broker_log_fn(const char *line);
-
 /* Open the spool, bind the ROUTER on cfg->broker_bind (and every extra endpoint
  * in binds, may be NULL) and the XPUB on cfg->publish_bind, and queue the
  * pending jobs found in the spool. cfg is borrowed for the broker's life.
- * Returns NULL with err. */
+ * Events go to base/log. Returns NULL with err. */
 struct broker *broker_new(void *ctx, const struct config *cfg, const char *const *binds,
-                          broker_log_fn *log, char *err, size_t errlen);
+                          char *err, size_t errlen);
 /* Commit the spool, tell workers DISCONNECT, close. NULL-safe. */
 void broker_destroy(struct broker **bp);
 

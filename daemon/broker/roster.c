@@ -3,7 +3,9 @@
  * expiry, dispatch, and what happens to a job whose worker is gone: back to
  * the head of its queue, or after max_attempts to the dead letters with a
  * `deadletter` event. Every job is in exactly one place: a queue or one
- * worker's hands. Part of the broker; one thread. */
+ * worker's hands. It also sends the broker's answers to clients. Part of
+ * the broker (broker_private.h); it calls no other broker module but the
+ * spool and the publisher. One thread. */
 #include "broker/roster.h"
 
 #include <stdio.h>
@@ -96,8 +98,8 @@ static void redeliver(struct broker *b, struct service *s, struct job *j, const 
     char err[256];
     if (j->uuid[0] == '\0') {
         if (++j->deliveries >= b->cfg->max_attempts) {
-            broker_log(b, "dropping plain %s request after %d attempts (%s)", s->name,
-                       j->deliveries, why);
+            log_msg(LOG_PRI_WARNING, "dropping plain %s request after %d attempts (%s)",
+                    s->name, j->deliveries, why);
             roster_job_free(j);
             return;
         }
@@ -119,7 +121,7 @@ static void redeliver(struct broker *b, struct service *s, struct job *j, const 
         return;
     }
     if (n < 0)
-        broker_log(b, "spool: %s", err);
+        log_job(LOG_PRI_ERR, &(struct log_job){j->submission_id, -1, worker}, "spool: %s", err);
     j->deliveries = n;          /* for the attempt number in logs */
     log_job(LOG_PRI_WARNING, &(struct log_job){j->submission_id, n, worker},
             "job %s handed out again: %s", j->uuid, why);
@@ -206,19 +208,13 @@ void roster_dispatch(struct broker *b, struct service *s)
 }
 
 void roster_ready(struct broker *b, struct worker *w, const struct mdp_msg *m,
-                     const struct mdp_parsed *p)
+                  const struct mdp_parsed *p)
 {
     const char *name = mdp_msg_data(m, p->service);
     size_t len = mdp_msg_size(m, p->service);
     if (w) {
-        broker_log(b, "worker sent a second READY: disconnecting it");
+        log_msg(LOG_PRI_WARNING, "worker sent a second READY: disconnecting it");
         roster_delete(b, w, 1, "worker re-registered");
-        return;
-    }
-    if (brokersvc_internal(name, len)) {
-        broker_log(b, "worker tried to register internal service %.*s", (int)len, name);
-        struct worker tmp = {.id = (void *)mdp_msg_data(m, 0), .idlen = mdp_msg_size(m, 0)};
-        roster_send(b, &tmp, MDP_DISCONNECT);
         return;
     }
     w = xcalloc(1, sizeof *w);
@@ -241,7 +237,8 @@ void roster_tick(struct broker *b, int64_t now)
             continue;
         struct worker *w = b->workers[i];
         if (now > w->expiry) {
-            broker_log(b, "worker expired%s", w->job ? ": its job is handed out again" : "");
+            log_msg(LOG_PRI_WARNING, "worker expired%s",
+                    w->job ? ": its job is handed out again" : "");
             roster_delete(b, w, 0, "worker expired");
         } else {
             roster_send(b, w, MDP_HEARTBEAT);
@@ -253,7 +250,8 @@ void roster_tick(struct broker *b, int64_t now)
         while (*pp) {
             struct job *j = *pp;
             if (j->uuid[0] == '\0' && now > j->expires) {
-                broker_log(b, "expired a %s request: no worker took it in time", s->name);
+                log_msg(LOG_PRI_WARNING, "expired a %s request: no worker took it in time",
+                        s->name);
                 *pp = j->next;
                 roster_job_free(j);
                 continue;
@@ -264,4 +262,18 @@ void roster_tick(struct broker *b, int64_t now)
         s->tail = last;
     }
     b->heartbeat_at = now + b->cfg->heartbeat_ms;
+}
+
+void roster_answer(struct broker *b, struct mdp_msg **mp)
+{
+    if (mdp_msg_send(*mp, b->router, ZMQ_DONTWAIT) != 0)
+        log_msg(LOG_PRI_WARNING, "a client left before its answer");
+    mdp_msg_destroy(mp);
+}
+
+void roster_answer_status(struct broker *b, const struct mdp_msg *req,
+                          const struct mdp_parsed *p, const char *status)
+{
+    struct mdp_msg *m = mdp_client_answer(req, p, status);
+    roster_answer(b, &m);
 }

@@ -1,12 +1,15 @@
-/* roster: the broker's workers and per-service queues (see roster.c). Part of
- * the broker: the structures are in brokersvc.h; one thread uses them. */
+/* roster: the broker's peers — workers and per-service queues, and the
+ * answers to clients (see roster.c). Part of the broker: the structures are
+ * in broker_private.h; one thread uses them. */
 #ifndef REPORTD_ROSTER_H
 #define REPORTD_ROSTER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/brokersvc.h"
+#include "broker/broker_private.h"
+
+struct mdp_parsed;
 
 /* The service called name[0..len), created when create is set; else NULL. */
 struct service *roster_service(struct broker *b, const char *name, size_t len, int create);
@@ -21,7 +24,7 @@ struct worker *roster_find(struct broker *b, const void *id, size_t len);
 /* Send a bare MDPW01 command (HEARTBEAT, DISCONNECT) to w. */
 void roster_send(struct broker *b, struct worker *w, int cmd);
 /* READY from identity frame 0 of m; w is the worker if already known (a
- * second READY: it is disconnected). */
+ * second READY: it is disconnected). The caller refuses internal names. */
 void roster_ready(struct broker *b, struct worker *w, const struct mdp_msg *m,
                   const struct mdp_parsed *p);
 /* w is idle again: add it to the end of s's idle list (the caller dispatches). */
@@ -32,5 +35,12 @@ void roster_delete(struct broker *b, struct worker *w, int disconnect, const cha
 /* Heartbeat time: expire silent workers, heartbeat the rest, expire plain
  * requests that waited too long for a worker. */
 void roster_tick(struct broker *b, int64_t now);
+
+/* Send *mp to the client it is addressed to (frame 0), then destroy it; a
+ * client gone meanwhile is logged. */
+void roster_answer(struct broker *b, struct mdp_msg **mp);
+/* Answer client request req (parsed as p) with a bare status frame. */
+void roster_answer_status(struct broker *b, const struct mdp_msg *req,
+                          const struct mdp_parsed *p, const char *status);
 
 #endif

@@ -10,7 +10,6 @@
  * AUTOINCREMENT: a committed sequence number is never handed out again. */
 #include "broker/spool.h"
 
-#include <openssl/sha.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,46 +167,6 @@ int spool_commit(struct spool *sp, char *err, size_t errlen)
 size_t spool_uncommitted(const struct spool *sp)
 {
     return sp->uncommitted;
-}
-
-static void hex32(const unsigned char *d, char out[33])
-{
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
-void spool_uuid_for(const char *sid, char out[33])
-{
-    size_t n = 0;
-    const char *s = sid;
-    for (; *s && n < 33; s++) {
-        if (*s == '-')
-            continue;
-        if (!strchr("0123456789abcdefABCDEF", *s))
-            break;
-        out[n++] = (char)(*s >= 'A' && *s <= 'F' ? *s - 'A' + 'a' : *s);
-    }
-    if (*s == '\0' && n == 32 && strlen(sid) == 36) {
-        out[32] = '\0';
-        return;
-    }
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    char *tagged = xasprintf("sid:%s", sid);
-    SHA256((const unsigned char *)tagged, strlen(tagged), d);
-    free(tagged);
-    hex32(d, out);
-}
-
-void spool_uuid_for_bytes(const char *service, const void *body, size_t len, char out[33])
-{
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    struct buf b = {0};
-    buf_puts(&b, "raw:");
-    buf_append(&b, service, strlen(service) + 1);
-    buf_append(&b, body, len);
-    SHA256((const unsigned char *)b.data, b.len, d);
-    buf_free(&b);
-    hex32(d, out);
 }
 
 int spool_put(struct spool *sp, const char *uuid, const char *submission_id,

@@ -23,12 +23,6 @@ int spool_commit(struct spool *sp, char *err, size_t errlen);
 /* Writes waiting for spool_commit. */
 size_t spool_uncommitted(const struct spool *sp);
 
-/* The Titanic UUID for a submission id: its 32 hex digits (lower case) when it
- * is a UUID, else the first 32 hex digits of SHA-256("sid:" id). */
-void spool_uuid_for(const char *submission_id, char out[33]);
-/* The same for an undecodable body: SHA-256 of service and bytes. */
-void spool_uuid_for_bytes(const char *service, const void *body, size_t len, char out[33]);
-
 /* Store a new pending job. Returns 1 when stored, 0 when the UUID was already
  * known (no second job), -1 with err. The spool copies body. */
 int spool_put(struct spool *sp, const char *uuid, const char *submission_id,

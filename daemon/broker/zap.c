@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +23,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "wire/keys.h"
+#include "base/log.h"
 #include "base/util.h"
+#include "wire/keys.h"
 
 #define ZAP_FRAMES 16               /* frames of a request we read at most */
-#define ZAP_LOG_PER_SEC 20
 
 struct allow {
     uint8_t (*keys)[32];
@@ -44,9 +43,6 @@ struct zap {
     struct timespec mtime;          /* of dir when list was read */
     pthread_t thread;
     int started;
-    zap_log_fn *log;
-    time_t log_sec;
-    int log_lines;
     atomic_uint_fast64_t allowed, denied, handshake_failed;
     pthread_mutex_t lock;           /* guards watch_ep, watch_name, nwatch */
     char *watch_ep[ZAP_WATCH_MAX];  /* monitor endpoints to connect to */
@@ -136,24 +132,6 @@ long zap_load_allow(const char *dir, uint8_t (**keys)[32], char ***names, char *
     return a.n;
 }
 
-__attribute__((format(printf, 2, 3)))
-static void say(struct zap *z, const char *fmt, ...)
-{
-    time_t now = time(NULL);
-    if (now != z->log_sec) {
-        z->log_sec = now;
-        z->log_lines = 0;
-    }
-    if (!z->log || ++z->log_lines > ZAP_LOG_PER_SEC)
-        return;
-    char line[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    z->log(line);
-}
-
 static int reload(struct zap *z, char *err, size_t errlen)
 {
     struct stat st;
@@ -209,12 +187,12 @@ static void answer(struct zap *z, zmq_msg_t *f, int n)
     } else if (zmq_msg_size(&f[5]) != 5 || memcmp(zmq_msg_data(&f[5]), "CURVE", 5) != 0 ||
                n != 7 || zmq_msg_size(&f[6]) != 32) {
         text = "CURVE is required";
-        say(z, "zap: refused %.*s: mechanism %.*s, CURVE required", addrlen, addr,
-            (int)zmq_msg_size(&f[5]), (const char *)zmq_msg_data(&f[5]));
+        log_msg(LOG_PRI_WARNING, "zap: refused %.*s: mechanism %.*s, CURVE required", addrlen,
+                addr, (int)zmq_msg_size(&f[5]), (const char *)zmq_msg_data(&f[5]));
     } else if (reload(z, err, sizeof err) != 0) {
         code = "500";
         text = "allow-list unreadable";
-        say(z, "zap: %s", err);
+        log_msg(LOG_PRI_ERR, "zap: %s", err);
     } else if ((user = lookup(z, zmq_msg_data(&f[6]))) != NULL) {
         code = "200";
         text = "OK";
@@ -222,7 +200,8 @@ static void answer(struct zap *z, zmq_msg_t *f, int n)
         char z85[KEYS_Z85_LEN + 1];
         zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
         user = "";
-        say(z, "zap: refused %.*s: CURVE key %s is not in %s", addrlen, addr, z85, z->dir);
+        log_msg(LOG_PRI_WARNING, "zap: refused %.*s: CURVE key %s is not in %s", addrlen, addr,
+                z85, z->dir);
     }
     atomic_fetch_add(code[0] == '2' ? &z->allowed : &z->denied, 1);
     send_frame(z->sock, "1.0", 3, 1);
@@ -287,15 +266,15 @@ static void on_monitor(struct zap *z, void *mon, const char *name)
     memcpy(&value, ev + 2, 4);
     if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
         atomic_fetch_add(&z->handshake_failed, 1);
-        say(z, "zap: %s %s refused a peer in the handshake: %s (0x%08x)", name, ep,
-            protocol_error(value), (unsigned)value);
+        log_msg(LOG_PRI_WARNING, "zap: %s %s refused a peer in the handshake: %s (0x%08x)", name,
+                ep, protocol_error(value), (unsigned)value);
     } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && value != EPIPE &&
                value != ECONNRESET) {
         /* a peer hanging up after its refusal is no news; a timeout is */
         atomic_fetch_add(&z->handshake_failed, 1);
-        say(z, "zap: %s %s refused a peer in the handshake: %s", name, ep,
-            value == EAGAIN ? "it did not finish in time (ZMQ_HANDSHAKE_IVL)"
-                            : strerror((int)value));
+        log_msg(LOG_PRI_WARNING, "zap: %s %s refused a peer in the handshake: %s", name, ep,
+                value == EAGAIN ? "it did not finish in time (ZMQ_HANDSHAKE_IVL)"
+                                : strerror((int)value));
     }
 }
 
@@ -360,12 +339,10 @@ int zap_watch(struct zap *z, void *sock, const char *name, char *err, size_t err
     return 0;
 }
 
-struct zap *zap_start(void *ctx, const char *allow_dir, zap_log_fn *log, char *err,
-                      size_t errlen)
+struct zap *zap_start(void *ctx, const char *allow_dir, char *err, size_t errlen)
 {
     struct zap *z = xcalloc(1, sizeof *z);
     z->dir = xstrdup(allow_dir);
-    z->log = log;
     z->kickfd = -1;
     z->ctx = ctx;
     pthread_mutex_init(&z->lock, NULL);
@@ -389,11 +366,7 @@ struct zap *zap_start(void *ctx, const char *allow_dir, zap_log_fn *log, char *e
         goto fail;
     }
     z->started = 1;
-    if (log) {
-        char line[300];
-        snprintf(line, sizeof line, "zap: %ld allowed CURVE key(s) in %s", z->list.n, z->dir);
-        log(line);
-    }
+    log_msg(LOG_PRI_INFO, "zap: %ld allowed CURVE key(s) in %s", z->list.n, z->dir);
     return z;
 fail:
     zap_stop(&z);

@@ -10,16 +10,13 @@
 
 struct zap;
 
-typedef void zap_log_fn(const char *line);
-
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 
 /* Load allow_dir and bind the handler in ctx; it must run before any CURVE
- * server socket of ctx accepts a peer. log (may be NULL) gets a line per
- * refusal, at most 20 a second, and must be thread-safe. NULL with err when
- * the directory cannot be read or the endpoint is taken. */
-struct zap *zap_start(void *ctx, const char *allow_dir, zap_log_fn *log, char *err,
-                      size_t errlen);
+ * server socket of ctx accepts a peer. Every refusal is logged (base/log, a
+ * warning, rate-limited there). NULL with err when the directory cannot be
+ * read or the endpoint is taken. */
+struct zap *zap_start(void *ctx, const char *allow_dir, char *err, size_t errlen);
 /* Stop the thread and close its sockets. Call after the CURVE sockets are
  * closed. NULL-safe. */
 void zap_stop(struct zap **zp);

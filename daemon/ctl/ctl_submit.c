@@ -17,7 +17,7 @@
 #include "ctl/ctlnet.h"
 #include "wire/mdp.h"
 #include "report.pb-c.h"
-#include "broker/spool.h"
+#include "wire/titanic_id.h"
 #include "base/util.h"
 
 #define WINDOW 256              /* requests in flight at once */
@@ -333,7 +333,7 @@ int ctl_submit(int argc, char **argv)
             snprintf(it->sid, sizeof it->sid, "%s", o.id);
         else
             ctlnet_uuid(it->sid);
-        spool_uuid_for(it->sid, it->uuid);
+        titanic_id_for(it->sid, it->uuid);
         if (pack_submission(it, &o, it->file, err, sizeof err) != 0) {
             fprintf(stderr, "reportctl: %s\n", err);
             rc = 66;

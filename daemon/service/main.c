@@ -26,13 +26,6 @@
 
 #define EMBEDDED_ENDPOINT "inproc://reportd-workers"
 
-/* Sink for the broker's and workers' protocol lines (already rate-limited
- * per second by the broker; log.c limits repeats again). */
-static void log_line(const char *line)
-{
-    log_msg(LOG_PRI_WARNING, "%s", line);
-}
-
 static void configure_log(const struct config *cfg)
 {
     log_configure(log_format_parse(cfg->log_format) == 1, log_level_parse(cfg->log_level));
@@ -151,7 +144,7 @@ static int run_broker(void *ctx, struct config *cfg, const char *file, int sigfd
 {
     char err[512];
     const char *binds[] = {EMBEDDED_ENDPOINT, NULL};
-    struct broker *b = broker_new(ctx, cfg, nthreads ? binds : NULL, log_line, err, sizeof err);
+    struct broker *b = broker_new(ctx, cfg, nthreads ? binds : NULL, err, sizeof err);
     if (!b) {
         log_msg(LOG_PRI_ERR, "%s", err);
         return 70;
@@ -167,7 +160,7 @@ static int run_broker(void *ctx, struct config *cfg, const char *file, int sigfd
         goto done;
     if (nthreads && (!(chk = make_checker(cfg)) ||
                      !(pool = worker_start(ctx, cfg, EMBEDDED_ENDPOINT, nthreads, chk, stopfd,
-                                           log_line, err, sizeof err)))) {
+                                           err, sizeof err)))) {
         if (nthreads && chk)
             log_msg(LOG_PRI_ERR, "%s", err);
         goto done;
@@ -205,7 +198,7 @@ static int run_worker(void *ctx, struct config *cfg, const char *file, int sigfd
         return 70;
     int stopfd = eventfd(0, EFD_CLOEXEC);
     struct worker_pool *pool = worker_start(ctx, cfg, cfg->worker_connect, cfg->threads, chk,
-                                            stopfd, log_line, err, sizeof err);
+                                            stopfd, err, sizeof err);
     if (!pool) {
         log_msg(LOG_PRI_ERR, "%s", err);
         checker_destroy(&chk);
@@ -272,8 +265,6 @@ int main(int argc, char **argv)
         exit(0);
     }
     configure_log(&cfg);
-    if (getenv("REPORTD_TEST_POISON") || getenv("REPORTD_TEST_DELAY_MS"))
-        worker_fault_hook = worker_poison_hook;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

@@ -210,3 +210,15 @@ struct mdp_msg *mdp_client_cmd(const void *identity, size_t idlen, const char *s
     mdp_msg_addstr(m, service);
     return m;
 }
+
+struct mdp_msg *mdp_client_answer(const struct mdp_msg *req, const struct mdp_parsed *p,
+                                  const char *status)
+{
+    struct mdp_msg *m = mdp_msg_new();
+    mdp_msg_addframe(m, req, 0);
+    mdp_msg_add(m, "", 0);
+    mdp_msg_addstr(m, MDP_CLIENT);
+    mdp_msg_addframe(m, req, p->service);
+    mdp_msg_addstr(m, status);
+    return m;
+}

@@ -69,5 +69,10 @@ int mdp_parse(const struct mdp_msg *m, size_t first, struct mdp_parsed *p, char 
 struct mdp_msg *mdp_worker_cmd(const void *identity, size_t idlen, int cmd);
 /* Build a client-side REPLY/REQUEST head: [identity], "", MDPC01, service. */
 struct mdp_msg *mdp_client_cmd(const void *identity, size_t idlen, const char *service);
+/* Build the broker's answer to a client request req (ROUTER identity at frame
+ * 0, parsed as p): identity, "", MDPC01, req's service frame, status. The
+ * caller may append more frames. */
+struct mdp_msg *mdp_client_answer(const struct mdp_msg *req, const struct mdp_parsed *p,
+                                  const char *status);
 
 #endif

@@ -9,19 +9,17 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
 #include "check/check.h"
 #include "conf/config.h"
 #include "wire/keys.h"
 #include "wire/mdp.h"
+#include "base/log.h"
 #include "base/util.h"
 
 void (*worker_fault_hook)(const void *body, size_t len);
@@ -32,38 +30,11 @@ struct worker_pool {
     const struct checker *chk;
     char *endpoint;
     int stopfd;
-    worker_log_fn *log;
     pthread_t *threads;
     int nthreads;
     atomic_ulong served;
     struct curve_keys keys;     /* CURVE client keys; off over inproc:// */
 };
-
-void worker_poison_hook(const void *body, size_t len)
-{
-    const char *marker = getenv("REPORTD_TEST_POISON");
-    const char *delay = getenv("REPORTD_TEST_DELAY_MS");
-    if (marker && *marker && memmem(body, len, marker, strlen(marker)))
-        raise(SIGKILL);
-    if (delay && *delay) {
-        long ms = atol(delay);
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-}
-
-__attribute__((format(printf, 2, 3)))
-static void say(const struct worker_pool *p, const char *fmt, ...)
-{
-    if (!p->log)
-        return;
-    char line[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    p->log(line);
-}
 
 static void send_cmd(void *sock, int cmd, const char *service)
 {
@@ -94,7 +65,7 @@ static void *connect_broker(struct worker_pool *p)
     zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &ztmo, sizeof ztmo);
     keys_apply_client(s, &p->keys);
     if (zmq_connect(s, p->endpoint) != 0) {
-        say(p, "worker: connect %s: %s", p->endpoint, zmq_strerror(zmq_errno()));
+        log_msg(LOG_PRI_ERR, "worker: connect %s: %s", p->endpoint, zmq_strerror(zmq_errno()));
         zmq_close(s);
         return NULL;
     }
@@ -120,7 +91,7 @@ static void serve(struct worker_pool *p, void *sock, const struct mdp_msg *m,
     mdp_msg_add(out, buf, n);
     free(buf);
     if (mdp_msg_send(out, sock, 0) != 0)
-        say(p, "worker: send reply: %s", zmq_strerror(zmq_errno()));
+        log_msg(LOG_PRI_WARNING, "worker: send reply: %s", zmq_strerror(zmq_errno()));
     mdp_msg_destroy(&out);
     atomic_fetch_add(&p->served, 1);
 }
@@ -131,8 +102,8 @@ static int on_message(struct worker_pool *p, void *sock, const struct mdp_msg *m
     char err[200];
     struct mdp_parsed mp;
     if (mdp_parse(m, 0, &mp, err, sizeof err) != 0 || !mp.worker) {
-        say(p, "worker: dropped an invalid message from the broker: %s",
-            mp.worker ? err : "not MDPW01");
+        log_msg(LOG_PRI_WARNING, "worker: dropped an invalid message from the broker: %s",
+                mp.worker ? err : "not MDPW01");
         return 0;
     }
     switch (mp.command) {
@@ -144,7 +115,8 @@ static int on_message(struct worker_pool *p, void *sock, const struct mdp_msg *m
     case MDP_DISCONNECT:
         return 1;
     default:
-        say(p, "worker: unexpected command 0x%02x from the broker", (unsigned)mp.command);
+        log_msg(LOG_PRI_WARNING, "worker: unexpected command 0x%02x from the broker",
+                (unsigned)mp.command);
         return 0;
     }
 }
@@ -186,8 +158,8 @@ static void *run(void *arg)
         }
         now = util_now_ms();
         if (sock && !disconnect && now - broker_seen > hb * liveness) {
-            say(p, "worker: broker silent for %lld ms: reconnecting in %lld ms",
-                (long long)(now - broker_seen), (long long)backoff);
+            log_msg(LOG_PRI_WARNING, "worker: broker silent for %lld ms: reconnecting in %lld ms",
+                    (long long)(now - broker_seen), (long long)backoff);
             disconnect = 2;
         }
         if (disconnect) {
@@ -216,7 +188,7 @@ static void *run(void *arg)
 
 struct worker_pool *worker_start(void *ctx, const struct config *cfg, const char *endpoint,
                                  int nthreads, const struct checker *chk, int stopfd,
-                                 worker_log_fn *log, char *err, size_t errlen)
+                                 char *err, size_t errlen)
 {
     struct worker_pool *p = xcalloc(1, sizeof *p);
     p->ctx = ctx;
@@ -224,7 +196,6 @@ struct worker_pool *worker_start(void *ctx, const struct config *cfg, const char
     p->chk = chk;
     p->endpoint = xstrdup(endpoint);
     p->stopfd = stopfd;
-    p->log = log;
     /* inproc:// never runs a ZMTP handshake: the embedded workers need no keys */
     if (cfg->curve && strncmp(endpoint, "inproc://", 9) != 0 &&
         keys_load_client(&p->keys, cfg->client_secret_key, cfg->server_public_key, err,

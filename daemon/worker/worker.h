@@ -10,21 +10,18 @@ struct config;
 struct checker;
 struct worker_pool;
 
-typedef void worker_log_fn(const char *line);
-
-/* Test seam: when set, called with each request body before it is checked. A
- * test build points it at worker_poison_hook; production leaves it NULL. */
+/* Test seam: when set, called with each request body before it is checked.
+ * Only test programs set it (build/reportd-test links tests/seams/
+ * worker_fault.c, which does); the installed reportd leaves it NULL. */
 extern void (*worker_fault_hook)(const void *body, size_t len);
-/* Test faults: kills the process (SIGKILL) when the body contains
- * $REPORTD_TEST_POISON; sleeps $REPORTD_TEST_DELAY_MS per request. */
-void worker_poison_hook(const void *body, size_t len);
 
 /* Start nthreads worker threads connecting to endpoint, serving cfg->service.
  * They run until stopfd (an eventfd or signalfd, never read here) becomes
- * readable, then send DISCONNECT and end. chk and cfg are borrowed. NULL+err. */
+ * readable, then send DISCONNECT and end. chk and cfg are borrowed; events go
+ * to base/log. NULL+err. */
 struct worker_pool *worker_start(void *ctx, const struct config *cfg, const char *endpoint,
                                  int nthreads, const struct checker *chk, int stopfd,
-                                 worker_log_fn *log, char *err, size_t errlen);
+                                 char *err, size_t errlen);
 /* Join the threads (after stopfd fired). NULL-safe. */
 void worker_join(struct worker_pool **pp);
 

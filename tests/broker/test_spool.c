@@ -47,20 +47,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void test_spool_uuid_from_submission_id(void **state)
-{
-    (void)state;
-    char u[33], v[33];
-    spool_uuid_for("6F9619FF-8B86-D011-B42D-00C04FC964FF", u);
-    assert_string_equal(u, "6f9619ff8b86d011b42d00c04fc964ff");
-    spool_uuid_for("report-2024-430381", u);
-    spool_uuid_for("report-2024-430381", v);
-    assert_int_equal(strlen(u), 32);
-    assert_string_equal(u, v);
-    spool_uuid_for("report-2024-430382", v);
-    assert_string_not_equal(u, v);
-}
-
 static void test_spool_same_uuid_is_one_job(void **state)
 {
     struct fixture *f = *state;
@@ -160,7 +146,6 @@ static void test_spool_sequence_survives_reopen(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spool_uuid_from_submission_id),
         cmocka_unit_test_setup_teardown(test_spool_same_uuid_is_one_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_published_reply_is_stored_once, setup,
                                         teardown),

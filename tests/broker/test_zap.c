@@ -155,7 +155,7 @@ static void start_workers(struct fixture *f, const char *key)
     cfg->curve = key != NULL;
     cfg->client_secret_key = f->wkey[f->npools];
     f->pools[f->npools] = worker_start(f->b.ctx, cfg, f->b.cfg.broker_bind, 1, f->chk, f->wstopfd,
-                                       NULL, err, sizeof err);
+                                       err, sizeof err);
     if (!f->pools[f->npools])
         fail_msg("worker_start: %s", err);
     f->npools++;

@@ -50,7 +50,7 @@ static void test_worker_speaks_mdpw01(void **state)
     assert_int_equal(zmq_bind(router, "inproc://test-worker"), 0);
     int stopfd = eventfd(0, 0);
     struct worker_pool *pool =
-        worker_start(ctx, &cfg, "inproc://test-worker", 1, chk, stopfd, NULL, err, sizeof err);
+        worker_start(ctx, &cfg, "inproc://test-worker", 1, chk, stopfd, err, sizeof err);
     assert_non_null(pool);
 
     struct mdp_msg *ready = recv_cmd(router, 2000, MDP_READY);

@@ -1,9 +1,11 @@
-/* brokersvc: the services the broker answers itself — 8/MMI (mmi.*), 9/TSP
- * (titanic.request/reply/close), reportd.replay and reportd.deadletter — and
- * the broker's internal structures they share with broker.c. Not for use
- * outside the broker. */
-#ifndef REPORTD_BROKERSVC_H
-#define REPORTD_BROKERSVC_H
+/* broker_private: the broker's state, for the broker's own modules only (as
+ * hiredis keeps its async_private.h): roster.c (workers and queues),
+ * titanic.c (9/TSP), services.c (the other internal services) and broker.c,
+ * which owns a struct broker and wires them. Includes point one way:
+ * broker.c → services.c → titanic.c → roster.c → this header. Nothing outside
+ * daemon/broker/ includes it; the public face is broker.h. One thread. */
+#ifndef REPORTD_BROKER_PRIVATE_H
+#define REPORTD_BROKER_PRIVATE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -11,10 +13,7 @@
 #include "broker/broker.h"
 #include "wire/keys.h"
 
-struct zap;
-
 struct mdp_msg;
-struct mdp_parsed;
 
 struct job {                    /* a request waiting for, or held by, a worker */
     struct job *next;
@@ -48,7 +47,6 @@ struct service {
 
 struct broker {
     const struct config *cfg;
-    broker_log_fn *log;
     void *router;
     struct spool *sp;
     struct publisher *pub;
@@ -67,25 +65,9 @@ struct broker {
     int tick_ms;                /* ms */
     int64_t tick_at;            /* ms (monotonic): next tick */
     struct telemetry *tm;       /* latency histograms, or NULL */
-    int64_t log_sec;
-    int log_lines, log_suppressed;
     struct broker_stats st;
     struct curve_keys keys;     /* the server's CURVE key; off without security.curve */
     struct zap *zap;            /* the ZAP handler thread, with security.curve */
 };
-
-/* broker.c */
-void broker_log(struct broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Nonzero for names the broker serves itself (mmi.*, titanic.*, reportd.*). */
-int brokersvc_internal(const char *name, size_t len);
-/* Answer a client REQUEST m (identity at frame 0) for an internal service. */
-void brokersvc_handle(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p);
-/* Queue a Titanic job already in the spool; submission_id may be NULL. */
-void brokersvc_queue_titanic(struct broker *b, const char *uuid, const char *submission_id,
-                             const char *service, const void *body, size_t len);
-/* The batch committed: send the 200s. It failed: send 500s instead. */
-void brokersvc_acks_flush(struct broker *b);
-void brokersvc_acks_fail(struct broker *b);
 
 #endif

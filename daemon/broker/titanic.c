@@ -1,0 +1,191 @@
+/* titanic: 9/TSP on the spool.
+ *   titanic.request SERVICE BODY → "200" UUID once committed, "500" (retry)
+ *   titanic.reply UUID → "200" Result | "300" pending | "400" unknown or closed
+ *                        | "500 dead letter: …" (retry after `deadletter retry`)
+ *   titanic.close UUID → "200"
+ * A submission's UUID comes from its submission_id (titanic_id_for), so the
+ * same submission sent twice is one job. Invariant: a "200" to
+ * titanic.request leaves only after the spool batch holding the job is
+ * committed (the answer waits in b->acks until then). */
+#include "broker/titanic.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/pbguard.h"
+#include "base/util.h"
+#include "conf/config.h"
+#include "report.pb-c.h"
+#include "wire/mdp.h"
+#include "wire/titanic_id.h"
+#include "broker/roster.h"
+#include "broker/spool.h"
+
+/* A Submission whose submission_id may name its Titanic job: its strings
+ * valid UTF-8 without a hidden NUL ("a\0b" must not become job "a"), its
+ * unpacking within a memory budget. NULL otherwise. */
+static Reportd__Submission *untrusted_submission(const void *body, size_t len)
+{
+    char err[200];
+    return (Reportd__Submission *)pbguard_unpack(&reportd__submission__descriptor, body, len,
+                                                 PBGUARD_BUDGET(len), err, sizeof err);
+}
+
+void titanic_queue(struct broker *b, const char *uuid, const char *submission_id,
+                   const char *service, const void *body, size_t len)
+{
+    struct service *s = roster_service(b, service, strlen(service), 1);
+    struct job *j = xcalloc(1, sizeof *j);
+    snprintf(j->uuid, sizeof j->uuid, "%s", uuid);
+    if (submission_id) {
+        snprintf(j->submission_id, sizeof j->submission_id, "%s", submission_id);
+    } else if (strcmp(service, b->cfg->service) == 0) {
+        Reportd__Submission *sub = untrusted_submission(body, len);
+        if (sub) {
+            snprintf(j->submission_id, sizeof j->submission_id, "%s", sub->submission_id);
+            reportd__submission__free_unpacked(sub, NULL);
+        }
+    }
+    j->service = s->name;
+    j->body = mdp_msg_new();
+    mdp_msg_add(j->body, body, len);
+    roster_enqueue(b, s, j, 0);
+    roster_dispatch(b, s);
+}
+
+/* The job's UUID and submission id (sid[64], "" when the body has none). */
+static void job_id(const struct broker *b, const char *service, const void *body, size_t len,
+                   char uuid[33], char sid[64])
+{
+    Reportd__Submission *sub = strcmp(service, b->cfg->service) == 0
+                                   ? untrusted_submission(body, len) : NULL;
+    if (sub && sub->submission_id && sub->submission_id[0]) {
+        titanic_id_for(sub->submission_id, uuid);
+        snprintf(sid, 64, "%s", sub->submission_id);
+    } else {
+        /* undecodable: stored all the same; the worker will answer REJECTED */
+        titanic_id_for_bytes(service, body, len, uuid);
+    }
+    if (sub)
+        reportd__submission__free_unpacked(sub, NULL);
+}
+
+void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p)
+{
+    char err[256], uuid[33], sid[64] = "";
+    b->st.received++;
+    if (m->n != p->body + 2 || mdp_msg_size(m, p->body) == 0) {
+        log_msg(LOG_PRI_WARNING, "titanic.request needs exactly: service, body");
+        roster_answer_status(b, m, p, "400 expected frames: service, body");
+        b->st.rejected++;
+        return;
+    }
+    if (b->draining) {          /* stopping: take no new work; 9/TSP "500" = retry later */
+        roster_answer_status(b, m, p, "500");
+        b->st.rejected++;
+        return;
+    }
+    char *service = mdp_msg_strdup(m, p->body);
+    const void *body = mdp_msg_data(m, p->body + 1);
+    size_t len = mdp_msg_size(m, p->body + 1);
+    job_id(b, service, body, len, uuid, sid);
+    int rc = spool_put(b->sp, uuid, sid, service, body, len, err, sizeof err);
+    if (rc < 0) {
+        log_job(LOG_PRI_ERR, &(struct log_job){sid, -1, NULL}, "%s", err);
+        roster_answer_status(b, m, p, "500");
+        b->st.rejected++;
+        free(service);
+        return;
+    }
+    if (rc == 1)
+        b->st.accepted++;
+    else
+        b->st.duplicate++;
+    log_job(LOG_PRI_DEBUG, &(struct log_job){sid, -1, NULL}, "%s %s %s", rc == 1 ? "accepted" :
+            "duplicate", service, uuid);
+    if (rc == 1)
+        titanic_queue(b, uuid, sid, service, body, len);
+    free(service);
+    struct mdp_msg *ack = mdp_client_answer(m, p, "200");
+    mdp_msg_addstr(ack, uuid);
+    if (spool_uncommitted(b->sp) == 0) {
+        roster_answer(b, &ack);
+        return;
+    }
+    if (b->nacks == b->capacks) {
+        b->capacks = b->capacks ? 2 * b->capacks : 64;
+        b->acks = xrealloc(b->acks, b->capacks * sizeof *b->acks);
+    }
+    b->acks[b->nacks++] = ack;
+}
+
+void titanic_acks_flush(struct broker *b)
+{
+    for (size_t i = 0; i < b->nacks; i++)
+        roster_answer(b, &b->acks[i]);
+    b->nacks = 0;
+}
+
+void titanic_acks_fail(struct broker *b)
+{
+    for (size_t i = 0; i < b->nacks; i++) {
+        struct mdp_msg *ack = b->acks[i];
+        if (b->router) {
+            struct mdp_msg *m = mdp_msg_new();
+            for (size_t k = 0; k < 4; k++)
+                mdp_msg_addframe(m, ack, k);
+            mdp_msg_addstr(m, "500");
+            roster_answer(b, &m);
+        }
+        mdp_msg_destroy(&ack);
+    }
+    b->nacks = 0;
+}
+
+/* The one frame after the service: a UUID, else a 400 was sent. */
+static int request_uuid(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p,
+                        char uuid[33])
+{
+    if (m->n == p->body + 1 &&
+        titanic_id_parse(mdp_msg_data(m, p->body), mdp_msg_size(m, p->body), uuid) == 0)
+        return 0;
+    roster_answer_status(b, m, p, "400 expected one frame: a 32-hex-digit UUID");
+    return -1;
+}
+
+void titanic_reply(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p)
+{
+    char uuid[33];
+    if (request_uuid(b, m, p, uuid) != 0)
+        return;
+    void *reply = NULL;
+    size_t len = 0;
+    int state = spool_get(b->sp, uuid, &reply, &len);
+    if (state == SPOOL_DONE) {
+        struct mdp_msg *out = mdp_client_answer(m, p, "200");
+        mdp_msg_add(out, reply, len);
+        roster_answer(b, &out);
+    } else if (state == SPOOL_PENDING) {
+        roster_answer_status(b, m, p, "300");
+    } else if (state == SPOOL_DEAD) {
+        roster_answer_status(b, m, p, "500 dead letter: see reportctl deadletter show");
+    } else {
+        roster_answer_status(b, m, p, "400");
+    }
+    free(reply);
+}
+
+void titanic_close(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p)
+{
+    char uuid[33], err[256];
+    if (request_uuid(b, m, p, uuid) != 0)
+        return;
+    if (spool_close_job(b->sp, uuid, err, sizeof err) != 0) {
+        log_msg(LOG_PRI_ERR, "%s", err);
+        roster_answer_status(b, m, p, "500");
+        return;
+    }
+    roster_answer_status(b, m, p, "200");
+}

@@ -4,39 +4,72 @@
  * Absent values are omitted (enrichment) or "" (finding ids). */
 #include "check/jsonout.h"
 
+#include <ctype.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/util.h"
 
+/* Lower-cased names, built once from the descriptors: the descriptors'
+ * own strings serve Status as they are. */
+static const ProtobufCEnumDescriptor *const named[] = {
+    &reportd__severity__descriptor, &reportd__rating__descriptor, &reportd__cell_state__descriptor,
+    &reportd__body_kind__descriptor, &reportd__document_form__descriptor,
+};
+#define NAMED (sizeof named / sizeof named[0])
+static char lower[NAMED][8][24];
+static pthread_once_t lower_once = PTHREAD_ONCE_INIT;
+
+static const char *unprefixed(const char *name)
+{
+    const char *u = strchr(name, '_');
+    return u ? u + 1 : name;
+}
+
+static void build_lower(void)
+{
+    for (size_t d = 0; d < NAMED; d++)
+        for (unsigned i = 0; i < named[d]->n_values && i < 8; i++) {
+            const char *s = unprefixed(named[d]->values[i].name);
+            size_t j = 0;
+            for (; s[j] && j + 1 < sizeof lower[d][i]; j++)
+                lower[d][i][j] = (char)tolower((unsigned char)s[j]);
+            lower[d][i][j] = '\0';
+        }
+}
+
+const char *jsonout_enum_name(const ProtobufCEnumDescriptor *d, int v)
+{
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    if (!ev)
+        return NULL;
+    if (d == &reportd__status__descriptor)
+        return unprefixed(ev->name);
+    pthread_once(&lower_once, build_lower);
+    for (size_t i = 0; i < NAMED; i++)
+        if (named[i] == d && ev - d->values < 8)
+            return lower[i][ev - d->values];
+    return NULL;
+}
+
 const char *jsonout_status(Reportd__Status s)
 {
-    switch (s) {
-    case REPORTD__STATUS__STATUS_PASS: return "PASS";
-    case REPORTD__STATUS__STATUS_WARN: return "WARN";
-    case REPORTD__STATUS__STATUS_FAIL: return "FAIL";
-    case REPORTD__STATUS__STATUS_REJECTED: return "REJECTED";
-    default: return "UNKNOWN";
-    }
+    const char *n = jsonout_enum_name(&reportd__status__descriptor, (int)s);
+    return n ? n : "UNKNOWN";
 }
 
 const char *jsonout_severity(Reportd__Severity s)
 {
-    switch (s) {
-    case REPORTD__SEVERITY__SEV_ERROR: return "error";
-    case REPORTD__SEVERITY__SEV_WARNING: return "warning";
-    default: return "notice";
-    }
+    const char *n = jsonout_enum_name(&reportd__severity__descriptor, (int)s);
+    return n ? n : "unknown";
 }
 
 const char *jsonout_rating(Reportd__Rating r)
 {
-    switch (r) {
-    case REPORTD__RATING__RATING_GREEN: return "green";
-    case REPORTD__RATING__RATING_YELLOW: return "yellow";
-    case REPORTD__RATING__RATING_RED: return "red";
-    default: return "none";
-    }
+    const char *n = jsonout_enum_name(&reportd__rating__descriptor, (int)r);
+    return n ? n : "unknown";
 }
 
 static json_t *str_or_empty(const char *s)

@@ -1,226 +1,234 @@
-/* config: defaults, then a libyaml document walk over one key table, then
- * bounds. Every error carries file:line:column (libyaml marks are 0-based).
- * Keys are dotted paths ("spool.batch_ms"); a mapping value descends only
- * where the table has a section of that name. */
+/* config: one table of keys (dotted path, type, default, bounds, live or
+ * restart-only, a line of doc) drives everything: config_defaults loads the
+ * table's defaults as a YAML document, config_load walks the file's document
+ * (ydoc: no aliases, bounded nodes) with the same setters, config_diff and
+ * config_apply_live follow the live flags, config_free the types. Every error
+ * carries file:line:column (libyaml marks are 0-based, ydoc adds 1). A mapping
+ * value descends where some key's path continues ("spool" → "spool.path"). */
 #include "conf/config.h"
 
-#include "report/findings.h"
-
 #include <errno.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
-#include <yaml.h>
 
-#include "wire/keys.h"
 #include "base/util.h"
+#include "base/ydoc.h"
+#include "check/jsonout.h"
+#include "report/findings.h"
+#include "wire/keys.h"
 
-enum ktype { K_SECTION, K_STR, K_INT, K_LONG, K_STATUSES, K_SEVERITIES, K_BOOL };
+#define CONFIG_MAX_BYTES (1u << 20)     /* a config file larger than 1 MiB is a mistake */
+#define CONFIG_MAX_NODES 10000
 
-struct key {
-    const char *path;
-    enum ktype type;
-    size_t off;
-    long min, max;
-};
+static int check_endpoint(const char *v, char *why, size_t whylen);
+static int check_key_file(const char *v, char *why, size_t whylen);
+static int check_metrics_bind(const char *v, char *why, size_t whylen);
+static const char *const formats[] = {"text", "json", NULL};
+static const char *const levels[] = {"error", "warning", "notice", "info", "debug", NULL};
 
 #define F(field) offsetof(struct config, field)
-static const struct key keys[] = {
-    {"broker", K_SECTION, 0, 0, 0},
-    {"broker.bind", K_STR, F(broker_bind), 0, 0},
-    {"broker.publish", K_STR, F(publish_bind), 0, 0},
-    {"broker.request_expiry_ms", K_INT, F(request_expiry_ms), 100, 86400000},
-    {"worker", K_SECTION, 0, 0, 0},
-    {"worker.connect", K_STR, F(worker_connect), 0, 0},
-    {"worker.service", K_STR, F(service), 0, 0},
-    {"worker.threads", K_INT, F(threads), 1, 256},
-    {"worker.reconnect_min_ms", K_INT, F(reconnect_min_ms), 10, 600000},
-    {"worker.reconnect_max_ms", K_INT, F(reconnect_max_ms), 10, 600000},
-    {"heartbeat", K_SECTION, 0, 0, 0},
-    {"heartbeat.interval_ms", K_INT, F(heartbeat_ms), 10, 600000},
-    {"heartbeat.liveness", K_INT, F(liveness), 2, 100},
-    {"spool", K_SECTION, 0, 0, 0},
-    {"spool.path", K_STR, F(spool_path), 0, 0},
-    {"spool.batch_max", K_INT, F(batch_max), 1, 100000},
-    {"spool.batch_ms", K_INT, F(batch_ms), 0, 10000},
-    {"spool.max_attempts", K_INT, F(max_attempts), 1, 1000},
-    {"alerts", K_SECTION, 0, 0, 0},
-    {"alerts.statuses", K_STATUSES, F(alert_statuses), 0, 0},
-    {"rules", K_SECTION, 0, 0, 0},
-    {"rules.severity", K_SEVERITIES, 0, 0, 0},
-    {"metrics", K_SECTION, 0, 0, 0},
-    {"metrics.bind", K_STR, F(metrics_bind), 0, 0},
-    {"log", K_SECTION, 0, 0, 0},
-    {"log.format", K_STR, F(log_format), 0, 0},
-    {"log.level", K_STR, F(log_level), 0, 0},
-    {"limits", K_SECTION, 0, 0, 0},
-    {"limits.shutdown_timeout", K_INT, F(shutdown_timeout), 1, 3600},
-    {"limits.ready_backlog", K_LONG, F(ready_backlog), 1, 1000000000},
-    {"limits.max_message", K_LONG, F(max_message), 1024, 1L << 30},
-    {"limits.hwm", K_INT, F(hwm), 10, 10000000},
-    {"security", K_SECTION, 0, 0, 0},
-    {"security.curve", K_BOOL, F(curve), 0, 1},
-    {"security.server_secret_key", K_STR, F(server_secret_key), 0, 0},
-    {"security.server_public_key", K_STR, F(server_public_key), 0, 0},
-    {"security.client_secret_key", K_STR, F(client_secret_key), 0, 0},
-    {"security.allow_dir", K_STR, F(allow_dir), 0, 0},
+static const struct config_key keys[] = {
+    {"broker.bind", CONFIG_STR, F(broker_bind), "tcp://127.0.0.1:5555", .check = check_endpoint,
+     .doc = "ROUTER for MDP clients and workers, one socket for both"},
+    {"broker.publish", CONFIG_STR, F(publish_bind), "tcp://127.0.0.1:5556", .check = check_endpoint,
+     .doc = "XPUB: frames topic, sequence, body"},
+    {"broker.request_expiry_ms", CONFIG_INT, F(request_expiry_ms), "60000",
+     .min = 100, .max = 86400000, .live = 1,
+     .doc = "ms a plain MDP request waits for a worker before it is dropped"},
+    {"worker.connect", CONFIG_STR, F(worker_connect), "tcp://127.0.0.1:5555",
+     .check = check_endpoint, .doc = "where `reportd worker` connects"},
+    {"worker.service", CONFIG_STR, F(service), "report.check",
+     .doc = "the MDP service name"},
+    {"worker.threads", CONFIG_INT, F(threads), "2", .min = 1, .max = 256,
+     .doc = "worker sockets per process, each one request at a time"},
+    {"worker.reconnect_min_ms", CONFIG_INT, F(reconnect_min_ms), "100", .min = 10, .max = 600000,
+     .doc = "ms, first back-off after the broker went silent"},
+    {"worker.reconnect_max_ms", CONFIG_INT, F(reconnect_max_ms), "10000", .min = 10, .max = 600000,
+     .doc = "ms, the back-off doubles up to this"},
+    {"heartbeat.interval_ms", CONFIG_INT, F(heartbeat_ms), "2500",
+     .min = 10, .max = 600000, .live = 1, .doc = "ms between MDP heartbeats, both ways"},
+    {"heartbeat.liveness", CONFIG_INT, F(liveness), "3", .min = 2, .max = 100, .live = 1,
+     .doc = "a peer silent for interval × liveness is dead"},
+    {"spool.path", CONFIG_STR, F(spool_path), "\"\"",
+     .doc = "SQLite file; empty: $STATE_DIRECTORY/spool.db, else ./var/spool.db"},
+    {"spool.batch_max", CONFIG_INT, F(batch_max), "256", .min = 1, .max = 100000, .live = 1,
+     .doc = "writes per group commit at most"},
+    {"spool.batch_ms", CONFIG_INT, F(batch_ms), "2", .min = 0, .max = 10000, .live = 1,
+     .doc = "ms the first write of a batch waits for its commit at most"},
+    {"spool.max_attempts", CONFIG_INT, F(max_attempts), "3", .min = 1, .max = 1000, .live = 1,
+     .doc = "worker deaths before a submission goes to the dead letters"},
+    {"alerts.statuses", CONFIG_STATUSES, F(alert_statuses), "[FAIL]", .live = 1,
+     .doc = "Result statuses that raise an Alert"},
+    {"rules.severity", CONFIG_SEVERITIES, 0, "{}",
+     .doc = "severity overrides, RULE-ID: notice, warning or error"},
+    {"metrics.bind", CONFIG_STR, F(metrics_bind), "\"\"", .check = check_metrics_bind,
+     .doc = "IPV4-ADDRESS:PORT for /metrics, /healthz, /readyz; empty: off"},
+    {"log.format", CONFIG_STR, F(log_format), "text", .live = 1, .choices = formats,
+     .doc = "json: one object per line (time, priority, level, msg, …)"},
+    {"log.level", CONFIG_STR, F(log_level), "info", .live = 1, .choices = levels,
+     .doc = "the least important priority logged"},
+    {"limits.shutdown_timeout", CONFIG_INT, F(shutdown_timeout), "30",
+     .min = 1, .max = 3600, .live = 1, .doc = "s a TERM drain waits for the jobs workers hold"},
+    {"limits.ready_backlog", CONFIG_LONG, F(ready_backlog), "10000",
+     .min = 1, .max = 1000000000, .live = 1,
+     .doc = "jobs; /readyz fails while more wait for a worker"},
+    {"limits.max_message", CONFIG_LONG, F(max_message), "16777216", .min = 1024, .max = 1L << 30,
+     .doc = "bytes; ZMQ_MAXMSGSIZE and the largest document read"},
+    {"limits.hwm", CONFIG_INT, F(hwm), "100000", .min = 10, .max = 10000000,
+     .doc = "messages; send and receive high-water marks"},
+    {"security.curve", CONFIG_BOOL, F(curve), "false",
+     .doc = "CURVE and the ZAP allow-list on every TCP and ipc endpoint"},
+    {"security.server_secret_key", CONFIG_STR, F(server_secret_key), "server.key",
+     .check = check_key_file, .doc = "broker: its secret key file"},
+    {"security.server_public_key", CONFIG_STR, F(server_public_key), "server.pub",
+     .check = check_key_file, .doc = "workers, reportctl: the broker's public key file"},
+    {"security.client_secret_key", CONFIG_STR, F(client_secret_key), "client.key",
+     .check = check_key_file, .doc = "workers, reportctl: their own secret key file"},
+    {"security.allow_dir", CONFIG_STR, F(allow_dir), "/etc/reportd/allowed",
+     .doc = "broker: one NAME.pub per allowed peer; re-read when it changes"},
 };
 #undef F
+#define NKEYS (sizeof keys / sizeof keys[0])
 
-/* What a SIGHUP reload may change; every other key needs a restart. */
-static const char *const live_keys[] = {
-    "broker.request_expiry_ms", "heartbeat.interval_ms", "heartbeat.liveness",
-    "spool.batch_max", "spool.batch_ms", "spool.max_attempts", "alerts.statuses",
-    "limits.shutdown_timeout", "limits.ready_backlog", "log.format", "log.level",
-};
-
-static const char *const status_names[] = {"PASS", "WARN", "FAIL", "REJECTED"};
-static const char *const severity_names[] = {"notice", "warning", "error"};
-
-void config_defaults(struct config *c)
+const struct config_key *config_keys(size_t *n)
 {
-    memset(c, 0, sizeof *c);
-    c->broker_bind = xstrdup("tcp://127.0.0.1:5555");
-    c->publish_bind = xstrdup("tcp://127.0.0.1:5556");
-    c->worker_connect = xstrdup("tcp://127.0.0.1:5555");
-    c->service = xstrdup("report.check");
-    c->threads = 2;
-    c->heartbeat_ms = 2500;
-    c->liveness = 3;
-    c->reconnect_min_ms = 100;
-    c->reconnect_max_ms = 10000;
-    c->request_expiry_ms = 60000;
-    c->spool_path = xstrdup("");
-    c->batch_max = 256;
-    c->batch_ms = 2;
-    c->max_attempts = 3;
-    c->alert_statuses = 1u << 2;
-    c->max_message = 16L << 20;
-    c->hwm = 100000;
-    c->shutdown_timeout = 30;
-    c->ready_backlog = 10000;
-    c->metrics_bind = xstrdup("");
-    c->log_format = xstrdup("text");
-    c->log_level = xstrdup("info");
-    c->server_secret_key = xstrdup("server.key");
-    c->server_public_key = xstrdup("server.pub");
-    c->client_secret_key = xstrdup("client.key");
-    c->allow_dir = xstrdup("/etc/reportd/allowed");
+    *n = NKEYS;
+    return keys;
 }
 
-void config_free(struct config *c)
+const char *config_type_name(enum config_type t)
 {
-    free(c->broker_bind);
-    free(c->publish_bind);
-    free(c->worker_connect);
-    free(c->service);
-    free(c->spool_path);
-    free(c->metrics_bind);
-    free(c->log_format);
-    free(c->log_level);
-    free(c->server_secret_key);
-    free(c->server_public_key);
-    free(c->client_secret_key);
-    free(c->allow_dir);
-    for (size_t i = 0; i < c->noverrides; i++)
-        free(c->override_rules[i]);
-    free(c->override_rules);
-    free(c->override_severities);
-    memset(c, 0, sizeof *c);
+    switch (t) {
+    case CONFIG_STR: return "string";
+    case CONFIG_INT:
+    case CONFIG_LONG: return "integer";
+    case CONFIG_BOOL: return "true/false";
+    case CONFIG_STATUSES: return "list of statuses";
+    case CONFIG_SEVERITIES: return "mapping rule: severity";
+    }
+    return "?";
 }
 
-__attribute__((format(printf, 5, 6)))
-static int at(char *err, size_t errlen, const char *file, const yaml_node_t *n, const char *fmt,
-              ...)
+/* "A, B or C" into out. */
+static const char *one_of(const char *const *names, size_t n, char *out, size_t outlen)
 {
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return errf(err, errlen, "%s:%zu:%zu: %s", file, n->start_mark.line + 1,
-                n->start_mark.column + 1, msg);
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used < outlen; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+        int w = snprintf(out + used, outlen - used, "%s%s", sep, names[i]);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    return out;
 }
 
-static const struct key *find_key(const char *path)
+/* Scalar n as a value of enum d by the name reportd writes (PASS, warning)
+ * into *out; 0, or -1 naming the accepted values. */
+static int enum_scalar(const ProtobufCEnumDescriptor *d, const struct config_key *k,
+                       struct ydoc *y, yaml_node_t *n, int *out, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (strcmp(keys[i].path, path) == 0)
-            return &keys[i];
-    return NULL;
+    const char *s = ydoc_str(n), *names[16] = {NULL};
+    for (unsigned i = 0; s && i < d->n_values; i++)
+        if (strcmp(jsonout_enum_name(d, d->values[i].value), s) == 0) {
+            *out = d->values[i].value;
+            return 0;
+        }
+    size_t nn = 0;
+    for (unsigned i = 0; i < d->n_values && nn < 16; i++)
+        names[nn++] = jsonout_enum_name(d, d->values[i].value);
+    char list[128];
+    return ydoc_err(y, n, err, errlen, "%s: %s is not %s", k->path, s ? s : "(not a scalar)",
+                    one_of(names, nn, list, sizeof list));
 }
 
-static const char *scalar(const yaml_node_t *n)
+static void *slot(struct config *c, const struct config_key *k)
 {
-    return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+    return (char *)c + k->off;
 }
 
-static int set_number(struct config *c, const struct key *k, const yaml_node_t *v,
-                      const char *file, char *err, size_t errlen)
+static int set_number(struct config *c, const struct config_key *k, struct ydoc *y,
+                      yaml_node_t *v, char *err, size_t errlen)
 {
-    const char *s = scalar(v);
+    const char *s = ydoc_str(v);
     if (!s)
-        return at(err, errlen, file, v, "%s: expected a number", k->path);
+        return ydoc_err(y, v, err, errlen, "%s: expected a number", k->path);
     char *end;
     errno = 0;
     long x = strtol(s, &end, 10);
     if (*s == '\0' || *end != '\0' || errno)
-        return at(err, errlen, file, v, "%s: expected an integer", k->path);
-    if (x < k->min || x > k->max) {
-        return at(err, errlen, file, v, "%s: %ld is out of range %ld..%ld", k->path, x, k->min,
-                  k->max);
-    }
-    if (k->type == K_INT)
-        *(int *)((char *)c + k->off) = (int)x;
+        return ydoc_err(y, v, err, errlen, "%s: expected an integer", k->path);
+    if (x < k->min || x > k->max)
+        return ydoc_err(y, v, err, errlen, "%s: %ld is out of range %ld..%ld", k->path, x,
+                        k->min, k->max);
+    if (k->type == CONFIG_INT)
+        *(int *)slot(c, k) = (int)x;
     else
-        *(long *)((char *)c + k->off) = x;
+        *(long *)slot(c, k) = x;
     return 0;
 }
 
-static int set_statuses(struct config *c, yaml_document_t *d, const yaml_node_t *v,
-                        const char *file, char *err, size_t errlen)
+static int set_string(struct config *c, const struct config_key *k, struct ydoc *y,
+                      yaml_node_t *v, char *err, size_t errlen)
+{
+    const char *s = ydoc_str(v);
+    if (!s)
+        return ydoc_err(y, v, err, errlen, "%s: expected a string", k->path);
+    char why[256];
+    if (k->check && k->check(s, why, sizeof why) != 0)
+        return ydoc_err(y, v, err, errlen, "%s: %s", k->path, why);
+    if (k->choices) {
+        size_t n = 0;
+        while (k->choices[n] && strcmp(k->choices[n], s) != 0)
+            n++;
+        if (!k->choices[n]) {
+            while (k->choices[n])
+                n++;
+            return ydoc_err(y, v, err, errlen, "%s: %s is not %s", k->path, s,
+                            one_of(k->choices, n, why, sizeof why));
+        }
+    }
+    char **p = slot(c, k);
+    free(*p);
+    *p = xstrdup(s);
+    return 0;
+}
+
+static int set_statuses(struct config *c, const struct config_key *k, struct ydoc *y,
+                        yaml_node_t *v, char *err, size_t errlen)
 {
     if (v->type != YAML_SEQUENCE_NODE)
-        return at(err, errlen, file, v, "%s", "alerts.statuses: expected a list like [FAIL]");
+        return ydoc_err(y, v, err, errlen, "%s: expected a list like [FAIL]", k->path);
     unsigned mask = 0;
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
          it++) {
-        const yaml_node_t *e = yaml_document_get_node(d, *it);
-        const char *s = scalar(e);
-        size_t j = 0;
-        while (s && j < 4 && strcmp(s, status_names[j]) != 0)
-            j++;
-        if (!s || j == 4)
-            return at(err, errlen, file, e, "alerts.statuses: %s is not PASS, WARN, FAIL or "
-                      "REJECTED", s ? s : "(not a scalar)");
+        int j;
+        if (enum_scalar(&reportd__status__descriptor, k, y,
+                        yaml_document_get_node(&y->doc, *it), &j, err, errlen) != 0)
+            return -1;
         mask |= 1u << j;
     }
-    c->alert_statuses = mask;
+    *(unsigned *)slot(c, k) = mask;
     return 0;
 }
 
-static int set_severities(struct config *c, yaml_document_t *d, const yaml_node_t *v,
-                          const char *file, char *err, size_t errlen)
+static int set_severities(struct config *c, const struct config_key *k, struct ydoc *y,
+                          yaml_node_t *v, char *err, size_t errlen)
 {
     if (v->type != YAML_MAPPING_NODE)
-        return at(err, errlen, file, v, "%s", "rules.severity: expected RULE-ID: severity pairs");
+        return ydoc_err(y, v, err, errlen, "%s: expected RULE-ID: severity pairs", k->path);
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        const yaml_node_t *kn = yaml_document_get_node(d, p->key);
-        const yaml_node_t *vn = yaml_document_get_node(d, p->value);
-        const char *rule = scalar(kn), *sev = scalar(vn);
+        yaml_node_t *kn = yaml_document_get_node(&y->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(&y->doc, p->value);
+        const char *rule = ydoc_str(kn);
+        int j;
         if (!rule || findings_rule_find(rule) < 0)
-            return at(err, errlen, file, kn, "rules.severity: %s is not a rule reportd checks (R-S3-ROWSUM, …)",
-                      rule ? rule : "(not a scalar)");
-        int j = 0;
-        while (sev && j < 3 && strcmp(sev, severity_names[j]) != 0)
-            j++;
-        if (!sev || j == 3)
-            return at(err, errlen, file, vn, "rules.severity: %s is not notice, warning or error",
-                      sev ? sev : "(not a scalar)");
+            return ydoc_err(y, kn, err, errlen, "%s: %s is not a rule reportd checks "
+                            "(R-S3-ROWSUM, …)", k->path, rule ? rule : "(not a scalar)");
+        if (enum_scalar(&reportd__severity__descriptor, k, y, vn, &j, err, errlen) != 0)
+            return -1;
         c->override_rules = xrealloc(c->override_rules, (c->noverrides + 1) * sizeof(char *));
         c->override_severities =
             xrealloc(c->override_severities, (c->noverrides + 1) * sizeof(int));
@@ -230,140 +238,167 @@ static int set_severities(struct config *c, yaml_document_t *d, const yaml_node_
     return 0;
 }
 
-/* The string keys with a closed set of values (issue 4): 0, or -1 with why. */
-static int check_ops(const struct config *c, const char *path, char *why, size_t whylen)
+static int set_value(struct config *c, const struct config_key *k, struct ydoc *y,
+                     yaml_node_t *v, char *err, size_t errlen)
 {
-    static const char *const levels[] = {"error", "warning", "notice", "info", "debug"};
-    char addr[16];
-    int port;
-    if (!strcmp(path, "metrics.bind") && *c->metrics_bind &&
-        config_metrics_addr(c, addr, &port) != 0)
-        return errf(why, whylen, "metrics.bind: %s is not IPV4-ADDRESS:PORT (or \"\" for no "
-                    "HTTP endpoint)", c->metrics_bind);
-    if (!strcmp(path, "log.format") && strcmp(c->log_format, "text") &&
-        strcmp(c->log_format, "json"))
-        return errf(why, whylen, "log.format: %s is not text or json", c->log_format);
-    if (strcmp(path, "log.level") != 0)
+    const char *s;
+    switch (k->type) {
+    case CONFIG_STR:
+        return set_string(c, k, y, v, err, errlen);
+    case CONFIG_INT:
+    case CONFIG_LONG:
+        return set_number(c, k, y, v, err, errlen);
+    case CONFIG_BOOL:
+        s = ydoc_str(v);
+        if (!s || (strcmp(s, "true") && strcmp(s, "false")))
+            return ydoc_err(y, v, err, errlen, "%s: expected true or false", k->path);
+        *(int *)slot(c, k) = strcmp(s, "true") == 0;
         return 0;
-    for (size_t i = 0; i < 5; i++)
-        if (!strcmp(c->log_level, levels[i]))
-            return 0;
-    return errf(why, whylen, "log.level: %s is not error, warning, notice, info or debug",
-                c->log_level);
+    case CONFIG_STATUSES:
+        return set_statuses(c, k, y, v, err, errlen);
+    case CONFIG_SEVERITIES:
+        return set_severities(c, k, y, v, err, errlen);
+    }
+    return 0;
 }
 
-static int walk(struct config *c, yaml_document_t *d, const yaml_node_t *map, const char *prefix,
-                const char *file, char *err, size_t errlen)
+static const struct config_key *find_key(const char *path)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].path, path) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* A section: some key's path continues after prefix and a dot. */
+static int is_section(const char *prefix)
+{
+    size_t n = strlen(prefix);
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strncmp(keys[i].path, prefix, n) == 0 && keys[i].path[n] == '.')
+            return 1;
+    return 0;
+}
+
+static int walk(struct config *c, struct ydoc *y, yaml_node_t *map, const char *prefix,
+                char *err, size_t errlen)
 {
     if (map->type != YAML_MAPPING_NODE)
-        return at(err, errlen, file, map, "%s: expected a mapping", *prefix ? prefix : "top level");
+        return ydoc_err(y, map, err, errlen, "%s: expected a mapping",
+                        *prefix ? prefix : "top level");
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
-        const yaml_node_t *kn = yaml_document_get_node(d, p->key);
-        const yaml_node_t *vn = yaml_document_get_node(d, p->value);
-        const char *name = scalar(kn);
+        yaml_node_t *kn = yaml_document_get_node(&y->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(&y->doc, p->value);
+        const char *name = ydoc_str(kn);
         if (!name)
-            return at(err, errlen, file, kn, "%s", "keys must be plain scalars");
+            return ydoc_err(y, kn, err, errlen, "keys must be plain scalars");
         char path[128];
         snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", name);
-        const struct key *k = find_key(path);
-        if (!k)
-            return at(err, errlen, file, kn, "unknown key %s", path);
-        int rc = 0;
-        switch (k->type) {
-        case K_SECTION:
-            rc = walk(c, d, vn, path, file, err, errlen);
-            break;
-        case K_STR: {
-            const char *s = scalar(vn);
-            if (!s)
-                return at(err, errlen, file, vn, "%s: expected a string", path);
-            char **slot = (char **)((char *)c + k->off);
-            free(*slot);
-            *slot = xstrdup(s);
-            char why[160];
-            if (check_ops(c, path, why, sizeof why) != 0)
-                return at(err, errlen, file, vn, "%s", why);
-            break;
-        }
-        case K_INT:
-        case K_LONG:
-            rc = set_number(c, k, vn, file, err, errlen);
-            break;
-        case K_STATUSES:
-            rc = set_statuses(c, d, vn, file, err, errlen);
-            break;
-        case K_SEVERITIES:
-            rc = set_severities(c, d, vn, file, err, errlen);
-            break;
-        case K_BOOL: {
-            const char *s = scalar(vn);
-            if (!s || (strcmp(s, "true") && strcmp(s, "false")))
-                return at(err, errlen, file, vn, "%s: expected true or false", path);
-            *(int *)((char *)c + k->off) = strcmp(s, "true") == 0;
-            break;
-        }
-        }
+        const struct config_key *k = find_key(path);
+        int rc;
+        if (k)
+            rc = set_value(c, k, y, vn, err, errlen);
+        else if (is_section(path))
+            rc = walk(c, y, vn, path, err, errlen);
+        else
+            rc = ydoc_err(y, kn, err, errlen, "unknown key %s", path);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-static int check_endpoint(const char *what, const char *ep, const char *file, char *err,
-                          size_t errlen)
+void config_defaults(struct config *c)
 {
-    if (strncmp(ep, "tcp://", 6) && strncmp(ep, "ipc://", 6) && strncmp(ep, "inproc://", 9))
-        return errf(err, errlen, "%s: %s: %s is not a tcp://, ipc:// or inproc:// endpoint",
-                    file, what, ep);
+    memset(c, 0, sizeof *c);
+    /* the table's defaults as one flat document, "broker.bind: tcp://…" */
+    struct buf b = {0};
+    for (size_t i = 0; i < NKEYS; i++)
+        buf_printf(&b, "%s: %s\n", keys[i].path, keys[i].def);
+    struct ydoc y;
+    char err[512];
+    int rc = ydoc_load(&y, "the default of", b.data, b.len, CONFIG_MAX_NODES, err, sizeof err);
+    for (size_t i = 0; i < NKEYS && rc == 0; i++)
+        rc = set_value(c, &keys[i], &y, ydoc_get(&y, ydoc_root(&y), keys[i].path), err,
+                       sizeof err);
+    ydoc_free(&y);
+    buf_free(&b);
+    if (rc != 0) {              /* the table itself is wrong: a programmer error */
+        fprintf(stderr, "config: %s\n", err);
+        abort();
+    }
+}
+
+void config_free(struct config *c)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].type == CONFIG_STR)
+            free(*(char **)slot(c, &keys[i]));
+    for (size_t i = 0; i < c->noverrides; i++)
+        free(c->override_rules[i]);
+    free(c->override_rules);
+    free(c->override_severities);
+    memset(c, 0, sizeof *c);
+}
+
+static int check_endpoint(const char *v, char *why, size_t whylen)
+{
+    if (strncmp(v, "tcp://", 6) && strncmp(v, "ipc://", 6) && strncmp(v, "inproc://", 9))
+        return errf(why, whylen, "%s is not a tcp://, ipc:// or inproc:// endpoint", v);
     return 0;
 }
 
 /* The security.* key settings name files; a value that is itself a Z85 key
  * is key material put in the YAML: refused. */
-static int check_key_files(const struct config *c, const char *file, char *err, size_t errlen)
+static int check_key_file(const char *v, char *why, size_t whylen)
 {
-    const char *names[] = {"server_secret_key", "server_public_key", "client_secret_key"};
-    const char *vals[] = {c->server_secret_key, c->server_public_key, c->client_secret_key};
-    for (int i = 0; i < 3; i++)
-        if (keys_is_key_material(vals[i]))
-            return errf(err, errlen, "%s: security.%s: looks like a key, not a file name; keys "
-                        "come from files (or systemd LoadCredential=), never from the YAML",
-                        file, names[i]);
+    if (keys_is_key_material(v))
+        return errf(why, whylen, "looks like a key, not a file name; keys come from files (or "
+                    "systemd LoadCredential=), never from the YAML");
+    return 0;
+}
+
+/* "ADDR:PORT" with an IPv4 address into addr (16 bytes) and port: 0, else -1. */
+static int parse_addr(const char *bind, char addr[16], int *port)
+{
+    const char *colon = strrchr(bind, ':');
+    size_t n = colon ? (size_t)(colon - bind) : 0;
+    if (!colon || n == 0 || n > 15 || !colon[1] ||
+        strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5)
+        return -1;
+    memcpy(addr, bind, n);
+    addr[n] = '\0';
+    *port = atoi(colon + 1);
+    struct in_addr ia;
+    return *port <= 65535 && inet_pton(AF_INET, addr, &ia) == 1 ? 0 : -1;
+}
+
+static int check_metrics_bind(const char *v, char *why, size_t whylen)
+{
+    char addr[16];
+    int port;
+    if (*v && parse_addr(v, addr, &port) != 0)
+        return errf(why, whylen, "%s is not IPV4-ADDRESS:PORT (or \"\" for no HTTP endpoint)", v);
     return 0;
 }
 
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return errf(err, errlen, "%s: %s", path, strerror(errno));
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    int rc = -1;
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_file(&parser, f);
-    if (!yaml_parser_load(&parser, &doc)) {
-        errf(err, errlen, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
-             parser.problem_mark.column + 1, parser.problem ? parser.problem : "YAML error");
-        goto fail;
-    }
-    const yaml_node_t *root = yaml_document_get_root_node(&doc);
-    rc = root ? walk(c, &doc, root, "", path, err, errlen) : 0;
-    yaml_document_delete(&doc);
+    size_t len;
+    char *text = util_read_file(path, CONFIG_MAX_BYTES, &len, err, errlen);
+    if (!text)
+        return -1;
+    struct ydoc y;
+    int rc = ydoc_load(&y, path, text, len, CONFIG_MAX_NODES, err, errlen);
+    if (rc != 0 && y.loaded && !ydoc_root(&y))
+        rc = 0;                 /* an empty file (or only comments): every key is optional */
+    else if (rc == 0)
+        rc = walk(c, &y, ydoc_root(&y), "", err, errlen);
+    ydoc_free(&y);
+    free(text);
     if (rc == 0 && c->reconnect_max_ms < c->reconnect_min_ms)
         rc = errf(err, errlen, "%s: worker.reconnect_max_ms is below reconnect_min_ms", path);
-    if (rc == 0)
-        rc = check_endpoint("broker.bind", c->broker_bind, path, err, errlen);
-    if (rc == 0)
-        rc = check_endpoint("broker.publish", c->publish_bind, path, err, errlen);
-    if (rc == 0)
-        rc = check_endpoint("worker.connect", c->worker_connect, path, err, errlen);
-    if (rc == 0)
-        rc = check_key_files(c, path, err, errlen);
-fail:
-    yaml_parser_delete(&parser);
-    fclose(f);
     return rc;
 }
 
@@ -398,27 +433,17 @@ int config_metrics_addr(const struct config *c, char addr[16], int *port)
     return *port <= 65535 && inet_pton(AF_INET, addr, &ia) == 1 ? 0 : -1;
 }
 
-static int is_live(const char *path)
+static int same_value(const struct config_key *k, const struct config *a, const struct config *b)
 {
-    for (size_t i = 0; i < sizeof live_keys / sizeof live_keys[0]; i++)
-        if (strcmp(live_keys[i], path) == 0)
-            return 1;
-    return 0;
-}
-
-static int same_value(const struct key *k, const struct config *a, const struct config *b)
-{
-    const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+    const void *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
     switch (k->type) {
-    case K_SECTION:
-        return 1;
-    case K_STR:
+    case CONFIG_STR:
         return strcmp(*(char *const *)pa, *(char *const *)pb) == 0;
-    case K_LONG:
+    case CONFIG_LONG:
         return *(const long *)pa == *(const long *)pb;
-    case K_STATUSES:
-        return a->alert_statuses == b->alert_statuses;
-    case K_SEVERITIES:
+    case CONFIG_STATUSES:
+        return *(const unsigned *)pa == *(const unsigned *)pb;
+    case CONFIG_SEVERITIES:
         if (a->noverrides != b->noverrides)
             return 0;
         for (size_t i = 0; i < a->noverrides; i++)
@@ -426,9 +451,11 @@ static int same_value(const struct key *k, const struct config *a, const struct 
                 a->override_severities[i] != b->override_severities[i])
                 return 0;
         return 1;
-    default:                    /* K_INT and the other int-valued types */
+    case CONFIG_INT:
+    case CONFIG_BOOL:
         return *(const int *)pa == *(const int *)pb;
     }
+    return 1;
 }
 
 size_t config_diff(const struct config *a, const struct config *b, int live, char *out,
@@ -437,8 +464,8 @@ size_t config_diff(const struct config *a, const struct config *b, int live, cha
     size_t n = 0, used = 0;
     if (outlen)
         out[0] = '\0';
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (is_live(keys[i].path) != !!live || same_value(&keys[i], a, b))
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (keys[i].live != !!live || same_value(&keys[i], a, b))
             continue;
         if (used < outlen) {
             int w = snprintf(out + used, outlen - used, "%s%s", n ? ", " : "", keys[i].path);
@@ -451,27 +478,28 @@ size_t config_diff(const struct config *a, const struct config *b, int live, cha
 
 void config_apply_live(struct config *c, const struct config *next)
 {
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const struct key *k = &keys[i];
-        if (!is_live(k->path))
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct config_key *k = &keys[i];
+        if (!k->live)
             continue;
-        char *to = (char *)c + k->off;
-        const char *from = (const char *)next + k->off;
+        void *to = slot(c, k);
+        const void *from = (const char *)next + k->off;
         switch (k->type) {
-        case K_STR:
+        case CONFIG_STR:
             free(*(char **)to);
             *(char **)to = xstrdup(*(char *const *)from);
             break;
-        case K_LONG:
+        case CONFIG_LONG:
             *(long *)to = *(const long *)from;
             break;
-        case K_STATUSES:
-            c->alert_statuses = next->alert_statuses;
+        case CONFIG_STATUSES:
+            *(unsigned *)to = *(const unsigned *)from;
             break;
-        case K_INT:
+        case CONFIG_INT:
+        case CONFIG_BOOL:
             *(int *)to = *(const int *)from;
             break;
-        default:                /* not reloadable (see live_keys) */
+        case CONFIG_SEVERITIES:  /* restart-only: the checker is built once */
             break;
         }
     }

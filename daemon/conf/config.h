@@ -1,5 +1,7 @@
-/* config: reportd's settings — defaults, the YAML loader (libyaml) and its
- * validation. One table of keys with type and bounds drives the loader. */
+/* config: reportd's settings. One table of keys (config_keys) — dotted name,
+ * type, default, bounds, whether a reload applies it, one line of doc — from
+ * which the defaults, the loader (through ydoc), validation, the reload diff
+ * and free all follow. */
 #ifndef REPORTD_CONFIG_H
 #define REPORTD_CONFIG_H
 
@@ -39,7 +41,30 @@ struct config {
     char *allow_dir;            /* broker: allowed client/worker public keys, NAME.pub */
 };
 
-/* Fill c with the documented defaults (owned strings). */
+/* One row of the key table. */
+enum config_type {
+    CONFIG_STR, CONFIG_INT, CONFIG_LONG, CONFIG_BOOL,
+    CONFIG_STATUSES,            /* a list of Result statuses */
+    CONFIG_SEVERITIES,          /* a mapping RULE-ID: severity */
+};
+struct config_key {
+    const char *path;           /* dotted: "spool.batch_ms" */
+    enum config_type type;
+    size_t off;                 /* of the field in struct config (unused for severities) */
+    const char *def;            /* the default, as config/reportd.yaml writes it */
+    long min, max;              /* CONFIG_INT, CONFIG_LONG: inclusive bounds */
+    int live;                   /* 1: a SIGHUP reload applies it; 0: needs a restart */
+    const char *const *choices; /* CONFIG_STR with a closed set of values, NULL-terminated */
+    /* CONFIG_STR: further checks of a value; 0, or -1 with why */
+    int (*check)(const char *value, char *why, size_t whylen);
+    const char *doc;            /* one line */
+};
+/* The key table; *n gets its length. */
+const struct config_key *config_keys(size_t *n);
+/* The type's name for people: "string", "integer", "true/false", … */
+const char *config_type_name(enum config_type t);
+
+/* Fill c with the defaults of the key table (owned strings). */
 void config_defaults(struct config *c);
 /* Load path over the values already in c. Returns 0, or -1 with
  * "file:line:column: message" in err; c may be partly updated then. */

@@ -1,5 +1,6 @@
-/* test_config: the documented default file loads clean, and each kind of
- * mistake is reported as file:line:column with an actionable message. */
+/* test_config: the documented default file loads clean and holds every key of
+ * the table with its default, the README's key table is the table, and each
+ * kind of mistake is reported as file:line:column with an actionable message. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/util.h"
+#include "base/ydoc.h"
 #include "conf/config.h"
 
 static const char *load_text(const char *text, struct config *c)
@@ -84,12 +87,170 @@ static void test_config_errors_have_line_and_column(void **state)
     config_free(&c);
 }
 
+/* A node as flow text: "x", "[A, B]", "{k: v}" — to compare a default with
+ * the file's value whatever style either is written in. */
+static void render(struct ydoc *y, yaml_node_t *n, struct buf *b)
+{
+    if (n->type == YAML_SCALAR_NODE) {
+        buf_puts(b, (const char *)n->data.scalar.value);
+    } else if (n->type == YAML_SEQUENCE_NODE) {
+        buf_puts(b, "[");
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+            buf_puts(b, it == n->data.sequence.items.start ? "" : ", ");
+            render(y, yaml_document_get_node(&y->doc, *it), b);
+        }
+        buf_puts(b, "]");
+    } else {
+        buf_puts(b, "{");
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+            buf_puts(b, p == n->data.mapping.pairs.start ? "" : ", ");
+            render(y, yaml_document_get_node(&y->doc, p->key), b);
+            buf_puts(b, ": ");
+            render(y, yaml_document_get_node(&y->doc, p->value), b);
+        }
+        buf_puts(b, "}");
+    }
+}
+
+/* The node at a dotted path, or NULL. */
+static yaml_node_t *at_path(struct ydoc *y, const char *path)
+{
+    yaml_node_t *n = ydoc_root(y);
+    char *copy = xstrdup(path), *save = NULL;
+    for (char *part = strtok_r(copy, ".", &save); part && n; part = strtok_r(NULL, ".", &save))
+        n = ydoc_get(y, n, part);
+    free(copy);
+    return n;
+}
+
+/* A file of the tree, whole; *len its length. */
+static char *slurp(const char *path, size_t *len)
+{
+    char err[512] = "";
+    char *text = util_read_file(path, 1u << 22, len, err, sizeof err);
+    if (!text)
+        fail_msg("%s", err);
+    return text;
+}
+
+static void test_config_default_file_documents_every_key(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    size_t len, nkeys;
+    char *text = slurp("config/reportd.yaml", &len);
+    struct ydoc file;
+    assert_int_equal(ydoc_load(&file, "config/reportd.yaml", text, len, 10000, err, sizeof err), 0);
+    const struct config_key *k = config_keys(&nkeys);
+    assert_true(nkeys >= 28);
+    for (size_t i = 0; i < nkeys; i++) {
+        yaml_node_t *n = at_path(&file, k[i].path);
+        if (!n)
+            fail_msg("config/reportd.yaml does not document %s", k[i].path);
+        struct ydoc def;
+        assert_int_equal(ydoc_load(&def, "default", k[i].def, strlen(k[i].def), 100, err, sizeof err), 0);
+        struct buf want = {0}, got = {0};
+        render(&def, ydoc_root(&def), &want);
+        render(&file, n, &got);
+        buf_puts(&want, "");
+        buf_puts(&got, "");
+        if (strcmp(want.data, got.data) != 0)
+            fail_msg("%s: the table's default is %s, config/reportd.yaml says %s", k[i].path,
+                     want.data, got.data);
+        buf_free(&want);
+        buf_free(&got);
+        ydoc_free(&def);
+        assert_non_null(k[i].doc);
+    }
+    ydoc_free(&file);
+    free(text);
+}
+
+/* The README's configuration table, row by row, is the key table. */
+static void test_config_readme_lists_every_key(void **state)
+{
+    (void)state;
+    size_t len, nkeys;
+    char *readme = slurp("README.md", &len);
+    const struct config_key *k = config_keys(&nkeys);
+    for (size_t i = 0; i < nkeys; i++) {
+        char range[64] = "";
+        if (k[i].type == CONFIG_INT || k[i].type == CONFIG_LONG)
+            snprintf(range, sizeof range, " %ld..%ld", k[i].min, k[i].max);
+        for (size_t j = 0; k[i].choices && k[i].choices[j]; j++)
+            snprintf(range + strlen(range), sizeof range - strlen(range), "%s%s", j ? ", " : ": ",
+                     k[i].choices[j]);
+        char *row = xasprintf("| `%s` | %s%s | `%s` | %s | %s |\n", k[i].path,
+                              config_type_name(k[i].type), range, k[i].def,
+                              k[i].live ? "reload" : "restart", k[i].doc);
+        if (!strstr(readme, row))
+            fail_msg("README.md lacks the row\n%s", row);
+        free(row);
+    }
+    free(readme);
+}
+
+/* reportd --check-config on the documented default: "configuration OK", 0. */
+static void test_config_check_config_of_default_file(void **state)
+{
+    (void)state;
+    const char *b = getenv("REPORTD_BUILD");
+    char *cmd = xasprintf("%s/reportd --check-config config/reportd.yaml 2>&1", b ? b : "build");
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[256] = "";
+    assert_non_null(fgets(line, sizeof line, p));
+    assert_string_equal(line, "configuration OK\n");
+    assert_int_equal(pclose(p), 0);
+    free(cmd);
+}
+
+static void test_config_empty_file_keeps_defaults(void **state)
+{
+    (void)state;
+    struct config c;
+    assert_null(load_text("# nothing set\n", &c));
+    assert_int_equal(c.threads, 2);
+    assert_string_equal(c.log_level, "info");
+    config_free(&c);
+    assert_null(load_text("", &c));
+    assert_int_equal(c.heartbeat_ms, 2500);
+    config_free(&c);
+}
+
+static void test_config_string_checks_have_line_and_column(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *error;
+    } cases[] = {
+        {"broker:\n  bind: udp://127.0.0.1:1\n",
+         "2:9: broker.bind: udp://127.0.0.1:1 is not a tcp://, ipc:// or inproc:// endpoint"},
+        {"log:\n  format: xml\n", "2:11: log.format: xml is not text or json"},
+        {"security:\n  curve: maybe\n", "2:10: security.curve: expected true or false"},
+        {"rules:\n  severity:\n    R-S3-ROWSUM: loud\n",
+         "3:18: rules.severity: loud is not notice, warning or error"},
+        {"worker:\n  reconnect_min_ms: 500\n  reconnect_max_ms: 400\n",
+         " worker.reconnect_max_ms is below reconnect_min_ms"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct config c;
+        assert_string_equal(load_text(cases[i].text, &c), cases[i].error);
+        config_free(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_default_file_is_valid),
         cmocka_unit_test(test_config_values_override_defaults),
         cmocka_unit_test(test_config_errors_have_line_and_column),
+        cmocka_unit_test(test_config_default_file_documents_every_key),
+        cmocka_unit_test(test_config_readme_lists_every_key),
+        cmocka_unit_test(test_config_check_config_of_default_file),
+        cmocka_unit_test(test_config_empty_file_keeps_defaults),
+        cmocka_unit_test(test_config_string_checks_have_line_and_column),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

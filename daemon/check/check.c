@@ -229,6 +229,31 @@ static int government_of(const Reportd__Body *b)
     return b->kind == REPORTD__BODY_KIND__BODY_GOVERNMENT;
 }
 
+/* REJECTED for a Submission that was decoded: the envelope is kept — body
+ * name, region (with its names), kind, year — so the Result and its Alert
+ * reach the subscribers of the submitter's region. */
+static Reportd__Result *rejected(const struct checker *c, const Reportd__Submission *sub,
+                                 const char *reason)
+{
+    Reportd__Result *res = checker_rejected(sub->submission_id, reason);
+    const Reportd__Body *b = sub->body;
+    const char *name = b && b->name && *b->name ? b->name : NULL;
+    const char *code = b && b->region_code && *b->region_code ? b->region_code : NULL;
+    int gov = government_of(b);
+    if (gov < 0 && name)
+        gov = is_government(name);
+    struct enrich_ctx ec = {c->regions, NULL, code, name, 0, gov, 0};
+    res->enrichment = xmalloc(sizeof *res->enrichment);
+    reportd__enrichment__init(res->enrichment);
+    enrich_region(&ec, res->enrichment);
+    if (name || code)
+        res->body = body_pb(name, res->enrichment->region ? res->enrichment->region->code : code,
+                            gov);
+    if (sub->has_year && sub->year)
+        res->has_year = 1, res->year = sub->year;
+    return res;
+}
+
 Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission *sub)
 {
     int64_t t0 = util_now_us();
@@ -238,23 +263,23 @@ Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission 
     if (sub->schema_version != 1) {
         snprintf(err, sizeof err, "unsupported Submission schema_version %u (this reportd speaks 1)",
                  sub->schema_version);
-        return checker_rejected(id, err);
+        return rejected(c, sub, err);
     }
     unsigned year = sub->has_year ? sub->year : 0;
     if (sub->content_case == REPORTD__SUBMISSION__CONTENT_REPORT) {
         if (reportpb_to_report(&c->layouts, sub->report, &r, err, sizeof err) < 0)
-            return checker_rejected(id, err);
+            return rejected(c, sub, err);
     } else if (sub->content_case == REPORTD__SUBMISSION__CONTENT_DOCUMENT) {
         const Reportd__Document *d = sub->document;
         if (d->data.len > c->max_document) {
             snprintf(err, sizeof err, "document of %zu bytes exceeds the limit of %zu", d->data.len, c->max_document);
-            return checker_rejected(id, err);
+            return rejected(c, sub, err);
         }
         if (reader_read(&c->layouts, d->data.data, d->data.len, (enum reader_form)d->form,
                         d->filename, year, &r, err, sizeof err) < 0)
-            return checker_rejected(id, err);
+            return rejected(c, sub, err);
     } else {
-        return checker_rejected(id, "the Submission carries neither a report nor a document");
+        return rejected(c, sub, "the Submission carries neither a report nor a document");
     }
     const Reportd__Body *b = sub->body;
     struct check_meta meta = {id, b && b->name && *b->name ? b->name : NULL,

@@ -143,10 +143,9 @@ static void t4_figures(const struct report *r, Reportd__Enrichment *e)
     e->suit_after_review_correction_rate = correction(r, after);
 }
 
-static void region_figures(const struct enrich_ctx *ctx, const struct report *r, Reportd__Enrichment *e)
+static void region_figures(const struct enrich_ctx *ctx, const char *name, Reportd__Enrichment *e)
 {
     const char *code = ctx->region_code;
-    const char *name = ctx->body_name ? ctx->body_name : r->body_name;
     if ((!code || !*code) && ctx->regions && name)
         code = regions_guess(ctx->regions, name);
     if (!code || !*code || !ctx->regions)
@@ -165,11 +164,16 @@ static void region_figures(const struct enrich_ctx *ctx, const struct report *r,
     e->region = g;
 }
 
+void enrich_region(const struct enrich_ctx *ctx, Reportd__Enrichment *e)
+{
+    region_figures(ctx, ctx->body_name, e);
+}
+
 void enrich_report(const struct enrich_ctx *ctx, const struct report *r, Reportd__Enrichment *e)
 {
     t3_figures(r, e);
     t4_figures(r, e);
-    region_figures(ctx, r, e);
+    region_figures(ctx, ctx->body_name ? ctx->body_name : r->body_name, e);
     if (ctx->year) {
         char day[16];
         long due = rules_deadline_day(ctx->year, ctx->government);

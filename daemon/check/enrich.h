@@ -27,6 +27,10 @@ struct enrich_ctx {
  * is heap-allocated so protobuf_c_message_free_unpacked(…, NULL) frees it). */
 void enrich_report(const struct enrich_ctx *ctx, const struct report *r, Reportd__Enrichment *e);
 
+/* Only the region (from ctx->region_code, or guessed from ctx->body_name):
+ * for a Result without a report (REJECTED), so it still names its region. */
+void enrich_region(const struct enrich_ctx *ctx, Reportd__Enrichment *e);
+
 /* Append the canonical content of r (what the fingerprint hashes: the layout,
  * each section's text, each table's cells in layout order) to b. */
 struct buf;

@@ -466,6 +466,63 @@ static void test_badinput_regressions_replay(void **state)
     checker_destroy(&c);
 }
 
+/* Issue 9 item 12: an unreadable document from a known submitter is REJECTED
+ * with the envelope kept — name, region, year — so its Result and Alert reach
+ * the subscribers of its region (result.43.4303.430381), not result.unknown. */
+static void test_badinput_rejected_keeps_submitter(void **state)
+{
+    (void)state;
+    struct checker *c = tu_checker();
+    Reportd__Submission sub = REPORTD__SUBMISSION__INIT;
+    Reportd__Body body = REPORTD__BODY__INIT;
+    Reportd__Document d = REPORTD__DOCUMENT__INIT;
+    static const uint8_t junk[] = {0xff, 0xfe, 0x00, 0x41};
+    sub.schema_version = 1;
+    sub.submission_id = (char *)"bad-0002";
+    body.name = (char *)"湘乡市民政局";
+    body.region_code = (char *)"430381";
+    body.has_kind = 1;
+    body.kind = REPORTD__BODY_KIND__BODY_DEPARTMENT;
+    sub.body = &body;
+    sub.has_year = 1;
+    sub.year = 2024;
+    d.data.data = (uint8_t *)junk;
+    d.data.len = sizeof junk;
+    d.has_form = 1;
+    d.form = REPORTD__DOCUMENT_FORM__FORM_TEXT;
+    d.filename = (char *)"t.txt";
+    sub.content_case = REPORTD__SUBMISSION__CONTENT_DOCUMENT;
+    sub.document = &d;
+    size_t n = reportd__submission__get_packed_size(&sub);
+    uint8_t *b = xmalloc(n);
+    reportd__submission__pack(&sub, b);
+    Reportd__Result *res = checker_run_bytes(c, b, n);
+    assert_int_equal(res->status, REPORTD__STATUS__STATUS_REJECTED);
+    assert_string_equal(res->reject_reason,
+                        "t.txt: not valid UTF-8 text (or contains a NUL byte)");
+    assert_non_null(res->body);
+    assert_string_equal(res->body->name, "湘乡市民政局");
+    assert_string_equal(res->body->region_code, "430381");
+    assert_true(res->body->has_kind);
+    assert_int_equal(res->body->kind, REPORTD__BODY_KIND__BODY_DEPARTMENT);
+    assert_true(res->has_year);
+    assert_int_equal(res->year, 2024);
+    assert_non_null(res->enrichment);
+    assert_non_null(res->enrichment->region);
+    assert_string_equal(res->enrichment->region->code, "430381");
+    assert_string_equal(res->enrichment->region->prefecture_code, "4303");
+    Reportd__Alert *a = checker_alert(res);
+    assert_non_null(a->body);
+    assert_string_equal(a->body->name, "湘乡市民政局");
+    assert_non_null(a->region);
+    assert_string_equal(a->region->code, "430381");
+    assert_int_equal(a->year, 2024);
+    checker_alert_free(a);
+    checker_result_free(res);
+    free(b);
+    checker_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_badinput_yaml_alias_bomb_config),
         cmocka_unit_test(test_badinput_config_unknown_keys),
         cmocka_unit_test(test_badinput_regressions_replay),
+        cmocka_unit_test(test_badinput_rejected_keeps_submitter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

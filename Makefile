@@ -109,6 +109,7 @@ check: all $(BUILD)/reportd-test $(TEST_BIN)
 	@REPORTD_BUILD=$(BUILD) sh scripts/check-seams.sh
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; REPORTD_BUILD=$(BUILD) $$t; done
 	@REPORTD_BUILD=$(BUILD) sh tests/cli.sh
+	@/usr/bin/python3 tests/mdp_interop.py titanic $(BUILD)/reportctl examples/xiangxiang-minzheng-2024.txt
 	@REPORTD_BUILD=$(BUILD) sh tests/systemd.sh
 	@REPORTD_BUILD=$(BUILD) bash tests/e2e.sh
 	@REPORTD_BUILD=$(BUILD) bash tests/ops.sh

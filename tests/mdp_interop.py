@@ -9,6 +9,11 @@
   mdp_interop.py garbage BROKER_EP MAX_MESSAGE
       garbage, truncated, wrong-header and oversized input; the broker must
       stay up and answer a valid request afterwards
+  mdp_interop.py titanic REPORTCTL REPORT_FILE
+      a minimal Titanic peer (like the Guide's titanic.py) that chooses its
+      own UUIDs and answers titanic.reply out of order; `reportctl submit`
+      must take every 200 + UUID as an acknowledgement, match each Result to
+      its submission, and leave no orphan request
 
 Every wait is bounded; any failure exits non-zero with a message."""
 import os
@@ -263,6 +268,108 @@ def run_garbage(endpoint, max_message):
           "oversized refused, broker undisturbed OK")
 
 
+def fields(data):
+    """The top-level fields of a protobuf message: {number: value}."""
+    out, i = {}, 0
+    while i < len(data):
+        key, i = read_varint(data, i)
+        num, wire = key >> 3, key & 7
+        if wire == 0:
+            out[num], i = read_varint(data, i)
+        elif wire == 2:
+            n, i = read_varint(data, i)
+            out[num], i = data[i:i + n], i + n
+        else:
+            fail("unexpected wire type %d" % wire)
+    return out
+
+
+def read_varint(data, i):
+    n, shift = 0, 0
+    while True:
+        b = data[i]
+        i += 1
+        n |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return n, i
+
+
+def run_titanic(reportctl, report):
+    """A Titanic peer on one ROUTER: UUIDs of its own (uuid4), titanic.reply
+    answered "300" the first time a UUID is asked and "200" + Result after,
+    each batch of titanic.reply answers sent in reverse order of arrival."""
+    ctx = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    router.setsockopt(zmq.LINGER, 0)
+    endpoint = "tcp://127.0.0.1:%d" % (20000 + os.getpid() % 10000)
+    router.bind(endpoint)
+    n = 6
+    proc = subprocess.Popen([reportctl, "submit", "--broker", endpoint, "--repeat", str(n),
+                             "--timeout", "3000", "--retries", "1", "--region", "430381",
+                             report], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    jobs, asked, closed, requests = {}, set(), set(), 0
+    names = [b"PASS", b"WARN", b"FAIL"]
+    deadline = time.time() + 20
+    try:
+        while proc.poll() is None and time.time() < deadline:
+            if not router.poll(50):
+                continue
+            batch = []
+            while router.poll(20):
+                batch.append(router.recv_multipart())
+            replies = []
+            for f in batch:
+                cid, service, body = f[0], f[3], f[4:]
+                if f[2] != b"MDPC01":
+                    fail("titanic peer: bad header %r" % f[2])
+                head = [cid, b"", b"MDPC01", service]
+                if service == b"titanic.request":
+                    requests += 1
+                    sid = fields(body[1])[2]
+                    tid = uuid.uuid4().hex.encode()
+                    jobs[tid] = (sid, len(jobs) % 3)
+                    router.send_multipart(head + [b"200", tid])
+                elif service == b"titanic.reply":
+                    tid = body[0]
+                    if tid not in jobs:
+                        replies.append(head + [b"400"])
+                    elif tid not in asked:
+                        asked.add(tid)
+                        replies.append(head + [b"300"])
+                    else:
+                        sid, status = jobs[tid]
+                        result = field(1, 0, 1) + field(2, 2, sid) + field(3, 0, status)
+                        replies.append(head + [b"200", result])
+                elif service == b"titanic.close":
+                    closed.add(body[0])
+                    router.send_multipart(head + [b"200"])
+                else:
+                    fail("titanic peer: unexpected service %r" % service)
+            for r in reversed(replies):
+                router.send_multipart(r)
+        out, err = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0:
+        fail("reportctl submit exited %d against the Titanic peer: %s"
+             % (proc.returncode, err.decode(errors="replace").strip()))
+    lines = [l.split(b"\t") for l in out.splitlines()]
+    if len(lines) != n or requests != n:
+        fail("%d lines printed, %d titanic.requests for %d submissions" % (len(lines), requests, n))
+    want = {sid: names[status] for sid, status in jobs.values()}
+    for l in lines:
+        if want.get(l[1]) != l[2]:
+            fail("submission %s printed %s, its Result says %s"
+                 % (l[1].decode(), l[2].decode(), want.get(l[1])))
+    if closed != set(jobs):
+        fail("closed %d of %d jobs" % (len(closed), len(jobs)))
+    print("mdp_interop titanic: server-chosen UUIDs acknowledged, %d Results matched to their "
+          "submissions out of order, every job closed, no orphan OK" % n)
+
+
 def main():
     if len(sys.argv) < 2:
         fail(__doc__)
@@ -273,6 +380,8 @@ def main():
         run_broker(*sys.argv[2:6])
     elif mode == "garbage" and len(sys.argv) == 4:
         run_garbage(sys.argv[2], sys.argv[3])
+    elif mode == "titanic" and len(sys.argv) == 4:
+        run_titanic(sys.argv[2], sys.argv[3])
     else:
         fail(__doc__)
 

@@ -1,9 +1,11 @@
 /* ctl_submit: `reportctl submit FILE…`. Durable by default (9/TSP): every
  * Submission goes through titanic.request, pipelined, and counts as accepted
- * only on its "200" + UUID; then titanic.reply is polled until each has its
- * Result, which is printed, and titanic.close tidies up. A timeout replaces the
- * socket and resends with the same submission ids (Lazy Pirate): the broker
- * derives the UUID from the id, so a resend is never a second job. */
+ * on any "200" + UUID (reportd's, derived from the submission id, or one the
+ * server chose); then titanic.reply is polled until each has its Result —
+ * matched to its submission by the Result's submission id, not by arrival
+ * order —, which is printed, and titanic.close tidies up. A timeout replaces
+ * the socket and resends with the same submission ids (Lazy Pirate): reportd
+ * derives the UUID from the id, so a resend is never a second job there. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,7 @@
 
 #define WINDOW 256              /* requests in flight at once */
 
-enum { ITEM_NEW, ITEM_SENT, ITEM_ACKED, ITEM_DONE, ITEM_FAILED };
+enum { ITEM_NEW, ITEM_SENT, ITEM_ACKED, ITEM_POLLED, ITEM_DONE, ITEM_FAILED };
 
 struct item {
     const char *file;           /* borrowed from argv */
@@ -101,12 +103,39 @@ static struct item *by_uuid(struct item *items, size_t n, const void *uuid, size
     return NULL;
 }
 
-/* Phase 1: titanic.request every item until each has its 200. */
+/* A "200" answer's UUID frame: 32 hex digits. */
+static int is_uuid(const void *data, size_t len)
+{
+    const char *s = data;
+    if (len != 32)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!strchr("0123456789abcdefABCDEF", s[i]) || !s[i])
+            return 0;
+    return 1;
+}
+
+/* The oldest of the items fifo[*head..tail) still in state, advancing *head
+ * past those that are not; NULL when none. */
+static struct item *oldest(struct item *items, const size_t *fifo, size_t *head, size_t tail,
+                           int state)
+{
+    while (*head < tail && items[fifo[*head]].state != state)
+        (*head)++;
+    return *head < tail ? &items[fifo[(*head)++]] : NULL;
+}
+
+/* Phase 1: titanic.request every item until each has its 200. Any "200" with
+ * a UUID acknowledges: reportd's UUID is derived from the submission id (the
+ * item it names), a server that chooses its own (the Guide's titanic.py)
+ * answers its requests in order, so the UUID goes to the oldest request
+ * still unanswered. */
 static int request_all(struct client *c, struct item *items, size_t n,
                        const struct submit_opts *o)
 {
-    size_t next = 0, inflight = 0, acked = 0;
-    int fails = 0;
+    size_t next = 0, inflight = 0, acked = 0, *fifo = xcalloc(n ? n : 1, sizeof *fifo);
+    size_t head = 0, tail = 0;
+    int fails = 0, rc = 0;
     while (acked < n) {
         for (; next < n && inflight < WINDOW; next++) {
             if (items[next].state != ITEM_NEW)
@@ -117,46 +146,73 @@ static int request_all(struct client *c, struct item *items, size_t n,
             client_send(c, "titanic.request", body);
             mdp_msg_destroy(&body);
             items[next].state = ITEM_SENT;
+            fifo[tail++] = next;
             inflight++;
         }
         struct mdp_msg *r = client_recv(c, o->timeout_ms);
         struct item *it = NULL;
-        if (r && mdp_msg_is(r, 0, "titanic.request") && mdp_msg_is(r, 1, "200") && r->n == 3)
-            it = by_uuid(items, n, mdp_msg_data(r, 2), mdp_msg_size(r, 2));
-        if (it && it->state == ITEM_SENT) {
+        if (r && mdp_msg_is(r, 0, "titanic.request") && mdp_msg_is(r, 1, "200") && r->n == 3 &&
+            is_uuid(mdp_msg_data(r, 2), mdp_msg_size(r, 2))) {
+            it = by_uuid(items, n, mdp_msg_data(r, 2), 32);
+            if (!it || it->state != ITEM_SENT)
+                it = oldest(items, fifo, &head, tail, ITEM_SENT);
+        }
+        if (it) {
+            memcpy(it->uuid, mdp_msg_data(r, 2), 32);
             it->state = ITEM_ACKED;
             inflight--;
             acked++;
             fails = 0;
-        } else if (!r || !it) {
+        } else {
             /* timeout or "500": new socket, resend what has no 200 yet */
             if (++fails > o->tries) {
                 mdp_msg_destroy(&r);
-                return -1;
+                rc = -1;
+                break;
             }
-            fprintf(stderr, "reportctl: %s; resending %zu unacknowledged\n",
-                    r ? "broker answered 500" : "no answer", inflight);
+            char *what = r && r->n >= 2 ? mdp_msg_strdup(r, 1) : NULL;
+            fprintf(stderr, "reportctl: %s%s; resending %zu unacknowledged\n",
+                    what ? "broker answered " : "no answer", what ? what : "", inflight);
+            free(what);
             if (r)
                 usleep(200000);
             client_reconnect(c);
             for (size_t i = 0; i < n; i++)
                 if (items[i].state == ITEM_SENT)
                     items[i].state = ITEM_NEW;
-            next = inflight = 0;
+            next = inflight = head = tail = 0;
         }
         mdp_msg_destroy(&r);
     }
-    return 0;
+    free(fifo);
+    return rc;
 }
 
-/* One round of titanic.reply over every acknowledged item; answers come back in
- * order. Returns the number still pending, or -1 on timeout. */
+/* The item whose submission id the Result in data names, among the
+ * unanswered fifo[head..tail); NULL when none does. */
+static struct item *by_result(struct item *items, const size_t *fifo, size_t head, size_t tail,
+                              const void *data, size_t len)
+{
+    Reportd__Result *r = reportd__result__unpack(NULL, len, data);
+    struct item *it = NULL;
+    for (size_t k = head; r && r->submission_id && k < tail && !it; k++)
+        if (items[fifo[k]].state == ITEM_ACKED && strcmp(items[fifo[k]].sid, r->submission_id) == 0)
+            it = &items[fifo[k]];
+    if (r)
+        reportd__result__free_unpacked(r, NULL);
+    return it;
+}
+
+/* One round of titanic.reply over every acknowledged item. A "200" goes to the
+ * item its Result names (answers may come in any order); another answer to
+ * the oldest unanswered poll. Returns the number still pending, or -1 on
+ * timeout. */
 static long poll_round(struct client *c, struct item *items, size_t n, int timeout_ms)
 {
-    size_t *fifo = xcalloc(n ? n : 1, sizeof *fifo), head = 0, tail = 0, i = 0;
+    size_t *fifo = xcalloc(n ? n : 1, sizeof *fifo), head = 0, tail = 0, i = 0, out = 0;
     long pending = 0;
-    while (i < n || head < tail) {
-        for (; i < n && tail - head < WINDOW; i++) {
+    for (;;) {
+        for (; i < n && out < WINDOW; i++) {
             if (items[i].state != ITEM_ACKED)
                 continue;
             struct mdp_msg *body = mdp_msg_new();
@@ -164,18 +220,29 @@ static long poll_round(struct client *c, struct item *items, size_t n, int timeo
             client_send(c, "titanic.reply", body);
             mdp_msg_destroy(&body);
             fifo[tail++] = i;
+            out++;
         }
-        if (head == tail)
+        if (out == 0)
             break;
         struct mdp_msg *r = client_recv(c, timeout_ms);
         if (!r) {
             free(fifo);
             return -1;
         }
-        struct item *it = &items[fifo[head++]];
-        if (mdp_msg_is(r, 1, "200") && r->n >= 3) {
+        out--;
+        int ok = mdp_msg_is(r, 1, "200") && r->n >= 3;
+        struct item *it = ok ? by_result(items, fifo, head, tail, mdp_msg_data(r, 2),
+                                         mdp_msg_size(r, 2)) : NULL;
+        if (!it)
+            it = oldest(items, fifo, &head, tail, ITEM_ACKED);
+        if (!it) {
+            mdp_msg_destroy(&r);
+            continue;
+        }
+        if (ok) {
             take_result(it, mdp_msg_data(r, 2), mdp_msg_size(r, 2));
         } else if (r->n >= 2 && ((const char *)mdp_msg_data(r, 1))[0] == '3') {
+            it->state = ITEM_POLLED;        /* pending: asked again next round */
             pending++;
         } else {
             it->state = ITEM_FAILED;
@@ -183,6 +250,9 @@ static long poll_round(struct client *c, struct item *items, size_t n, int timeo
         }
         mdp_msg_destroy(&r);
     }
+    for (size_t k = 0; k < n; k++)
+        if (items[k].state == ITEM_POLLED)
+            items[k].state = ITEM_ACKED;
     free(fifo);
     return pending;
 }

@@ -1,5 +1,6 @@
 /* worker: each thread owns one DEALER connected to one broker and speaks
- * MDPW01: READY, then REQUEST → REPLY, HEARTBEATs both ways. The broker is
+ * MDPW01: READY, then REQUEST → REPLY, HEARTBEATs both ways — also while a
+ * check runs (in a thread of its own; the socket stays with this thread). The broker is
  * dead after `liveness` heartbeat intervals of silence: the thread closes its
  * socket, waits (back-off doubling from reconnect_min_ms to reconnect_max_ms)
  * and registers again on a new socket; a DISCONNECT from the broker does the
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "check/check.h"
@@ -73,50 +76,111 @@ static void *connect_broker(struct worker_pool *p)
     return s;
 }
 
-static void serve(struct worker_pool *p, void *sock, const struct mdp_msg *m,
-                  const struct mdp_parsed *mp)
+/* A check in progress: it runs in its own thread, so the socket's thread
+ * keeps heartbeating (RFC 7 lets a busy worker heartbeat) and a check longer
+ * than interval × liveness is not taken for a dead worker. */
+struct check_run {
+    struct worker_pool *p;
+    pthread_t thread;
+    struct mdp_msg *req;        /* the REQUEST, for its body and client address */
+    size_t body, address;       /* frame indexes in req */
+    void *sock;                 /* the socket it came on: the answer goes there or nowhere */
+    int donefd;                 /* eventfd: written when out is ready */
+    uint8_t *out;               /* the packed Result */
+    size_t outlen;
+};
+
+static void *check_thread(void *arg)
 {
-    const void *body = mdp_msg_data(m, mp->body);
-    size_t len = mdp_msg_size(m, mp->body);
+    struct check_run *c = arg;
+    const void *body = mdp_msg_data(c->req, c->body);
+    size_t len = mdp_msg_size(c->req, c->body);
     if (worker_fault_hook)
         worker_fault_hook(body, len);
-    Reportd__Result *r = checker_run_bytes(p->chk, body, len);
-    size_t n = reportd__result__get_packed_size(r);
-    uint8_t *buf = xmalloc(n);
-    reportd__result__pack(r, buf);
+    Reportd__Result *r = checker_run_bytes(c->p->chk, body, len);
+    c->outlen = reportd__result__get_packed_size(r);
+    c->out = xmalloc(c->outlen);
+    reportd__result__pack(r, c->out);
     checker_result_free(r);
-    struct mdp_msg *out = mdp_worker_cmd(NULL, 0, MDP_REPLY);
-    mdp_msg_addframe(out, m, mp->address);
-    mdp_msg_add(out, "", 0);
-    mdp_msg_add(out, buf, n);
-    free(buf);
-    if (mdp_msg_send(out, sock, 0) != 0)
-        log_msg(LOG_PRI_WARNING, "worker: send reply: %s", zmq_strerror(zmq_errno()));
-    mdp_msg_destroy(&out);
-    atomic_fetch_add(&p->served, 1);
+    eventfd_write(c->donefd, 1);
+    return NULL;
 }
 
-/* One message from the broker. Returns 1 when the broker said DISCONNECT. */
-static int on_message(struct worker_pool *p, void *sock, const struct mdp_msg *m)
+/* Start checking REQUEST m (taken) received on sock. NULL when no thread. */
+static struct check_run *check_start(struct worker_pool *p, void *sock, struct mdp_msg *m,
+                                     const struct mdp_parsed *mp, int donefd)
+{
+    struct check_run *c = xcalloc(1, sizeof *c);
+    c->p = p;
+    c->req = m;
+    c->body = mp->body;
+    c->address = mp->address;
+    c->sock = sock;
+    c->donefd = donefd;
+    int rc = pthread_create(&c->thread, NULL, check_thread, c);
+    if (rc != 0) {
+        log_msg(LOG_PRI_WARNING, "worker: check thread: %s", strerror(rc));
+        mdp_msg_destroy(&c->req);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The check is done: answer on sock if it is still the socket the request
+ * came on (after a reconnect the broker has handed the job out again). */
+static void check_finish(struct check_run **cp, void *sock)
+{
+    struct check_run *c = *cp;
+    eventfd_t n;
+    pthread_join(c->thread, NULL);
+    eventfd_read(c->donefd, &n);
+    if (sock && sock == c->sock) {
+        struct mdp_msg *out = mdp_worker_cmd(NULL, 0, MDP_REPLY);
+        mdp_msg_addframe(out, c->req, c->address);
+        mdp_msg_add(out, "", 0);
+        mdp_msg_add(out, c->out, c->outlen);
+        if (mdp_msg_send(out, sock, 0) != 0)
+            log_msg(LOG_PRI_WARNING, "worker: send reply: %s", zmq_strerror(zmq_errno()));
+        mdp_msg_destroy(&out);
+    } else {
+        log_msg(LOG_PRI_WARNING, "worker: a check finished after its connection was replaced: not sent");
+    }
+    atomic_fetch_add(&c->p->served, 1);
+    mdp_msg_destroy(&c->req);
+    free(c->out);
+    free(c);
+    *cp = NULL;
+}
+
+/* One message from the broker (*mp taken when it starts a check). Returns 1
+ * when the broker said DISCONNECT. */
+static int on_message(struct worker_pool *p, void *sock, struct mdp_msg **mp,
+                      struct check_run **busy, int donefd)
 {
     char err[200];
-    struct mdp_parsed mp;
-    if (mdp_parse(m, 0, &mp, err, sizeof err) != 0 || !mp.worker) {
+    struct mdp_parsed parsed;
+    if (mdp_parse(*mp, 0, &parsed, err, sizeof err) != 0 || !parsed.worker) {
         log_msg(LOG_PRI_WARNING, "worker: dropped an invalid message from the broker: %s",
-                mp.worker ? err : "not MDPW01");
+            parsed.worker ? err : "not MDPW01");
         return 0;
     }
-    switch (mp.command) {
+    switch (parsed.command) {
     case MDP_REQUEST:
-        serve(p, sock, m, &mp);
+        if (*busy) {
+            log_msg(LOG_PRI_WARNING, "worker: a REQUEST while one is in hand (7/MDP: one at a time): dropped");
+            return 0;
+        }
+        *busy = check_start(p, sock, *mp, &parsed, donefd);
+        if (*busy)
+            *mp = NULL;
         return 0;
     case MDP_HEARTBEAT:
         return 0;
     case MDP_DISCONNECT:
         return 1;
     default:
-        log_msg(LOG_PRI_WARNING, "worker: unexpected command 0x%02x from the broker",
-                (unsigned)mp.command);
+        log_msg(LOG_PRI_WARNING, "worker: unexpected command 0x%02x from the broker", (unsigned)parsed.command);
         return 0;
     }
 }
@@ -130,28 +194,43 @@ static void *run(void *arg)
     int64_t backoff = rmin, wait_until = 0;
     void *sock = NULL;
     int64_t heartbeat_at = 0, broker_seen = 0;
+    int donefd = eventfd(0, EFD_CLOEXEC), stopping = 0;
+    struct check_run *busy = NULL;
     for (;;) {
         int64_t now = util_now_ms();
-        if (!sock && now >= wait_until) {
+        if (!sock && !stopping && now >= wait_until) {
             sock = connect_broker(p);
             heartbeat_at = now + hb;
             broker_seen = now;
         }
-        zmq_pollitem_t items[2] = {{NULL, p->stopfd, ZMQ_POLLIN, 0}, {sock, 0, ZMQ_POLLIN, 0}};
+        /* stopping: the check in hand is finished and answered first */
+        zmq_pollitem_t items[3] = {{NULL, stopping ? -1 : p->stopfd, ZMQ_POLLIN, 0},
+                                   {NULL, donefd, ZMQ_POLLIN, 0},
+                                   {sock, 0, ZMQ_POLLIN, 0}};
         int64_t due = sock ? heartbeat_at : wait_until;
-        if (zmq_poll(items, sock ? 2 : 1, due > now ? (long)(due - now) : 0) < 0 &&
-            zmq_errno() != EINTR)
+        long timeout = stopping && !sock ? -1 : due > now ? (long)(due - now) : 0;
+        if (zmq_poll(items, sock ? 3 : 2, timeout) < 0 && zmq_errno() != EINTR)
             break;
-        if (items[0].revents & ZMQ_POLLIN)
-            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            stopping = 1;
+            if (!busy)
+                break;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            check_finish(&busy, sock);
+            /* no HEARTBEAT in the same breath as the REPLY */
+            heartbeat_at = util_now_ms() + hb;
+            if (stopping)
+                break;
+        }
         int disconnect = 0;
-        for (int i = 0; sock && i < 64 && (items[1].revents & ZMQ_POLLIN); i++) {
+        for (int i = 0; sock && i < 64 && (items[2].revents & ZMQ_POLLIN); i++) {
             struct mdp_msg *m = mdp_msg_recv(sock, ZMQ_DONTWAIT, 64);
             if (!m)
                 break;
             broker_seen = util_now_ms();
             backoff = rmin;
-            disconnect = on_message(p, sock, m);
+            disconnect = on_message(p, sock, &m, &busy, donefd);
             mdp_msg_destroy(&m);
             if (disconnect)
                 break;
@@ -177,6 +256,9 @@ static void *run(void *arg)
             heartbeat_at = now + hb;
         }
     }
+    if (busy)                   /* only after a poll failure */
+        check_finish(&busy, NULL);
+    close(donefd);
     if (sock) {
         send_cmd(sock, MDP_DISCONNECT, NULL);
         int linger = 200;

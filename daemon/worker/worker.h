@@ -1,6 +1,7 @@
 /* worker: the 7/MDP worker side (MDPW01) for report.check — N threads, one
  * DEALER socket each, every one handling one request at a time with the shared
- * checker. Heartbeats, reconnect with back-off, DISCONNECT as the spec says. */
+ * checker (each check in a thread of its own, so the socket heartbeats while
+ * it runs). Heartbeats, reconnect with back-off, DISCONNECT as the spec says. */
 #ifndef REPORTD_WORKER_H
 #define REPORTD_WORKER_H
 

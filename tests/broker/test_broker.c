@@ -67,101 +67,16 @@ static int teardown(void **state)
     return rc;
 }
 
-static struct mdp_msg *recv_within(void *s, int ms)
-{
-    zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&it, 1, ms) <= 0)
-        return NULL;
-    return mdp_msg_recv(s, 0, 64);
-}
-
-/* The next worker command other than HEARTBEAT, within ms. */
-static struct mdp_msg *recv_cmd(void *s, int ms)
-{
-    for (int waited = 0; waited < ms; waited += 20) {
-        struct mdp_msg *m = recv_within(s, 20);
-        if (m && mdp_msg_is(m, 2, "\x04")) {
-            mdp_msg_destroy(&m);
-            continue;
-        }
-        if (m)
-            return m;
-    }
-    return NULL;
-}
-
-static void send_frames(void *s, int n, ...)
-{
-    struct mdp_msg *m = mdp_msg_new();
-    va_list ap;
-    va_start(ap, n);
-    for (int i = 0; i < n; i++) {
-        const char *p = va_arg(ap, const char *);
-        mdp_msg_add(m, p, strlen(p));
-    }
-    va_end(ap);
-    assert_int_equal(mdp_msg_send(m, s, 0), 0);
-    mdp_msg_destroy(&m);
-}
-
-/* A client REQUEST and its REPLY; returns the reply body frames. */
+/* A client REQUEST and its answer's body frames. */
 static struct mdp_msg *call(struct fixture *f, const char *service, const void *b1, size_t l1,
                             const void *b2, size_t l2)
 {
-    struct mdp_msg *m = mdp_client_cmd(NULL, 0, service);
-    if (b1)
-        mdp_msg_add(m, b1, l1);
-    if (b2)
-        mdp_msg_add(m, b2, l2);
-    mdp_msg_send(m, f->client, 0);
-    mdp_msg_destroy(&m);
-    struct mdp_msg *r = recv_within(f->client, 2000);
-    assert_non_null(r);
-    assert_true(mdp_msg_is(r, 0, ""));
-    assert_true(mdp_msg_is(r, 1, "MDPC01"));
-    assert_true(mdp_msg_is(r, 2, service));
-    struct mdp_msg *body = mdp_msg_new();
-    for (size_t i = 3; i < r->n; i++)
-        mdp_msg_addframe(body, r, i);
-    mdp_msg_destroy(&r);
-    return body;
+    return bf_call(f->client, service, b1, l1, b2, l2);
 }
 
 static void *ready_worker(struct fixture *f, const char *service)
 {
-    void *w = bf_dealer(&f->b);
-    send_frames(w, 4, "", "MDPW01", "\x01", service);
-    usleep(30000);
-    return w;
-}
-
-static uint8_t *submission(const char *sid, size_t *len)
-{
-    Reportd__Submission s = REPORTD__SUBMISSION__INIT;
-    Reportd__Body body = REPORTD__BODY__INIT;
-    s.schema_version = 1;
-    s.submission_id = (char *)sid;
-    body.region_code = (char *)"430381";
-    s.body = &body;
-    *len = reportd__submission__get_packed_size(&s);
-    uint8_t *buf = xmalloc(*len);
-    reportd__submission__pack(&s, buf);
-    return buf;
-}
-
-static uint8_t *fail_result(const char *sid, size_t *len)
-{
-    Reportd__Result r = REPORTD__RESULT__INIT;
-    Reportd__Body body = REPORTD__BODY__INIT;
-    r.schema_version = 1;
-    r.submission_id = (char *)sid;
-    r.status = REPORTD__STATUS__STATUS_FAIL;
-    body.region_code = (char *)"430381";
-    r.body = &body;
-    *len = reportd__result__get_packed_size(&r);
-    uint8_t *buf = xmalloc(*len);
-    reportd__result__pack(&r, buf);
-    return buf;
+    return bf_worker(&f->b, service);
 }
 
 static void test_broker_mmi_service(void **state)
@@ -186,8 +101,8 @@ static void test_broker_plain_request_round_trip(void **state)
 {
     struct fixture *f = *state;
     void *w = ready_worker(f, "echo");
-    send_frames(f->client, 4, "", "MDPC01", "echo", "hello");
-    struct mdp_msg *req = recv_cmd(w, 2000);
+    bf_send(f->client, 4, "", "MDPC01", "echo", "hello");
+    struct mdp_msg *req = bf_recv_cmd(w, 2000);
     assert_non_null(req);
     assert_int_equal(req->n, 6);
     assert_true(mdp_msg_is(req, 1, "MDPW01"));
@@ -199,7 +114,7 @@ static void test_broker_plain_request_round_trip(void **state)
     mdp_msg_add(rep, "", 0);
     mdp_msg_addstr(rep, "HELLO");
     mdp_msg_send(rep, w, 0);
-    struct mdp_msg *got = recv_within(f->client, 2000);
+    struct mdp_msg *got = bf_recv(f->client, 2000);
     assert_non_null(got);
     assert_int_equal(got->n, 4);
     assert_true(mdp_msg_is(got, 2, "echo"));
@@ -214,7 +129,7 @@ static void test_broker_titanic_one_job_per_submission(void **state)
     struct fixture *f = *state;
     void *w = ready_worker(f, "report.check");
     size_t len, rlen;
-    uint8_t *sub = submission(SID, &len);
+    uint8_t *sub = bf_submission(SID, &len);
     for (int i = 0; i < 2; i++) {
         struct mdp_msg *r = call(f, "titanic.request", "report.check", 12, sub, len);
         assert_int_equal(r->n, 2);
@@ -222,27 +137,27 @@ static void test_broker_titanic_one_job_per_submission(void **state)
         assert_true(mdp_msg_is(r, 1, SID_UUID));
         mdp_msg_destroy(&r);
     }
-    struct mdp_msg *req = recv_cmd(w, 2000);
+    struct mdp_msg *req = bf_recv_cmd(w, 2000);
     assert_non_null(req);
     assert_memory_equal(mdp_msg_data(req, 5), sub, len);
     struct mdp_msg *r = call(f, "titanic.reply", SID_UUID, 32, NULL, 0);
     assert_true(mdp_msg_is(r, 0, "300"));
     mdp_msg_destroy(&r);
-    uint8_t *res = fail_result(SID, &rlen);
+    uint8_t *res = bf_fail_result(SID, &rlen);
     struct mdp_msg *rep = mdp_worker_cmd(NULL, 0, MDP_REPLY);
     mdp_msg_addframe(rep, req, 3);
     mdp_msg_add(rep, "", 0);
     mdp_msg_add(rep, res, rlen);
     mdp_msg_send(rep, w, 0);
     /* the same submission was one job: no second REQUEST */
-    assert_null(recv_cmd(w, 300));
-    struct mdp_msg *pub = recv_within(f->sub, 2000);
+    assert_null(bf_recv_cmd(w, 300));
+    struct mdp_msg *pub = bf_recv(f->sub, 2000);
     assert_non_null(pub);
     assert_true(mdp_msg_is(pub, 0, "result.43.4303.430381"));
     assert_true(mdp_msg_is(pub, 1, "1"));
     assert_memory_equal(mdp_msg_data(pub, 2), res, rlen);
     mdp_msg_destroy(&pub);
-    pub = recv_within(f->sub, 2000);
+    pub = bf_recv(f->sub, 2000);
     assert_non_null(pub);
     assert_true(mdp_msg_is(pub, 0, "alert.43.4303.430381"));
     assert_true(mdp_msg_is(pub, 1, "2"));
@@ -272,23 +187,23 @@ static void test_broker_titanic_one_job_per_submission(void **state)
 static void test_broker_invalid_input_is_dropped(void **state)
 {
     struct fixture *f = *state;
-    send_frames(f->client, 1, "garbage");
-    send_frames(f->client, 4, "", "MDPX01", "report.check", "x");
-    send_frames(f->client, 3, "", "MDPW01", "\x09");
-    send_frames(f->client, 2, "", "MDPC01");
-    assert_null(recv_within(f->client, 200));
+    bf_send(f->client, 1, "garbage");
+    bf_send(f->client, 4, "", "MDPX01", "report.check", "x");
+    bf_send(f->client, 3, "", "MDPW01", "\x09");
+    bf_send(f->client, 2, "", "MDPC01");
+    assert_null(bf_recv(f->client, 200));
     /* a REPLY from a worker that never said READY: valid but unexpected */
     void *w = bf_dealer(&f->b);
-    send_frames(w, 6, "", "MDPW01", "\x03", "someone", "", "x");
-    struct mdp_msg *d = recv_cmd(w, 2000);
+    bf_send(w, 6, "", "MDPW01", "\x03", "someone", "", "x");
+    struct mdp_msg *d = bf_recv_cmd(w, 2000);
     assert_non_null(d);
     assert_int_equal(d->n, 3);
     assert_true(mdp_msg_is(d, 2, "\x05"));
     mdp_msg_destroy(&d);
     /* registering an mmi.* service is refused the same way */
     w = bf_dealer(&f->b);
-    send_frames(w, 4, "", "MDPW01", "\x01", "mmi.service");
-    d = recv_cmd(w, 2000);
+    bf_send(w, 4, "", "MDPW01", "\x01", "mmi.service");
+    d = bf_recv_cmd(w, 2000);
     assert_non_null(d);
     assert_true(mdp_msg_is(d, 2, "\x05"));
     mdp_msg_destroy(&d);
@@ -302,22 +217,22 @@ static void test_broker_redelivers_then_dead_letters(void **state)
 {
     struct fixture *f = *state;
     size_t len;
-    uint8_t *sub = submission(SID, &len);
+    uint8_t *sub = bf_submission(SID, &len);
     void *a = ready_worker(f, "report.check");
     void *b = ready_worker(f, "report.check");
     struct mdp_msg *r = call(f, "titanic.request", "report.check", 12, sub, len);
     assert_true(mdp_msg_is(r, 0, "200"));
     mdp_msg_destroy(&r);
     /* whichever got it stays silent; the other one must get it again */
-    struct mdp_msg *first = recv_cmd(a, 500);
+    struct mdp_msg *first = bf_recv_cmd(a, 500);
     void *other = first ? b : a;
     if (!first)
-        first = recv_cmd(b, 500);
+        first = bf_recv_cmd(b, 500);
     assert_non_null(first);
     struct mdp_msg *again = NULL;
     for (int i = 0; i < 40 && !again; i++) {
-        send_frames(other, 3, "", "MDPW01", "\x04");     /* keep the other alive */
-        struct mdp_msg *m = recv_within(other, 50);
+        bf_send(other, 3, "", "MDPW01", "\x04");     /* keep the other alive */
+        struct mdp_msg *m = bf_recv(other, 50);
         if (m && mdp_msg_is(m, 2, "\x02"))
             again = m;
         else
@@ -326,7 +241,7 @@ static void test_broker_redelivers_then_dead_letters(void **state)
     assert_non_null(again);
     assert_memory_equal(mdp_msg_data(again, 5), sub, len);
     /* second death: max_attempts 2 → dead letter and a deadletter event */
-    struct mdp_msg *pub = recv_within(f->sub, 3000);
+    struct mdp_msg *pub = bf_recv(f->sub, 3000);
     assert_non_null(pub);
     assert_true(mdp_msg_is(pub, 0, "deadletter"));
     char *json = mdp_msg_strdup(pub, 2);
@@ -353,15 +268,15 @@ static void test_broker_term_drains_jobs_in_flight(void **state)
     struct fixture *f = *state;
     void *w = ready_worker(f, "report.check");
     size_t len, rlen;
-    uint8_t *sub = submission(SID, &len);
+    uint8_t *sub = bf_submission(SID, &len);
     struct mdp_msg *r = call(f, "titanic.request", "report.check", 12, sub, len);
     assert_true(mdp_msg_is(r, 0, "200"));
     mdp_msg_destroy(&r);
-    struct mdp_msg *req = recv_cmd(w, 2000);
+    struct mdp_msg *req = bf_recv_cmd(w, 2000);
     assert_non_null(req);
     eventfd_write(f->b.stopfd, 1);               /* TERM while the worker holds it */
     usleep(100000);
-    uint8_t *res = fail_result(SID, &rlen);
+    uint8_t *res = bf_fail_result(SID, &rlen);
     struct mdp_msg *rep = mdp_worker_cmd(NULL, 0, MDP_REPLY);
     mdp_msg_addframe(rep, req, 3);
     mdp_msg_add(rep, "", 0);

@@ -1,15 +1,20 @@
 /* test_worker: a worker thread (real checker on config/) under a broker played
  * by the test over inproc:// — exact READY, a REPLY carrying the client
  * address back, a REJECTED Result for garbage instead of a crash, heartbeats,
- * and a new socket (new identity) with a new READY after DISCONNECT. */
+ * and a new socket (new identity) with a new READY after DISCONNECT; and under
+ * the real broker, a check longer than interval × liveness (the fault hook
+ * sleeps) that is neither redelivered nor answered twice: the worker
+ * heartbeats while it works. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -18,6 +23,7 @@
 #include "wire/mdp.h"
 #include "report.pb-c.h"
 #include "worker/worker.h"
+#include "brokerfix.h"
 
 static struct mdp_msg *recv_cmd(void *s, int ms, int want)
 {
@@ -108,10 +114,74 @@ static void test_worker_speaks_mdpw01(void **state)
     config_free(&cfg);
 }
 
+static atomic_int slow_checks;
+
+/* The fault hook: every check takes 700 ms, over twice interval × liveness. */
+static void slow_check(const void *body, size_t len)
+{
+    (void)body;
+    (void)len;
+    atomic_fetch_add(&slow_checks, 1);
+    struct timespec ts = {0, 700 * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void test_worker_heartbeats_while_checking(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    struct brokerfix b = {0};
+    assert_int_equal(bf_init(&b, "test_worker", xstrdup("inproc://test-worker-busy"),
+                             xstrdup("inproc://test-worker-busy-pub")), 0);
+    b.cfg.heartbeat_ms = 100;
+    b.cfg.liveness = 3;
+    b.cfg.batch_ms = 0;
+    assert_int_equal(bf_start(&b, 100000), 0);
+    struct checker *chk =
+        checker_new(&(struct checker_options){.datadir = "config"}, err, sizeof err);
+    assert_non_null(chk);
+    int stopfd = eventfd(0, 0);
+    worker_fault_hook = slow_check;
+    struct worker_pool *pool =
+        worker_start(b.ctx, &b.cfg, b.cfg.broker_bind, 1, chk, stopfd, err, sizeof err);
+    assert_non_null(pool);
+    void *sub = bf_keep(&b, zmq_socket(b.ctx, ZMQ_SUB));
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "result.", 7);
+    zmq_connect(sub, b.cfg.publish_bind);
+    void *client = bf_dealer(&b);
+    usleep(100000);
+    size_t len;
+    uint8_t *sub_bytes = bf_submission("00000000-0000-4000-8000-00000000b051", &len);
+    struct mdp_msg *r = bf_call(client, "titanic.request", "report.check", 12, sub_bytes, len);
+    assert_true(mdp_msg_is(r, 0, "200"));
+    mdp_msg_destroy(&r);
+    struct mdp_msg *pub = bf_recv(sub, 5000);
+    assert_non_null(pub);
+    mdp_msg_destroy(&pub);
+    /* long enough for a redelivery to have been checked again */
+    assert_null(bf_recv(sub, 1500));
+    assert_int_equal(atomic_load(&slow_checks), 1);
+    assert_int_equal(worker_served(pool), 1);
+    r = bf_call(client, "titanic.reply", "0000000000004000800000000000b051", 32, NULL, 0);
+    assert_true(mdp_msg_is(r, 0, "200"));
+    mdp_msg_destroy(&r);
+    eventfd_write(stopfd, 1);
+    worker_join(&pool);
+    worker_fault_hook = NULL;
+    bf_stop(&b);
+    assert_int_equal(b.final.redelivered, 0);
+    assert_int_equal(b.final.replies, 1);
+    free(sub_bytes);
+    close(stopfd);
+    checker_destroy(&chk);
+    assert_int_equal(bf_free(&b), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worker_speaks_mdpw01),
+        cmocka_unit_test(test_worker_heartbeats_while_checking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,10 @@ struct config {
     int hwm;                    /* messages, SNDHWM/RCVHWM */
     int shutdown_timeout;       /* s: longest a TERM drain waits for jobs in flight */
     long ready_backlog;         /* jobs: /readyz fails while the backlog is above it */
+    int pdf_cpu_seconds;        /* s: CPU of one pdftotext child (read/pdfread.h) */
+    int pdf_timeout_ms;         /* ms: wall clock of one PDF extraction, then SIGKILL */
+    long pdf_max_memory;        /* bytes: address space of the pdftotext child */
+    long pdf_max_output;        /* bytes: most text taken from one PDF */
     char *metrics_bind;         /* "ADDR:PORT" serving /metrics, /healthz, /readyz; "" off */
     char *log_format;           /* "text" or "json" */
     char *log_level;            /* least important priority logged: error … debug */

@@ -59,7 +59,7 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
         case 'j': o->json = 1; break;
         case 'f':
             if ((o->form = reader_form_parse(optarg)) < 0) {
-                fprintf(stderr, "reportctl: --form must be text, layout, yaml or pb, not '%s'\n", optarg);
+                fprintf(stderr, "reportctl: --form must be text, layout, yaml, pb, pdf or html, not '%s'\n", optarg);
                 return -1;
             }
             break;

@@ -3,17 +3,19 @@
  * fails too the error says so plainly rather than guessing. */
 #include "read/reader.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "read/fit.h"
 #include "read/layoutread.h"
+#include "read/pdfread.h"
 #include "read/rawdoc.h"
 #include "read/reportpb.h"
 #include "read/textread.h"
 #include "base/util.h"
 #include "read/yamlreport.h"
 
-static const char *const NAMES[] = {"detect", "text", "layout", "yaml", "pb"};
+static const char *const NAMES[] = {"detect", "text", "layout", "yaml", "pb", "pdf", "html"};
 
 const char *reader_form_name(enum reader_form f)
 {
@@ -36,6 +38,8 @@ enum reader_form reader_detect(const uint8_t *data, size_t len)
     size_t head = len < 4096 ? len : 4096;
     while (head < len && head > 4092 && ((unsigned char)s[head] & 0xc0) == 0x80)
         head--;
+    if (pdfread_sniff(data, len))
+        return READER_PDF;
     if (!util_utf8_valid(s, head))
         return READER_PROTOBUF;
     if (yamlreport_sniff(s, len))
@@ -57,6 +61,19 @@ static int read_raw(const struct layouts *ls, const char *text, size_t len, enum
     return rc;
 }
 
+/* A PDF: its text through the isolated extractor, then the layout reader. */
+static int read_pdf(const struct layouts *ls, const uint8_t *data, size_t len, const char *fn,
+                    unsigned year_hint, struct report **out, char *err, size_t errlen)
+{
+    char why[512], *text;
+    size_t tlen;
+    if (pdfread_text(data, len, NULL, &text, &tlen, why, sizeof why) < 0)
+        return errf(err, errlen, "%s: %s", fn, why);
+    int rc = read_raw(ls, text, tlen, READER_LAYOUT, fn, year_hint, out, err, errlen);
+    free(text);
+    return rc;
+}
+
 int reader_read(const struct layouts *ls, const uint8_t *data, size_t len, enum reader_form form,
                 const char *filename, unsigned year_hint, struct report **out, char *err, size_t errlen)
 {
@@ -71,6 +88,8 @@ int reader_read(const struct layouts *ls, const uint8_t *data, size_t len, enum 
     case READER_TEXT:
     case READER_LAYOUT:
         return read_raw(ls, (const char *)data, len, form, fn, year_hint, out, err, errlen);
+    case READER_PDF:
+        return read_pdf(ls, data, len, fn, year_hint, out, err, errlen);
     case READER_YAML:
         return yamlreport_read(ls, (const char *)data, len, fn, out, err, errlen);
     case READER_PROTOBUF: {

@@ -18,6 +18,7 @@
 #include "broker/broker.h"
 #include "check/check.h"
 #include "conf/config.h"
+#include "read/pdfread.h"
 #include "service/lifecycle.h"
 #include "base/log.h"
 #include "broker/telemetry.h"
@@ -51,6 +52,13 @@ static int read_signal(int sigfd)
 static struct checker *make_checker(const struct config *cfg)
 {
     char err[512];
+    struct pdfread_limits pdf;
+    pdfread_limits_default(&pdf);
+    pdf.cpu_seconds = (unsigned)cfg->pdf_cpu_seconds;
+    pdf.timeout_ms = (unsigned)cfg->pdf_timeout_ms;
+    pdf.max_memory = (size_t)cfg->pdf_max_memory;
+    pdf.max_output = (size_t)cfg->pdf_max_output;
+    pdfread_set_limits(&pdf);   /* before any worker thread runs */
     struct checker_options opt = {
         .override_rules = (const char *const *)cfg->override_rules,
         .override_severities = cfg->override_severities,

@@ -5,13 +5,13 @@
  * visible and reportd.replay fills it from the log. */
 #include "broker/publisher.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
 #include "check/check.h"
+#include "check/jsonout.h"
 #include "wire/keys.h"
 #include "wire/mdp.h"
 #include "broker/spool.h"
@@ -150,13 +150,11 @@ uint64_t publisher_result(struct publisher *p, const Reportd__Result *r, const v
 int publisher_deadletter(struct publisher *p, const char *uuid, const char *submission_id,
                          const char *reason, int attempts, char *err, size_t errlen)
 {
-    json_t *j = json_pack("{s:s, s:s, s:s, s:i}", "uuid", uuid, "submission_id",
-                          submission_id ? submission_id : "", "reason", reason ? reason : "",
-                          "attempts", attempts);
-    char *text = json_dumps(j, JSON_COMPACT);
+    struct jsonout_dead d = {.uuid = uuid, .submission_id = submission_id, .reason = reason,
+                             .attempts = attempts};
+    char *text = jsonout_dead(&d);
     uint64_t seq = queue(p, "deadletter", text, strlen(text), err, errlen);
     free(text);
-    json_decref(j);
     return seq ? 0 : -1;
 }
 

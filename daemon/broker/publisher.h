@@ -36,7 +36,7 @@ void publisher_region_topic(const char *region_code, char *out, size_t outlen);
  * sequence number of the result.* message, or 0 with err. */
 uint64_t publisher_result(struct publisher *p, const Reportd__Result *r, const void *bytes,
                           size_t len, char *err, size_t errlen);
-/* Queue a `deadletter` message: JSON {uuid, submission_id, reason, attempts}. */
+/* Queue a `deadletter` message: a dead letter in JSON (jsonout_dead). */
 int publisher_deadletter(struct publisher *p, const char *uuid, const char *submission_id,
                          const char *reason, int attempts, char *err, size_t errlen);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "check/jsonout.h"
 #include "wire/mdp.h"
 #include "wire/titanic_id.h"
 #include "broker/roster.h"
@@ -99,15 +100,11 @@ static void replay(struct broker *b, const struct mdp_msg *m, const struct mdp_p
 
 static void dead_json(void *arg, const struct spool_dead *d)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I}", "uuid", d->uuid ? d->uuid : "",
-                          "submission_id", d->submission_id ? d->submission_id : "", "reason",
-                          d->reason ? d->reason : "", "attempts", d->attempts, "updated_at",
-                          (json_int_t)d->updated_at);
-    if (d->service) {
-        json_object_set_new(o, "service", json_string(d->service));
-        json_object_set_new(o, "bytes", json_integer((json_int_t)d->len));
-    }
-    json_array_append_new(arg, o);
+    struct jsonout_dead j = {.uuid = d->uuid, .submission_id = d->submission_id,
+                             .reason = d->reason, .attempts = d->attempts,
+                             .updated_at = (long long)d->updated_at, .service = d->service,
+                             .bytes = d->len};
+    json_array_append_new(arg, jsonout_dead_json(&j));
 }
 
 static void add_body(void *arg, const struct spool_dead *d)

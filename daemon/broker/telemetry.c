@@ -15,6 +15,7 @@
 #include "broker/broker.h"
 #include "base/metrics.h"
 #include "base/util.h"
+#include "check/jsonout.h"
 
 #define ALIVE_MS 5000           /* /healthz fails after this long without a tick */
 
@@ -36,7 +37,9 @@ struct telemetry {
 
 static void register_all(struct telemetry *t)
 {
-    static const char *const statuses[] = {"PASS", "WARN", "FAIL", "REJECTED"};
+    const char *statuses[4];
+    for (int i = 0; i < 4; i++)
+        statuses[i] = jsonout_status((Reportd__Status)i);
     static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                     0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
     struct metrics *m = t->m;

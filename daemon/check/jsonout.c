@@ -1,7 +1,9 @@
-/* jsonout: JSON for people's tools. Field names follow the issue's contract:
- * {"file","status","layout","findings":[{"rule","severity","table","row",
- * "column","expected","actual","message_zh","message_en"}],"enrichment":{…}}.
- * Absent values are omitted (enrichment) or "" (finding ids). */
+/* jsonout: JSON for people's tools, one encoder for every place reportd
+ * writes JSON. Field names follow the contract of issue 1 and the README's
+ * schema: {"schema_version","version","ruleset_version","file","status",
+ * "layout","findings":[{"rule","severity","table","row","column","expected",
+ * "actual","message_zh","message_en","missing"}],"enrichment":{…}}. Absent
+ * values are omitted (enrichment, optional fields) or "" (finding ids). */
 #include "check/jsonout.h"
 
 #include <ctype.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "base/version.h"
 
 /* Lower-cased names, built once from the descriptors: the descriptors'
  * own strings serve Status as they are. */
@@ -157,7 +160,16 @@ static json_t *enrichment_json(const Reportd__Enrichment *e)
     return o;
 }
 
-static char *dump(json_t *o)
+/* schema_version and version first in every top-level object. */
+static json_t *versioned(void)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "schema_version", json_integer(JSONOUT_SCHEMA_VERSION));
+    json_object_set_new(o, "version", json_string(reportd_version()));
+    return o;
+}
+
+char *jsonout_text(json_t *o)
 {
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -168,9 +180,10 @@ static char *dump(json_t *o)
     return copy;
 }
 
-char *jsonout_result(const Reportd__Result *res, const char *file)
+json_t *jsonout_result_json(const Reportd__Result *res, const char *file)
 {
-    json_t *o = json_object();
+    json_t *o = versioned();
+    set_str(o, "ruleset_version", res->ruleset_version);
     if (file)
         json_object_set_new(o, "file", json_string(file));
     if (res->submission_id && *res->submission_id)
@@ -178,25 +191,25 @@ char *jsonout_result(const Reportd__Result *res, const char *file)
     json_object_set_new(o, "status", json_string(jsonout_status(res->status)));
     if (res->status == REPORTD__STATUS__STATUS_REJECTED)
         json_object_set_new(o, "reason", str_or_empty(res->reject_reason));
-    if (res->has_layout)
-        json_object_set_new(o, "layout", json_integer(res->layout));
-    if (res->has_year)
-        json_object_set_new(o, "year", json_integer(res->year));
+    set_int(o, "layout", res->has_layout, res->layout);
+    set_int(o, "year", res->has_year, res->year);
     if (res->body && res->body->name)
         json_object_set_new(o, "body", json_string(res->body->name));
     json_t *fs = json_array();
     for (size_t i = 0; i < res->n_findings; i++)
         json_array_append_new(fs, finding_json(res->findings[i]));
     json_object_set_new(o, "findings", fs);
-    json_object_set_new(o, "enrichment", res->enrichment ? enrichment_json(res->enrichment) : json_object());
-    return dump(o);
+    json_object_set_new(o, "enrichment",
+                        res->enrichment ? enrichment_json(res->enrichment) : json_object());
+    return o;
 }
 
-char *jsonout_alert(const Reportd__Alert *a)
+json_t *jsonout_alert_json(const Reportd__Alert *a)
 {
-    json_t *o = json_object();
+    json_t *o = versioned();
     json_object_set_new(o, "submission_id", str_or_empty(a->submission_id));
     json_object_set_new(o, "status", json_string(jsonout_status(a->status)));
+    set_int(o, "year", a->has_year, a->year);
     if (a->body && a->body->name)
         json_object_set_new(o, "body", json_string(a->body->name));
     if (a->region)
@@ -208,5 +221,36 @@ char *jsonout_alert(const Reportd__Alert *a)
     for (size_t i = 0; i < a->n_top_findings; i++)
         json_array_append_new(fs, finding_json(a->top_findings[i]));
     json_object_set_new(o, "top_findings", fs);
-    return dump(o);
+    return o;
+}
+
+json_t *jsonout_dead_json(const struct jsonout_dead *d)
+{
+    json_t *o = versioned();
+    json_object_set_new(o, "uuid", str_or_empty(d->uuid));
+    json_object_set_new(o, "submission_id", str_or_empty(d->submission_id));
+    json_object_set_new(o, "reason", str_or_empty(d->reason));
+    json_object_set_new(o, "attempts", json_integer(d->attempts));
+    if (d->updated_at)
+        json_object_set_new(o, "updated_at", json_integer(d->updated_at));
+    if (d->service) {
+        json_object_set_new(o, "service", json_string(d->service));
+        json_object_set_new(o, "bytes", json_integer((json_int_t)d->bytes));
+    }
+    return o;
+}
+
+char *jsonout_result(const Reportd__Result *res, const char *file)
+{
+    return jsonout_text(jsonout_result_json(res, file));
+}
+
+char *jsonout_alert(const Reportd__Alert *a)
+{
+    return jsonout_text(jsonout_alert_json(a));
+}
+
+char *jsonout_dead(const struct jsonout_dead *d)
+{
+    return jsonout_text(jsonout_dead_json(d));
 }

@@ -1,14 +1,41 @@
-/* jsonout: a Result as one JSON object (jansson), the line format of
- * `reportctl check --json` and `reportctl watch --json`. */
+/* jsonout: the one JSON encoder (jansson) for Result, Finding, Alert and dead
+ * letters — `reportctl check --json`, `reportctl watch --json`, the broker's
+ * `deadletter` event and its reportd.deadletter answers. The schema is the
+ * README's ("JSON"); JSONOUT_SCHEMA_VERSION rises when a field is renamed or
+ * removed. Names of enum values come from report.proto's descriptors. */
 #ifndef REPORTD_JSONOUT_H
 #define REPORTD_JSONOUT_H
 
+#include <jansson.h>
+#include <stddef.h>
+
 #include "report.pb-c.h"
 
-/* The JSON text of res (one line, no newline), heap-allocated. file may be NULL. */
+#define JSONOUT_SCHEMA_VERSION 1
+
+/* A dead letter as the spool holds it, for jsonout_dead. */
+struct jsonout_dead {
+    const char *uuid;           /* the Titanic UUID, 32 hex digits */
+    const char *submission_id;
+    const char *reason;         /* why it was given up */
+    int attempts;               /* worker deaths so far */
+    long long updated_at;       /* Unix s of the last change; 0: not written */
+    const char *service;        /* NULL: service and bytes not written */
+    size_t bytes;               /* the stored request's size */
+};
+
+/* The JSON objects (new references; the caller decrefs or hands them on).
+ * file may be NULL (then no "file"). */
+json_t *jsonout_result_json(const Reportd__Result *res, const char *file);
+json_t *jsonout_alert_json(const Reportd__Alert *a);
+json_t *jsonout_dead_json(const struct jsonout_dead *d);
+
+/* The same as one line of text (no newline), heap-allocated (free). */
 char *jsonout_result(const Reportd__Result *res, const char *file);
-/* The same for an Alert. */
 char *jsonout_alert(const Reportd__Alert *a);
+char *jsonout_dead(const struct jsonout_dead *d);
+/* Any object as one line of text; takes the reference o. */
+char *jsonout_text(json_t *o);
 
 /* The name reportd writes for value v of an enum of report.proto, from its
  * descriptor: the proto name without its prefix (STATUS_FAIL → "FAIL",

@@ -1,5 +1,5 @@
 /* ctl_net: reportctl's shared network plumbing (endpoints from flags, env or a
- * reportd config; UUIDs; status names) and `reportctl deadletter`, which asks
+ * reportd config; UUIDs) and `reportctl deadletter`, which asks
  * the broker's reportd.deadletter service: list | show UUID | retry UUID. */
 #include <fcntl.h>
 #include <getopt.h>
@@ -128,12 +128,6 @@ void ctlnet_uuid(char out[37])
     snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
              r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
              r[13], r[14], r[15]);
-}
-
-const char *ctlnet_status_name(int status)
-{
-    static const char *const names[] = {"PASS", "WARN", "FAIL", "REJECTED"};
-    return status >= 0 && status < 4 ? names[status] : "UNKNOWN";
 }
 
 static void print_list(const char *text)

@@ -21,6 +21,7 @@
 #include "report.pb-c.h"
 #include "wire/titanic_id.h"
 #include "base/util.h"
+#include "check/jsonout.h"
 
 #define WINDOW 256              /* requests in flight at once */
 
@@ -373,7 +374,7 @@ static void report(const struct item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const struct item *it = &items[i];
-        const char *what = it->state == ITEM_DONE ? ctlnet_status_name(it->status)
+        const char *what = it->state == ITEM_DONE ? jsonout_status((Reportd__Status)it->status)
                            : it->state == ITEM_FAILED ? "FAILED"
                            : it->state == ITEM_ACKED ? "ACCEPTED" : "NOT-ACCEPTED";
         printf("%s\t%s\t%s\t%s\n", it->file, it->sid, what, it->note ? it->note : "");

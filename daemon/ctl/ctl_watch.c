@@ -21,6 +21,7 @@
 #include "wire/mdp.h"
 #include "report.pb-c.h"
 #include "base/util.h"
+#include "check/jsonout.h"
 
 struct watch {
     struct client *broker;
@@ -32,74 +33,66 @@ struct watch {
     unsigned long gaps, replayed;
 };
 
-static void print_result(const Reportd__Result *r, json_t *o, int json)
+/* One line of text: seq topic, then what the message says. */
+static void print_text(const char *topic, uint64_t seq, const void *body, size_t len,
+                       int replayed)
 {
-    if (json) {
-        json_object_set_new(o, "submission_id", json_string(r->submission_id));
-        json_object_set_new(o, "status", json_string(ctlnet_status_name((int)r->status)));
-        json_object_set_new(o, "findings", json_integer((json_int_t)r->n_findings));
-        if (r->body && r->body->region_code)
-            json_object_set_new(o, "region_code", json_string(r->body->region_code));
-        if (r->body && r->body->name)
-            json_object_set_new(o, "name", json_string(r->body->name));
-        if (r->reject_reason)
-            json_object_set_new(o, "reject_reason", json_string(r->reject_reason));
-        return;
+    printf("%llu %s%s", (unsigned long long)seq, topic, replayed ? " (replayed)" : "");
+    if (strncmp(topic, "result.", 7) == 0) {
+        Reportd__Result *r = reportd__result__unpack(NULL, len, body);
+        if (r)
+            printf(" %s %s %zu findings%s%s", r->submission_id, jsonout_status(r->status),
+                   r->n_findings, r->reject_reason ? ": " : "",
+                   r->reject_reason ? r->reject_reason : "");
+        reportd__result__free_unpacked(r, NULL);
+    } else if (strncmp(topic, "alert.", 6) == 0) {
+        Reportd__Alert *a = reportd__alert__unpack(NULL, len, body);
+        if (a)
+            printf(" %s %s %s %u errors", a->submission_id, jsonout_status(a->status),
+                   a->body && a->body->name ? a->body->name : "", a->has_errors ? a->errors : 0);
+        reportd__alert__free_unpacked(a, NULL);
+    } else {
+        printf(" %.*s", (int)len, (const char *)body);
     }
-    printf(" %s %s %zu findings%s%s", r->submission_id, ctlnet_status_name((int)r->status),
-           r->n_findings, r->reject_reason ? ": " : "", r->reject_reason ? r->reject_reason : "");
+    putchar('\n');
 }
 
-static void print_alert(const Reportd__Alert *a, json_t *o, int json)
+/* One JSON line: {"seq","topic","replayed"} and the message under its kind —
+ * "result", "alert" (jsonout's objects) or "deadletter" (already JSON). */
+static void print_json(const char *topic, uint64_t seq, const void *body, size_t len,
+                       int replayed)
 {
-    const char *name = a->body && a->body->name ? a->body->name : "";
-    if (json) {
-        json_object_set_new(o, "submission_id", json_string(a->submission_id));
-        json_object_set_new(o, "status", json_string(ctlnet_status_name((int)a->status)));
-        json_object_set_new(o, "errors", json_integer(a->has_errors ? a->errors : 0));
-        json_object_set_new(o, "name", json_string(name));
-        if (a->region && a->region->code)
-            json_object_set_new(o, "region_code", json_string(a->region->code));
-        return;
+    json_t *o = json_object(), *m = NULL;
+    const char *kind = "deadletter";
+    json_object_set_new(o, "seq", json_integer((json_int_t)seq));
+    json_object_set_new(o, "topic", json_string(topic));
+    json_object_set_new(o, "replayed", json_boolean(replayed));
+    if (strncmp(topic, "result.", 7) == 0) {
+        Reportd__Result *r = reportd__result__unpack(NULL, len, body);
+        kind = "result";
+        m = r ? jsonout_result_json(r, NULL) : NULL;
+        reportd__result__free_unpacked(r, NULL);
+    } else if (strncmp(topic, "alert.", 6) == 0) {
+        Reportd__Alert *a = reportd__alert__unpack(NULL, len, body);
+        kind = "alert";
+        m = a ? jsonout_alert_json(a) : NULL;
+        reportd__alert__free_unpacked(a, NULL);
+    } else {
+        m = json_loadb(body, len, 0, NULL);
     }
-    printf(" %s %s %s %u errors", a->submission_id, ctlnet_status_name((int)a->status), name,
-           a->has_errors ? a->errors : 0);
+    json_object_set_new(o, kind, m ? m : json_null());
+    char *s = jsonout_text(o);
+    puts(s);
+    free(s);
 }
 
 static void print_msg(struct watch *w, const char *topic, uint64_t seq, const void *body,
                       size_t len, int replayed)
 {
-    json_t *o = json_object();
-    if (w->json) {
-        json_object_set_new(o, "seq", json_integer((json_int_t)seq));
-        json_object_set_new(o, "topic", json_string(topic));
-        json_object_set_new(o, "replayed", json_boolean(replayed));
-    } else {
-        printf("%llu %s%s", (unsigned long long)seq, topic, replayed ? " (replayed)" : "");
-    }
-    if (strncmp(topic, "result.", 7) == 0) {
-        Reportd__Result *r = reportd__result__unpack(NULL, len, body);
-        if (r)
-            print_result(r, o, w->json);
-        reportd__result__free_unpacked(r, NULL);
-    } else if (strncmp(topic, "alert.", 6) == 0) {
-        Reportd__Alert *a = reportd__alert__unpack(NULL, len, body);
-        if (a)
-            print_alert(a, o, w->json);
-        reportd__alert__free_unpacked(a, NULL);
-    } else if (w->json) {
-        json_object_set_new(o, "event", json_loadb(body, len, 0, NULL));
-    } else {
-        printf(" %.*s", (int)len, (const char *)body);
-    }
-    if (w->json) {
-        char *s = json_dumps(o, JSON_COMPACT);
-        puts(s);
-        free(s);
-    } else {
-        putchar('\n');
-    }
-    json_decref(o);
+    if (w->json)
+        print_json(topic, seq, body, len, replayed);
+    else
+        print_text(topic, seq, body, len, replayed);
     fflush(stdout);
     w->printed++;
     w->replayed += (unsigned long)replayed;

@@ -46,7 +46,4 @@ struct client *ctlnet_client(void *ctx, const struct ctl_endpoints *e);
 /* A random RFC 4122 version 4 UUID, 36 characters. */
 void ctlnet_uuid(char out[37]);
 
-/* Status names as the Status enum spells them: "PASS", "FAIL" … */
-const char *ctlnet_status_name(int status);
-
 #endif

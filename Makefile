@@ -11,11 +11,11 @@ GIT_VERSION := $(shell git describe --tags --always --dirty --match 'v*' 2>/dev/
 BUILD_VERSION := $(if $(GIT_VERSION),$(VERSION)-g$(patsubst v%,%,$(GIT_VERSION)),$(VERSION))
 
 CC      ?= cc
-PKGS    := libzmq libprotobuf-c yaml-0.1 libcrypto sqlite3 jansson libmicrohttpd
+PKGS    := libzmq libprotobuf-c yaml-0.1 libcrypto sqlite3 jansson libmicrohttpd libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 # reportctl needs neither the spool (SQLite) nor the metrics server (microhttpd).
-CTL_PKGS := libzmq libprotobuf-c yaml-0.1 libcrypto jansson
+CTL_PKGS := libzmq libprotobuf-c yaml-0.1 libcrypto jansson libxml-2.0
 CTL_LIBS := $(shell pkg-config --libs $(CTL_PKGS)) -lpthread -lm
 
 ifneq ($(SANITIZE),)

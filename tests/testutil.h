@@ -127,4 +127,47 @@ static inline int64_t tu_value(struct report *r, int ti, const char *row, const 
     return c->value;
 }
 
+/* A whole file (test inputs in place), or the test fails. */
+static inline char *tu_slurp(const char *path, size_t *len)
+{
+    char err[256];
+    char *d = util_read_file(path, 64u << 20, len, err, sizeof err);
+    if (!d)
+        fail_msg("%s", err);
+    return d;
+}
+
+/* The cells of one row (or of T4's single row) as "v v v", "_" for blank. */
+static inline void tu_row_text(const struct report *r, int ti, int row, char *out, size_t outlen)
+{
+    const struct layout_table *lt = &r->tables[ti].layout->tables[ti];
+    out[0] = '\0';
+    for (int k = 0; k < lt->rows[row].ncols; k++) {
+        const struct cell *c = &r->tables[ti].cells[lt->cell_index[row][lt->rows[row].cols[k]]];
+        char v[64];
+        if (c->state == CELL_BLANK)
+            snprintf(v, sizeof v, "_");
+        else
+            report_format_cell(c, v, sizeof v);
+        size_t n = strlen(out);
+        snprintf(out + n, outlen - n, "%s%s", k ? " " : "", v);
+    }
+}
+
+/* Two Results are the same (findings, figures, fingerprint, …) when they pack
+ * to the same bytes with their timing cleared. */
+static inline void tu_same_result(Reportd__Result *a, Reportd__Result *b)
+{
+    a->has_processing_us = b->has_processing_us = 0;
+    a->processing_us = b->processing_us = 0;
+    size_t la = reportd__result__get_packed_size(a), lb = reportd__result__get_packed_size(b);
+    uint8_t *pa = xmalloc(la), *pb = xmalloc(lb);
+    reportd__result__pack(a, pa);
+    reportd__result__pack(b, pb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(pa, pb, la);
+    free(pa);
+    free(pb);
+}
+
 #endif

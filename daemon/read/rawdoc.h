@@ -51,6 +51,22 @@ struct rawdoc {
 struct rawrow *rawdoc_add_row(struct rawtable *t, const char *label, unsigned line);
 /* Append a token to a row. */
 void rawdoc_add_token(struct rawrow *r, const char *text, size_t len, unsigned line, unsigned col);
+
+/* One printed cell of a table row (a text dump's cell line, an HTML <td>),
+ * before the row is classified. s is not NUL-terminated. */
+struct rawcell {
+    const char *s;
+    size_t len;
+    unsigned line, col;
+};
+/* Add the row printed as cells g[0..n) to t (table ti) when it is a data row:
+ * T2 and T3 rows are label cells (group labels first; two or more CJK
+ * ideographs, not a placeholder like 无) then the values; T4's data row has
+ * no label cell. Header rows (labels only, 第二十条…, 信息内容…) and runs
+ * without values are skipped. */
+void rawdoc_add_cells(struct rawtable *t, int ti, const struct rawcell *g, size_t n);
+/* Nonzero when s[0..len) reads as a row label rather than a value. */
+int rawdoc_label_like(const char *s, size_t len);
 void rawdoc_free(struct rawdoc *d);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "read/fit.h"
+#include "read/htmlread.h"
 #include "read/layoutread.h"
 #include "read/pdfread.h"
 #include "read/rawdoc.h"
@@ -40,6 +41,8 @@ enum reader_form reader_detect(const uint8_t *data, size_t len)
         head--;
     if (pdfread_sniff(data, len))
         return READER_PDF;
+    if (htmlread_sniff(s, len))
+        return READER_HTML;
     if (!util_utf8_valid(s, head))
         return READER_PROTOBUF;
     if (yamlreport_sniff(s, len))
@@ -53,8 +56,9 @@ static int read_raw(const struct layouts *ls, const char *text, size_t len, enum
                     const char *filename, unsigned year_hint, struct report **out, char *err, size_t errlen)
 {
     struct rawdoc d;
-    int rc = form == READER_TEXT ? textread_parse(text, len, filename, ls, &d, err, errlen)
-                                 : layoutread_parse(text, len, filename, ls, &d, err, errlen);
+    int rc = form == READER_TEXT   ? textread_parse(text, len, filename, ls, &d, err, errlen)
+             : form == READER_HTML ? htmlread_parse(text, len, filename, ls, &d, err, errlen)
+                                   : layoutread_parse(text, len, filename, ls, &d, err, errlen);
     if (rc == 0)
         rc = fit_report(ls, &d, year_hint, out, err, errlen);
     rawdoc_free(&d);
@@ -87,6 +91,7 @@ int reader_read(const struct layouts *ls, const uint8_t *data, size_t len, enum 
     switch (form) {
     case READER_TEXT:
     case READER_LAYOUT:
+    case READER_HTML:
         return read_raw(ls, (const char *)data, len, form, fn, year_hint, out, err, errlen);
     case READER_PDF:
         return read_pdf(ls, data, len, fn, year_hint, out, err, errlen);

@@ -16,99 +16,14 @@ struct line {
     int cell;                    /* tab-prefixed */
 };
 
-/* A CJK ideograph count, enough to tell a label from a cell value. */
-static int cjk_count(const char *s, size_t len)
-{
-    int n = 0;
-    size_t i = 0;
-    while (i < len) {
-        uint32_t c;
-        size_t k = util_utf8_next(s + i, len - i, &c);
-        if (k == 0)
-            return n;
-        if (c >= 0x4e00 && c <= 0x9fff)
-            n++;
-        i += k;
-    }
-    return n;
-}
-
-static int is_placeholder(const char *s, size_t len)
-{
-    static const char *const p[] = {"无", "不适用", "空", NULL};
-    for (int i = 0; p[i]; i++)
-        if (strlen(p[i]) == len && !memcmp(p[i], s, len))
-            return 1;
-    return 0;
-}
-
-static int label_like(const struct line *l)
-{
-    return cjk_count(l->s, l->len) >= 2 && !is_placeholder(l->s, l->len);
-}
-
-static int has_digit(const struct line *l)
-{
-    for (size_t i = 0; i < l->len; i++)
-        if (l->s[i] >= '0' && l->s[i] <= '9')
-            return 1;
-    return 0;
-}
-
-static void add_tokens(struct rawrow *r, const struct line *g, size_t from, size_t to)
-{
-    for (size_t i = from; i < to; i++)
-        rawdoc_add_token(r, g[i].s, g[i].len, g[i].no, 2);
-}
-
-static char *join_labels(const struct line *g, size_t from, size_t to)
-{
-    struct buf b = {0};
-    for (size_t i = from; i < to; i++)
-        buf_append(&b, g[i].s, g[i].len);
-    buf_append(&b, "", 0);
-    return buf_take(&b);
-}
-
-/* One run of cell lines: add it to t when it is a data row. T2 rows are a
- * label and its numbers; T3 rows are label lines (group labels first) and the
- * cells after them; T4's data row is the run with no label at all. */
+/* One run of cell lines: a table row when rawdoc_add_cells says so. */
 static void row_of_group(struct rawtable *t, int ti, const struct line *g, size_t n)
 {
-    size_t first = 0;
-    while (first < n && g[first].len == 0)
-        first++;
-    if (ti == TABLE_T4) {
-        int numbers = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (label_like(&g[i]))
-                return;
-            numbers += has_digit(&g[i]);
-        }
-        if (numbers == 0)
-            return;
-        struct rawrow *r = rawdoc_add_row(t, "", g[0].no);
-        add_tokens(r, g, 0, n);
-        return;
-    }
-    size_t lab = first;
-    while (lab < n && label_like(&g[lab]))
-        lab++;
-    if (lab == first || lab == n)
-        return;                                /* headers: labels only, or no label */
-    int numbers = 0;
-    for (size_t i = lab; i < n; i++)
-        numbers += has_digit(&g[i]);
-    if (numbers == 0 && n - lab < 3)
-        return;                                /* column headers closed by a blank spacer */
-    char *label = join_labels(g, first, lab);
-    int header = !strncmp(label, "第二十条", strlen("第二十条")) ||
-                 !strncmp(label, "信息内容", strlen("信息内容"));
-    if (!header) {
-        struct rawrow *r = rawdoc_add_row(t, label, g[first].no);
-        add_tokens(r, g, lab, n);
-    }
-    free(label);
+    struct rawcell *c = xmalloc((n ? n : 1) * sizeof *c);
+    for (size_t i = 0; i < n; i++)
+        c[i] = (struct rawcell){g[i].s, g[i].len, g[i].no, 2};
+    rawdoc_add_cells(t, ti, c, n);
+    free(c);
 }
 
 static void append_text(char **text, const struct line *l)

@@ -13,46 +13,21 @@
 #include "check/jsonout.h"
 #include "read/pdfread.h"
 
-static char *slurp(const char *path, size_t *len)
-{
-    char err[256];
-    char *d = util_read_file(path, 64u << 20, len, err, sizeof err);
-    if (!d)
-        fail_msg("%s", err);
-    return d;
-}
-
-/* The Result packed with its timing cleared: equal bytes, equal Result. */
-static uint8_t *packed(Reportd__Result *res, size_t *len)
-{
-    res->has_processing_us = 0;
-    res->processing_us = 0;
-    *len = reportd__result__get_packed_size(res);
-    uint8_t *b = xmalloc(*len);
-    reportd__result__pack(res, b);
-    return b;
-}
-
 static void same_result(const char *pdf, const char *layout, const char *status, int nfindings)
 {
     struct checker *c = tu_checker();
     size_t len;
-    char *data = slurp(pdf, &len);
+    char *data = tu_slurp(pdf, &len);
     assert_int_equal(reader_detect((const uint8_t *)data, len), READER_PDF);
     free(data);
     struct report *a = tu_read(c, pdf, READER_DETECT);
     struct report *b = tu_read(c, layout, READER_LAYOUT);
     Reportd__Result *ra = tu_check(c, a), *rb = tu_check(c, b);
-    size_t la, lb;
-    uint8_t *pa = packed(ra, &la), *pb = packed(rb, &lb);
     assert_string_equal(jsonout_status(ra->status), status);
     assert_int_equal(ra->n_findings, nfindings);
     assert_non_null(ra->enrichment);
     assert_string_equal(ra->enrichment->fingerprint, rb->enrichment->fingerprint);
-    assert_int_equal(la, lb);
-    assert_memory_equal(pa, pb, la);
-    free(pa);
-    free(pb);
+    tu_same_result(ra, rb);
     checker_result_free(ra);
     checker_result_free(rb);
     report_destroy(&a);
@@ -129,7 +104,7 @@ static void test_pdf_truncated_is_rejected(void **state)
     (void)state;
     struct checker *c = tu_checker();
     size_t len;
-    char *pdf = slurp(SHARED_REPORTS "huaian-2024.pdf", &len);
+    char *pdf = tu_slurp(SHARED_REPORTS "huaian-2024.pdf", &len);
     size_t cuts[] = {len / 2, len - 100, 4096};
     for (size_t i = 0; i < 3; i++) {
         const char *e = tu_read_error(c, pdf, cuts[i], READER_DETECT);
@@ -177,7 +152,7 @@ static void test_pdf_child_limits(void **state)
     struct pdfread_limits l;
     char dir[64];
     size_t len;
-    char *pdf = slurp(SHARED_REPORTS "hongze-2023.pdf", &len);
+    char *pdf = tu_slurp(SHARED_REPORTS "hongze-2023.pdf", &len);
 
     fake_program(&l, dir, "exec sleep 30");         /* loops without using CPU */
     l.timeout_ms = 300;
@@ -212,7 +187,7 @@ static void test_pdf_child_limits(void **state)
     pdfread_limits_default(&l);
     l.max_output = 8192;
     free(pdf);
-    pdf = slurp(SHARED_REPORTS "huaian-2024.pdf", &len);
+    pdf = tu_slurp(SHARED_REPORTS "huaian-2024.pdf", &len);
     assert_string_equal(extract_error(&l, pdf, len),
                         "pdftotext wrote more than 8192 bytes of text for this PDF (a PDF that balloons?): not read");
     free(pdf);
@@ -241,7 +216,7 @@ static void test_pdf_checker_survives_bad_pdfs(void **state)
     struct pdfread_limits saved, l;
     pdfread_get_limits(&saved);
     size_t len, tlen;
-    char *pdf = slurp(SHARED_REPORTS "huaian-2024.pdf", &len), *blank = tiny_pdf("", &tlen);
+    char *pdf = tu_slurp(SHARED_REPORTS "huaian-2024.pdf", &len), *blank = tiny_pdf("", &tlen);
 
     Reportd__Result *r = submit(c, pdf, len / 3);
     assert_int_equal(r->status, REPORTD__STATUS__STATUS_REJECTED);

@@ -52,23 +52,6 @@ static const struct expect XIANGXIANG = {
     "0 0 0 0 0 0 0 0 0 0 0 0 0 0 0",
 };
 
-/* The cells of one row (or of T4's single row) as "v v v", "_" for blank. */
-static void row_text(struct report *r, int ti, int row, char *out, size_t outlen)
-{
-    const struct layout_table *lt = &r->tables[ti].layout->tables[ti];
-    out[0] = '\0';
-    for (int k = 0; k < lt->rows[row].ncols; k++) {
-        const struct cell *c = &r->tables[ti].cells[lt->cell_index[row][lt->rows[row].cols[k]]];
-        char v[64];
-        if (c->state == CELL_BLANK)
-            snprintf(v, sizeof v, "_");
-        else
-            report_format_cell(c, v, sizeof v);
-        size_t n = strlen(out);
-        snprintf(out + n, outlen - n, "%s%s", k ? " " : "", v);
-    }
-}
-
 static int count_numbers(struct report *r, int ti)
 {
     const struct layout_table *lt = &r->tables[ti].layout->tables[ti];
@@ -85,17 +68,17 @@ static void assert_cells(struct report *r, const struct expect *e)
     const struct layout_table *t3 = &r->tables[TABLE_T3].layout->tables[TABLE_T3];
     int n = 0;
     for (; e->t2[n]; n++) {
-        row_text(r, TABLE_T2, n, got, sizeof got);
+        tu_row_text(r, TABLE_T2, n, got, sizeof got);
         assert_string_equal(got, e->t2[n]);
     }
     assert_int_equal(n, t2->nrows);
     for (n = 0; e->t3[n]; n++) {
-        row_text(r, TABLE_T3, n, got, sizeof got);
+        tu_row_text(r, TABLE_T3, n, got, sizeof got);
         if (strcmp(got, e->t3[n]))
             fail_msg("%s T3 row %s: got \"%s\", expected \"%s\"", e->path, t3->rows[n].id, got, e->t3[n]);
     }
     assert_int_equal(n, t3->nrows);
-    row_text(r, TABLE_T4, 0, got, sizeof got);
+    tu_row_text(r, TABLE_T4, 0, got, sizeof got);
     assert_string_equal(got, e->t4);
 }
 

@@ -70,5 +70,30 @@ PYEOF
 $CTL check --json --submitted 2025-02-05 --kind department examples/xiangxiang-minzheng-2024.txt > "$tmp/d.json"
 $PY -c 'import json,sys; o=json.loads(open(sys.argv[1]).read()); d=[x for x in o["findings"] if x["rule"]=="R-DEADLINE"]; assert d and d[0]["actual"]=="2025-02-05" and o["enrichment"]["days_after_deadline"]==5, o' "$tmp/d.json" && ok || bad "deadline"
 
+# 6. The published forms: PDF and HTML, detected or forced, from a file or
+# standard input; convert from either; a bad PDF is exit 2 and the next file
+# is still checked.
+$CTL check --form pdf $R/huaian-2024.pdf > "$tmp/p.txt"; expect_rc "check --form pdf" 0 $?
+grep -q '^\.\./shared/reports/huaian-2024.pdf: PASS (layout 2021, 淮安市人民政府, 2024, 0 finding(s))$' "$tmp/p.txt" && ok || bad "PDF read: $(head -1 "$tmp/p.txt")"
+$CTL check - < $R/hongze-2023.pdf > "$tmp/s.txt"; expect_rc "check - (PDF on stdin)" 1 $?
+grep -q '^-: FAIL (layout 2019, 洪泽区人民政府, 2023, 4 finding(s))$' "$tmp/s.txt" && ok || bad "stdin: $(head -1 "$tmp/s.txt")"
+$CTL check --form html - < $R/shuyang-fgj-2023.html > /dev/null; expect_rc "check --form html -" 0 $?
+$CTL check --form pdf $R/huaian-2024.layout.txt > "$tmp/np.txt"; expect_rc "--form pdf on text" 2 $?
+grep -q 'not a readable PDF (truncated or damaged?)' "$tmp/np.txt" && ok || bad "--form pdf on text: $(cat "$tmp/np.txt")"
+head -c 200000 $R/huaian-2024.pdf > "$tmp/cut.pdf"
+$CTL check --json "$tmp/cut.pdf" $R/huaian-2024.pdf > "$tmp/cut.json"; expect_rc "truncated PDF then a good one" 2 $?
+$PY -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; assert l[0]["status"]=="REJECTED" and "xref" in l[0]["reason"] and l[1]["status"]=="PASS", l' "$tmp/cut.json" && ok || bad "truncated PDF JSON"
+$CTL convert --to yaml -o "$tmp/sy.yaml" $R/shuyang-fgj-2023.html; expect_rc "convert html to yaml" 0 $?
+$CTL convert --to pb -o "$tmp/hz.pb" $R/hongze-2023.pdf; expect_rc "convert pdf to pb" 0 $?
+$CTL check --json $R/shuyang-fgj-2023.html "$tmp/sy.yaml" $R/hongze-2023.pdf "$tmp/hz.pb" > "$tmp/conv.json"; expect_rc "check converted" 1 $?
+$PY - "$tmp/conv.json" <<'PYEOF' && ok || bad "converted forms agree"
+import json, sys
+o = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+strip = lambda r: ([(x["rule"], x["row"], x["column"], x["expected"], x["actual"]) for x in r["findings"]], r["enrichment"]["fingerprint"])
+assert strip(o[0]) == strip(o[1]) and strip(o[2]) == strip(o[3]), o
+assert o[0]["status"] == o[1]["status"] == "WARN"
+assert not [x for x in o[0]["findings"] if x["severity"] == "error"]
+PYEOF
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

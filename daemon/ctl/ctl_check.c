@@ -178,11 +178,12 @@ static int read_report(const struct checker *c, const char *file, const struct c
                        struct report **r, char *err, size_t errlen)
 {
     size_t len;
-    char *data = util_read_file(file, CTL_MAX_FILE, &len, err, errlen);
+    int in = !strcmp(file, "-");  /* "-": standard input, named <stdin> in messages */
+    char *data = util_read_file(in ? "/dev/stdin" : file, CTL_MAX_FILE, &len, err, errlen);
     if (!data)
         return -1;
     int rc = reader_read(checker_layouts(c), (const uint8_t *)data, len, (enum reader_form)o->form,
-                         file, o->year, r, err, errlen);
+                         in ? "<stdin>" : file, o->year, r, err, errlen);
     free(data);
     return rc;
 }
@@ -193,7 +194,7 @@ int ctl_check(int argc, char **argv)
     if (parse_opts(argc, argv, &o) < 0)
         return 64;
     if (optind >= argc) {
-        fprintf(stderr, "usage: reportctl check [--json] [--form F] FILE…\n");
+        fprintf(stderr, "usage: reportctl check [--json] [--form F] FILE… (- for standard input)\n");
         return 64;
     }
     struct checker *c = open_checker();

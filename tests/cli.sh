@@ -44,12 +44,21 @@ PYEOF
 $CTL check --json $R/huaian-2024.layout.txt > "$tmp/h.json"; expect_rc "check 淮安" 0 $?
 $PY -c 'import json,sys; o=json.loads(open(sys.argv[1]).read()); assert o["status"]=="PASS" and o["findings"]==[], o' "$tmp/h.json" && ok || bad "淮安 JSON"
 
-# 3. Several files: the worst decides; an unreadable one makes it 2.
+# 3. Several files: the worst decides — 1 a FAIL, 65 a file that is not a
+#    report, 66 a file that cannot be opened.
 $CTL check $R/huaian-2024.layout.txt $R/hongze-2023.layout.txt > /dev/null; expect_rc "check two" 1 $?
 printf 'not a report\n' > "$tmp/junk.txt"
-$CTL check --json $R/huaian-2024.layout.txt "$tmp/junk.txt" > "$tmp/j.json"; expect_rc "check junk" 2 $?
+$CTL check --json $R/huaian-2024.layout.txt "$tmp/junk.txt" > "$tmp/j.json"; expect_rc "check junk" 65 $?
 $PY -c 'import json,sys; l=open(sys.argv[1]).read().splitlines(); o=json.loads(l[1]); assert o["status"]=="REJECTED" and "junk.txt" in o["reason"], o' "$tmp/j.json" && ok || bad "junk JSON"
-$CTL check "$tmp/no-such-file" > /dev/null; expect_rc "check missing file" 2 $?
+$CTL check "$tmp/no-such-file" > /dev/null; expect_rc "check missing file" 66 $?
+$CTL check "$tmp/no-such-file" "$tmp/junk.txt" > /dev/null; expect_rc "check missing and junk" 66 $?
+$CTL check --fail-on WARN $R/huaian-2024.layout.txt > /dev/null; expect_rc "check --fail-on WARN, a PASS" 0 $?
+$CTL check --fail-on REJECTED $R/hongze-2023.layout.txt > /dev/null; expect_rc "check --fail-on REJECTED, a FAIL" 0 $?
+$CTL check --fail-on none $R/hongze-2023.layout.txt > /dev/null; expect_rc "check --fail-on none" 0 $?
+$CTL check --fail-on pass $R/huaian-2024.layout.txt > /dev/null; expect_rc "check --fail-on pass" 1 $?
+$CTL convert --to yaml "$tmp/junk.txt" > /dev/null 2>&1; expect_rc "convert junk" 65 $?
+$CTL convert --to yaml "$tmp/no-such-file" > /dev/null 2>&1; expect_rc "convert missing file" 66 $?
+$CTL convert --to yaml -o /nonexistent/dir/x.yaml $R/hongze-2023.layout.txt 2>/dev/null; expect_rc "convert unwritable" 73 $?
 $CTL check --form nonsense x > /dev/null 2>&1; expect_rc "bad --form" 64 $?
 $CTL check > /dev/null 2>&1; expect_rc "no file" 64 $?
 
@@ -71,17 +80,17 @@ $CTL check --json --submitted 2025-02-05 --kind department examples/xiangxiang-m
 $PY -c 'import json,sys; o=json.loads(open(sys.argv[1]).read()); d=[x for x in o["findings"] if x["rule"]=="R-DEADLINE"]; assert d and d[0]["actual"]=="2025-02-05" and o["enrichment"]["days_after_deadline"]==5, o' "$tmp/d.json" && ok || bad "deadline"
 
 # 6. The published forms: PDF and HTML, detected or forced, from a file or
-# standard input; convert from either; a bad PDF is exit 2 and the next file
-# is still checked.
+# standard input; convert from either; a bad PDF is exit 65 (not a report) and
+# the next file is still checked.
 $CTL check --form pdf $R/huaian-2024.pdf > "$tmp/p.txt"; expect_rc "check --form pdf" 0 $?
 grep -q '^\.\./shared/reports/huaian-2024.pdf: PASS (layout 2021, 淮安市人民政府, 2024, 0 finding(s))$' "$tmp/p.txt" && ok || bad "PDF read: $(head -1 "$tmp/p.txt")"
 $CTL check - < $R/hongze-2023.pdf > "$tmp/s.txt"; expect_rc "check - (PDF on stdin)" 1 $?
 grep -q '^-: FAIL (layout 2019, 洪泽区人民政府, 2023, 4 finding(s))$' "$tmp/s.txt" && ok || bad "stdin: $(head -1 "$tmp/s.txt")"
 $CTL check --form html - < $R/shuyang-fgj-2023.html > /dev/null; expect_rc "check --form html -" 0 $?
-$CTL check --form pdf $R/huaian-2024.layout.txt > "$tmp/np.txt"; expect_rc "--form pdf on text" 2 $?
+$CTL check --form pdf $R/huaian-2024.layout.txt > "$tmp/np.txt"; expect_rc "--form pdf on text" 65 $?
 grep -q 'not a readable PDF (truncated or damaged?)' "$tmp/np.txt" && ok || bad "--form pdf on text: $(cat "$tmp/np.txt")"
 head -c 200000 $R/huaian-2024.pdf > "$tmp/cut.pdf"
-$CTL check --json "$tmp/cut.pdf" $R/huaian-2024.pdf > "$tmp/cut.json"; expect_rc "truncated PDF then a good one" 2 $?
+$CTL check --json "$tmp/cut.pdf" $R/huaian-2024.pdf > "$tmp/cut.json"; expect_rc "truncated PDF then a good one" 65 $?
 $PY -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; assert l[0]["status"]=="REJECTED" and "xref" in l[0]["reason"] and l[1]["status"]=="PASS", l' "$tmp/cut.json" && ok || bad "truncated PDF JSON"
 $CTL convert --to yaml -o "$tmp/sy.yaml" $R/shuyang-fgj-2023.html; expect_rc "convert html to yaml" 0 $?
 $CTL convert --to pb -o "$tmp/hz.pb" $R/hongze-2023.pdf; expect_rc "convert pdf to pb" 0 $?
@@ -94,6 +103,73 @@ assert strip(o[0]) == strip(o[1]) and strip(o[2]) == strip(o[3]), o
 assert o[0]["status"] == o[1]["status"] == "WARN"
 assert not [x for x in o[0]["findings"] if x["severity"] == "error"]
 PYEOF
+
+# 7. Versions, help from the one table, each subcommand only its own options.
+BIN=${REPORTD_BUILD:-build}/reportd
+V=$($BIN --version); expect_rc "reportd --version" 0 $?
+echo "$V" | grep -Eq '^reportd [0-9]+\.[0-9]+\.[0-9]+' && ok || bad "reportd --version printed '$V'"
+V2=$($CTL --version); expect_rc "reportctl --version" 0 $?
+[ "$V2" = "reportctl ${V#reportd }" ] && ok || bad "reportctl --version '$V2' is not the build's '$V'"
+for c in check convert submit watch deadletter keygen help; do
+    $CTL $c --help > "$tmp/help.out" 2>&1; expect_rc "$c --help" 0 $?
+    head -1 "$tmp/help.out" | grep -q "^usage: reportctl $c" && grep -q '^exit status:' "$tmp/help.out" &&
+        ok || bad "$c --help: $(head -1 "$tmp/help.out")"
+    $CTL help $c > "$tmp/help2.out"; expect_rc "help $c" 0 $?
+    cmp -s "$tmp/help.out" "$tmp/help2.out" && ok || bad "help $c differs from $c --help"
+done
+$CTL help > "$tmp/help.out"; expect_rc "help" 0 $?
+[ "$(grep -c '^  [a-z]' "$tmp/help.out")" -eq 7 ] && ok || bad "help does not list 7 commands"
+$CTL help nosuch > /dev/null 2>&1; expect_rc "help nosuch" 64 $?
+$CTL nosuch > /dev/null 2>&1; expect_rc "unknown command" 64 $?
+$CTL check --to yaml -o "$tmp/ignored.yaml" $R/hongze-2023.layout.txt > /dev/null 2> "$tmp/err"
+expect_rc "check --to yaml -o F" 64 $?
+[ ! -e "$tmp/ignored.yaml" ] && grep -q "unknown option '--to'" "$tmp/err" && ok || bad "check --to: $(cat "$tmp/err")"
+$CTL convert --json --to yaml $R/hongze-2023.layout.txt > /dev/null 2> "$tmp/err"; expect_rc "convert --json" 64 $?
+grep -q "unknown option '--json'" "$tmp/err" && ok || bad "convert --json: $(cat "$tmp/err")"
+$CTL check --year 2024abc $R/hongze-2023.layout.txt > /dev/null 2> "$tmp/err"; expect_rc "--year 2024abc" 64 $?
+grep -q "year must be a whole number from 2000 to 2100, not '2024abc'" "$tmp/err" && ok || bad "--year message: $(cat "$tmp/err")"
+$CTL check --fail-on SOMETIMES x > /dev/null 2>&1; expect_rc "check --fail-on SOMETIMES" 64 $?
+$CTL submit --repeat 0 x > /dev/null 2>&1; expect_rc "submit --repeat 0" 64 $?
+$CTL submit --timeout 5s x > /dev/null 2>&1; expect_rc "submit --timeout 5s" 64 $?
+$CTL submit --publish tcp://127.0.0.1:1 x > /dev/null 2>&1; expect_rc "submit --publish" 64 $?
+$CTL watch --count x > /dev/null 2>&1; expect_rc "watch --count x" 64 $?
+$CTL deadletter --json list > /dev/null 2>&1; expect_rc "deadletter --json" 64 $?
+$CTL deadletter show > /dev/null 2>&1; expect_rc "deadletter show without UUID" 64 $?
+$CTL deadletter --broker tcp://127.0.0.1:1 show abc > /dev/null 2> "$tmp/err"; expect_rc "deadletter show abc" 65 $?
+grep -q "'abc' is not a dead letter's UUID" "$tmp/err" && ok || bad "deadletter show abc: $(cat "$tmp/err")"
+$CTL keygen > /dev/null 2>&1; expect_rc "keygen without NAME" 64 $?
+
+# 8. submit's exit codes against the embedded default on 127.0.0.1.
+BASE=$((5000 + ($$ % 490) * 10))   # below the ephemeral range; e2e/ops/curve use 10000+
+EP=tcp://127.0.0.1:$BASE
+cat > "$tmp/r.yaml" <<YAML
+broker:
+  bind: $EP
+  publish: tcp://127.0.0.1:$((BASE + 1))
+spool:
+  path: $tmp/spool.db
+YAML
+$BIN -c "$tmp/r.yaml" 2> "$tmp/reportd.log" &
+RPID=$!
+trap 'kill $RPID 2>/dev/null; rm -rf "$tmp"' EXIT
+EX=examples/xiangxiang-minzheng-2024.txt
+# (no wait for readiness needed: ZeroMQ connects when the broker binds, submit resends)
+$CTL submit --broker $EP --year 2024 $EX > "$tmp/s.out" 2>> "$tmp/submit.log"; expect_rc "submit a FAIL" 1 $?
+[ "$(cut -f3 "$tmp/s.out")" = FAIL ] && ok || bad "submit a FAIL printed: $(cat "$tmp/s.out")"
+$CTL submit --broker $EP --year 2024 --fail-on REJECTED $EX > /dev/null 2>> "$tmp/submit.log"; expect_rc "submit --fail-on REJECTED" 0 $?
+$CTL submit --broker $EP --fail-on none $EX "$tmp/junk.txt" > "$tmp/s.out" 2>> "$tmp/submit.log"; expect_rc "submit --fail-on none" 0 $?
+$CTL submit --broker $EP $R/huaian-2024.layout.txt > "$tmp/s.out" 2>> "$tmp/submit.log"; expect_rc "submit a PASS" 0 $?
+$CTL submit --broker $EP --fail-on PASS $R/huaian-2024.layout.txt > /dev/null 2>> "$tmp/submit.log"; expect_rc "submit --fail-on PASS" 1 $?
+$CTL submit --broker $EP --fail-on FAIL "$tmp/junk.txt" > "$tmp/s.out" 2>> "$tmp/submit.log"; expect_rc "submit junk (REJECTED)" 1 $?
+grep -q "REJECTED" "$tmp/s.out" && ok || bad "submit junk: $(cat "$tmp/s.out")"
+$CTL submit --broker $EP "$tmp/no-such-file" > /dev/null 2>&1; expect_rc "submit a missing file" 66 $?
+$CTL deadletter --broker $EP show 0123456789abcdef0123456789abcdef > /dev/null 2> "$tmp/err"
+expect_rc "deadletter show unknown" 65 $?
+grep -q "no dead letter 0123456789abcdef0123456789abcdef" "$tmp/err" && ok || bad "deadletter show unknown: $(cat "$tmp/err")"
+kill $RPID; wait $RPID
+$CTL submit --broker tcp://127.0.0.1:$((BASE + 2)) --timeout 100 --retries 0 $EX > "$tmp/s.out" 2>/dev/null
+expect_rc "submit, no broker" 69 $?
+grep -q "NOT-ACCEPTED" "$tmp/s.out" && ok || bad "submit, no broker: $(cat "$tmp/s.out")"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -107,7 +107,8 @@ PIDS="$PIDS $WATCH"
 sleep 0.5
 submit_ok() {
     "$CTL" submit --broker "$BROKER" --key "$T/keys/c1.key" --server-key "$T/keys/server.pub" \
-        --timeout 2000 --wait 20 "$EX" > "$T/ok.out" 2>>"$T/ctl.log" && grep -q "FAIL" "$T/ok.out"
+        --timeout 2000 --wait 20 "$EX" > "$T/ok.out" 2>>"$T/ctl.log"
+    [ $? -eq 1 ] && grep -q "FAIL" "$T/ok.out"     # exit 1: a Result at --fail-on FAIL
 }
 submit_ok || fail "the allowed client's submission was not served"
 wait_for 10 grep -q "result.43.4303.430381" "$T/watch.out" || fail "the allowed subscriber got nothing"

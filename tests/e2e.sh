@@ -124,7 +124,7 @@ start_broker "$T/c1.yaml"
 DELAY_MS=200 supervise_worker w1 "$T/c1.yaml"
 for i in 2 3; do supervise_worker "w$i" "$T/c1.yaml"; done
 watch_bg "$T/watch1.out"
-"$CTL" submit --broker "$BROKER" --timeout 3000 --repeat "$N" --region 430381 \
+"$CTL" submit --fail-on none --broker "$BROKER" --timeout 3000 --repeat "$N" --region 430381 \
     --name 湘乡市民政局 --year 2024 "$EX" >"$T/submit1.out" 2>>"$T/submit.log" &
 SUBMIT=$!
 wait_for 30 at_least "$T/watch1.out" '"topic":"result\.' $((N / 4)) || fail "1: no progress"
@@ -140,7 +140,7 @@ kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
 config "$T/c2.yaml" "$T/s2.db"
 start_broker "$T/c2.yaml"
 watch_bg "$T/watch2.out"
-"$CTL" submit --broker "$BROKER" --timeout 1000 --retries 20 --repeat "$N" --region 430381 \
+"$CTL" submit --fail-on none --broker "$BROKER" --timeout 1000 --retries 20 --repeat "$N" --region 430381 \
     --name 湘乡市民政局 --year 2024 "$EX" >"$T/submit2.out" 2>>"$T/submit.log" &
 SUBMIT=$!
 wait_for 30 at_least "$T/watch2.out" '"topic":"result\.' $((N / 4)) || fail "2: no progress"
@@ -157,9 +157,9 @@ check_stream "$T/watch2.out" "$T/submit2.out" "$T/s2.db" "2 (broker kill -9)"
 # 3. poison → dead letter ---------------------------------------------------------
 { cat "$EX"; echo "POISON-PILL-E2E"; } > "$T/poison.txt"
 watch_bg "$T/watch3.out" deadletter
-"$CTL" submit --broker "$BROKER" --no-wait --region 430381 "$T/poison.txt" >"$T/poison.out" 2>>"$T/submit.log" ||
+"$CTL" submit --fail-on none --broker "$BROKER" --no-wait --region 430381 "$T/poison.txt" >"$T/poison.out" 2>>"$T/submit.log" ||
     fail "3: the poison submission was not accepted"
-"$CTL" submit --broker "$BROKER" --repeat 50 --region 430381 "$EX" >"$T/submit3.out" 2>>"$T/submit.log" ||
+"$CTL" submit --fail-on none --broker "$BROKER" --repeat 50 --region 430381 "$EX" >"$T/submit3.out" 2>>"$T/submit.log" ||
     fail "3: the other submissions did not flow on"
 [ "$(cut -f3 "$T/submit3.out" | grep -c '^FAIL$')" -eq 50 ] || fail "3: other submissions got no Result"
 wait_for 30 at_least "$T/watch3.out" '"topic":"deadletter"' 1 || fail "3: no deadletter event"
@@ -172,14 +172,14 @@ grep -q "$PUUID.*on 3 attempts" "$T/dl.out" || fail "3: the dead letter is not l
 "$CTL" deadletter --broker "$BROKER" retry "$PUUID" >/dev/null || fail "3: deadletter retry"
 wait_for 30 at_least "$T/watch3.out" '"topic":"deadletter"' 2 || fail "3: a retried poison did not die again"
 # the same submission id again: the same UUID, no new job, the dead letter's answer
-"$CTL" submit --broker "$BROKER" --id "$PSID" --region 430381 "$T/poison.txt" >"$T/again.out" 2>>"$T/submit.log"
+"$CTL" submit --fail-on none --broker "$BROKER" --id "$PSID" --region 430381 "$T/poison.txt" >"$T/again.out" 2>>"$T/submit.log"
 [ $? -eq 65 ] && grep -q "500 dead letter" "$T/again.out" || fail "3: resubmitting the poison: $(cat "$T/again.out")"
 say "3: poison dead-lettered after 3 attempts (and again after retry); 50 others FAIL as expected"
 
 # 4. alert.43. gets the 湘乡 alert only --------------------------------------------
 watch_bg "$T/watch4.out" alert.43.
 for region in 110101 430381 440106; do
-    "$CTL" submit --broker "$BROKER" --region "$region" --name 湘乡市民政局 --year 2024 "$EX" \
+    "$CTL" submit --fail-on none --broker "$BROKER" --region "$region" --name 湘乡市民政局 --year 2024 "$EX" \
         >>"$T/submit4.out" 2>>"$T/submit.log" || fail "4: submit $region"
 done
 wait_for 10 at_least "$T/watch4.out" '"topic"' 1 || fail "4: no alert arrived"
@@ -208,7 +208,7 @@ printf 'broker:\n  bind: %s\n  publish: %s\nworker:\n  threads: 2\n' "$BROKER" "
 STATE_DIRECTORY="$T/state" "$REPORTD" -c "$T/c6.yaml" 2>>"$T/embedded.log" &
 BROKER_PID=$!
 sleep 0.5
-"$CTL" submit --broker "$BROKER" --region 430381 "$EX" | grep -q FAIL || fail "6: embedded default"
+"$CTL" submit --fail-on none --broker "$BROKER" --region 430381 "$EX" | grep -q FAIL || fail "6: embedded default"
 [ -s "$T/state/spool.db" ] || fail "6: no spool in \$STATE_DIRECTORY"
 "$REPORTD" --check-config config/reportd.yaml | grep -qx "configuration OK" || fail "6: check-config"
 printf 'spool:\n  batch_max: -1\n' > "$T/bad.yaml"

@@ -1,13 +1,13 @@
 /* ctl_check: `reportctl check` and `reportctl convert` — the offline checker.
  * Reads each file with the same code the workers run (reader.c, check.c) and
  * prints findings for a person, grouped by table, or one JSON line a report. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "check/check.h"
+#include "ctl/commands.h"
 #include "ctl/ctl.h"
 #include "check/jsonout.h"
 #include "read/reader.h"
@@ -28,6 +28,7 @@ struct check_opts {
     int64_t submitted_at;
     const char *out;
     const char *to;
+    int fail_on;                /* exit 1 at this status or above (4: never) */
 };
 
 static int parse_date(const char *s, int64_t *out)
@@ -41,55 +42,51 @@ static int parse_date(const char *s, int64_t *out)
     return 0;
 }
 
-static int parse_opts(int argc, char **argv, struct check_opts *o)
+static int take_opt(void *ctx, int key, const char *arg)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'},          {"form", required_argument, NULL, 'f'},
-        {"year", required_argument, NULL, 'y'},    {"region", required_argument, NULL, 'r'},
-        {"kind", required_argument, NULL, 'k'},    {"submitted", required_argument, NULL, 's'},
-        {"to", required_argument, NULL, 't'},      {"output", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0},
-    };
-    int ch;
+    struct check_opts *o = ctx;
+    long year;
+    switch (key) {
+    case 'j': o->json = 1; return 0;
+    case 'f':
+        if ((o->form = reader_form_parse(arg)) < 0) {
+            fprintf(stderr, "reportctl: --form must be text, layout, yaml, pb, pdf or html, not '%s'\n", arg);
+            return CTL_EX_USAGE;
+        }
+        return 0;
+    case 'y':
+        if (ctl_number("--year", arg, 2000, 2100, &year) != 0)
+            return CTL_EX_USAGE;
+        o->year = (unsigned)year;
+        return 0;
+    case 'r': o->region = arg; return 0;
+    case 'k':
+        if (!strcmp(arg, "government") || !strcmp(arg, "department")) {
+            o->government = !strcmp(arg, "government");
+            return 0;
+        }
+        fprintf(stderr, "reportctl: --kind must be department or government, not '%s'\n", arg);
+        return CTL_EX_USAGE;
+    case 's':
+        if (parse_date(arg, &o->submitted_at) < 0) {
+            fprintf(stderr, "reportctl: --submitted must be a date YYYY-MM-DD, not '%s'\n", arg);
+            return CTL_EX_USAGE;
+        }
+        return 0;
+    case 'F': return ctl_fail_on(arg, &o->fail_on);
+    case 't': o->to = arg; return 0;
+    case 'o': o->out = arg; return 0;
+    default: return CTL_EX_USAGE;
+    }
+}
+
+/* Options of check or convert (argv[0]); -1 when parsed, else the exit code. */
+static int parse_opts(int argc, char **argv, struct check_opts *o, int *first)
+{
     memset(o, 0, sizeof *o);
     o->government = -1;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "jf:y:r:k:s:t:o:", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'j': o->json = 1; break;
-        case 'f':
-            if ((o->form = reader_form_parse(optarg)) < 0) {
-                fprintf(stderr, "reportctl: --form must be text, layout, yaml, pb, pdf or html, not '%s'\n", optarg);
-                return -1;
-            }
-            break;
-        case 'y':
-            o->year = (unsigned)strtoul(optarg, NULL, 10);
-            if (o->year < 2000 || o->year > 2100) {
-                fprintf(stderr, "reportctl: --year must be a year like 2024, not '%s'\n", optarg);
-                return -1;
-            }
-            break;
-        case 'r': o->region = optarg; break;
-        case 'k':
-            if (!strcmp(optarg, "government") || !strcmp(optarg, "department")) {
-                o->government = !strcmp(optarg, "government");
-                break;
-            }
-            fprintf(stderr, "reportctl: --kind must be department or government\n");
-            return -1;
-        case 's':
-            if (parse_date(optarg, &o->submitted_at) < 0) {
-                fprintf(stderr, "reportctl: --submitted must be a date YYYY-MM-DD, not '%s'\n", optarg);
-                return -1;
-            }
-            break;
-        case 't': o->to = optarg; break;
-        case 'o': o->out = optarg; break;
-        default: return -1;
-        }
-    }
-    return 0;
+    o->fail_on = REPORTD__STATUS__STATUS_FAIL;
+    return ctl_parse(argc, argv, take_opt, o, first);
 }
 
 static void print_finding(const Reportd__Finding *f)
@@ -174,6 +171,7 @@ static struct checker *open_checker(void)
     return c;
 }
 
+/* 0, -1 when the file is not a report, -2 when it cannot be read. */
 static int read_report(const struct checker *c, const char *file, const struct check_opts *o,
                        struct report **r, char *err, size_t errlen)
 {
@@ -181,39 +179,45 @@ static int read_report(const struct checker *c, const char *file, const struct c
     int in = !strcmp(file, "-");  /* "-": standard input, named <stdin> in messages */
     char *data = util_read_file(in ? "/dev/stdin" : file, CTL_MAX_FILE, &len, err, errlen);
     if (!data)
-        return -1;
+        return -2;
     int rc = reader_read(checker_layouts(c), (const uint8_t *)data, len, (enum reader_form)o->form,
                          in ? "<stdin>" : file, o->year, r, err, errlen);
     free(data);
     return rc;
 }
 
+/* The worse of two exit codes: 66 (cannot open) > 65 (not a report) > 1 > 0. */
+static int worse(int a, int b)
+{
+    return a > b ? a : b;
+}
+
 int ctl_check(int argc, char **argv)
 {
     struct check_opts o;
-    if (parse_opts(argc, argv, &o) < 0)
-        return 64;
-    if (optind >= argc) {
-        fprintf(stderr, "usage: reportctl check [--json] [--form F] FILE… (- for standard input)\n");
-        return 64;
-    }
+    int first, rc = parse_opts(argc, argv, &o, &first);
+    if (rc >= 0)
+        return rc;
+    if (first >= argc)
+        return ctl_usage_error("check", "no FILE to check");
     struct checker *c = open_checker();
     if (!c)
-        return 78;
-    int worst = 0;
-    for (int i = optind; i < argc; i++) {
+        return CTL_EX_CONFIG;
+    int worst = CTL_EX_OK;
+    for (int i = first; i < argc; i++) {
         char err[1024];
         struct report *r = NULL;
         Reportd__Result *res;
-        if (read_report(c, argv[i], &o, &r, err, sizeof err) < 0) {
+        int got = read_report(c, argv[i], &o, &r, err, sizeof err);
+        if (got < 0) {
             res = checker_rejected("", err);
-            worst = 2;
+            worst = worse(worst, got == -2 ? CTL_EX_NOINPUT : CTL_EX_DATAERR);
         } else {
             struct check_meta meta = {"", NULL, o.region, o.government, o.year, o.submitted_at};
             res = checker_check_report(c, r, &meta);
             report_destroy(&r);
-            if (res->status == REPORTD__STATUS__STATUS_FAIL && worst < 1)
-                worst = 1;
+            if ((int)res->status >= o.fail_on)
+                worst = worse(worst, CTL_EX_FINDINGS);
         }
         if (o.json) {
             char *line = jsonout_result(res, argv[i]);
@@ -231,29 +235,29 @@ int ctl_check(int argc, char **argv)
 int ctl_convert(int argc, char **argv)
 {
     struct check_opts o;
-    if (parse_opts(argc, argv, &o) < 0)
-        return 64;
-    if (optind != argc - 1 || !o.to || (strcmp(o.to, "yaml") && strcmp(o.to, "pb"))) {
-        fprintf(stderr, "usage: reportctl convert [--form F] --to yaml|pb [-o OUT] FILE\n");
-        return 64;
-    }
+    int first, rc = parse_opts(argc, argv, &o, &first);
+    if (rc >= 0)
+        return rc;
+    if (!o.to || (strcmp(o.to, "yaml") && strcmp(o.to, "pb")))
+        return ctl_usage_error("convert", "--to must be yaml or pb");
+    if (first != argc - 1)
+        return ctl_usage_error("convert", "one FILE to convert");
     struct checker *c = open_checker();
     if (!c)
-        return 78;
+        return CTL_EX_CONFIG;
     char err[1024];
     struct report *r = NULL;
-    int rc = 0;
-    if (read_report(c, argv[optind], &o, &r, err, sizeof err) < 0) {
+    if ((rc = read_report(c, argv[first], &o, &r, err, sizeof err)) < 0) {
         fprintf(stderr, "reportctl: %s\n", err);
         checker_destroy(&c);
-        return 2;
+        return rc == -2 ? CTL_EX_NOINPUT : CTL_EX_DATAERR;
     }
     size_t len;
     char *data = !strcmp(o.to, "yaml") ? yamlreport_write(r, &len) : (char *)reportpb_write(r, &len);
     FILE *f = o.out ? fopen(o.out, "wb") : stdout;
     if (!f || fwrite(data, 1, len, f) != len || (o.out && fclose(f) != 0)) {
         fprintf(stderr, "reportctl: cannot write %s\n", o.out ? o.out : "standard output");
-        rc = 73;
+        rc = CTL_EX_CANTCREAT;
     }
     free(data);
     report_destroy(&r);

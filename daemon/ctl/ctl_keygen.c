@@ -4,20 +4,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctl/commands.h"
 #include "ctl/ctl.h"
 #include "wire/keys.h"
 
 int ctl_keygen(int argc, char **argv)
 {
-    if (argc != 2 || argv[1][0] == '-' || argv[1][0] == '\0') {
-        fputs("usage: reportctl keygen DIR/NAME   (writes NAME.key 0600 and NAME.pub)\n", stderr);
-        return 64;
-    }
+    int first, rc = ctl_parse(argc, argv, NULL, NULL, &first);
+    if (rc >= 0)
+        return rc;
+    if (argc - first != 1 || argv[first][0] == '\0')
+        return ctl_usage_error("keygen", "one DIR/NAME");
     char err[512];
-    if (keys_generate(argv[1], err, sizeof err) != 0) {
+    if (keys_generate(argv[first], err, sizeof err) != 0) {
         fprintf(stderr, "reportctl: keygen: %s\n", err);
-        return 73;              /* EX_CANTCREAT */
+        return CTL_EX_CANTCREAT;
     }
-    printf("%s.key (secret, 0600) and %s.pub written\n", argv[1], argv[1]);
+    printf("%s.key (secret, 0600) and %s.pub written\n", argv[first], argv[first]);
     return 0;
 }

@@ -2,7 +2,6 @@
  * reportd config; UUIDs) and `reportctl deadletter`, which asks
  * the broker's reportd.deadletter service: list | show UUID | retry UUID. */
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "wire/client.h"
 #include "conf/config.h"
+#include "ctl/commands.h"
 #include "ctl/ctl.h"
 #include "ctl/ctlnet.h"
 #include "wire/mdp.h"
@@ -145,46 +145,69 @@ static void print_list(const char *text)
     json_decref(arr);
 }
 
+static int take_net(void *ctx, int key, const char *arg)
+{
+    int rc = ctlnet_option(ctx, key, arg);
+    return rc > 0 ? 0 : rc < 0 ? CTL_EX_CONFIG : CTL_EX_USAGE;
+}
+
+/* A dead letter's UUID as `deadletter list` prints it: 32 hex digits (the
+ * dashes of a submission id are dropped). 0, or 65 with a message. */
+static int dead_uuid(const char *cmd, const char *arg, char out[33])
+{
+    size_t n = 0;
+    for (const char *p = arg; *p && n < 33; p++)
+        if (*p != '-')
+            out[n++] = *p;
+    if (n == 32 && strspn(out, "0123456789abcdefABCDEF") >= 32) {
+        out[32] = '\0';
+        return 0;
+    }
+    fprintf(stderr, "reportctl: deadletter %s: '%s' is not a dead letter's UUID (32 hex digits, "
+            "as 'reportctl deadletter list' prints them)\n", cmd, arg);
+    return CTL_EX_DATAERR;
+}
+
 int ctl_deadletter(int argc, char **argv)
 {
-    static const struct option opts[] = {CTLNET_LONGOPTS, {NULL, 0, NULL, 0}};
     struct ctl_endpoints ep;
+    char uuid[33] = "";
+    int first, rc;
     ctlnet_defaults(&ep);
-    int o, rc = 64;
-    while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1)
-        if (ctlnet_option(&ep, o, optarg) != 1) {
-            ctlnet_free(&ep);
-            return o == 'c' ? 78 : 64;
-        }
-    if (ctlnet_keys(&ep) != 0) {
+    if ((rc = ctl_parse(argc, argv, take_net, &ep, &first)) < 0 && ctlnet_keys(&ep) != 0)
+        rc = CTL_EX_CONFIG;
+    int n = argc - first;
+    const char *cmd = n > 0 ? argv[first] : "";
+    if (rc < 0 && !((n == 1 && !strcmp(cmd, "list")) ||
+                    (n == 2 && (!strcmp(cmd, "show") || !strcmp(cmd, "retry")))))
+        rc = ctl_usage_error("deadletter", "expected list, show UUID or retry UUID");
+    if (rc < 0 && n == 2 && (rc = dead_uuid(cmd, argv[first + 1], uuid)) == 0)
+        rc = -1;
+    if (rc >= 0) {
         ctlnet_free(&ep);
-        return 78;
-    }
-    int n = argc - optind;
-    const char *cmd = n > 0 ? argv[optind] : "";
-    if (!((n == 1 && !strcmp(cmd, "list")) ||
-          (n == 2 && (!strcmp(cmd, "show") || !strcmp(cmd, "retry"))))) {
-        fputs("usage: reportctl deadletter [--broker EP | -c CONF] [--key F --server-key F] list | show UUID | retry UUID\n",
-              stderr);
-        ctlnet_free(&ep);
-        return 64;
+        return rc;
     }
     void *ctx = zmq_ctx_new();
     struct client *c = ctlnet_client(ctx, &ep);
     struct mdp_msg *req = mdp_msg_new(), *rep;
-    for (int i = optind; i < argc; i++)
-        mdp_msg_addstr(req, argv[i]);
+    mdp_msg_addstr(req, cmd);
+    if (*uuid)
+        mdp_msg_addstr(req, uuid);
     char err[256];
     rep = client_call(c, "reportd.deadletter", req, 3000, 3, err, sizeof err);
     if (!rep) {
         fprintf(stderr, "reportctl: %s\n", err);
-        rc = 69;
+        rc = CTL_EX_UNAVAILABLE;
     } else if (!mdp_msg_is(rep, 0, "200")) {
         char *status = mdp_msg_strdup(rep, 0);
-        fprintf(stderr, "reportctl: deadletter %s: %s\n", cmd,
-                !strncmp(status, "404", 3) ? "no such dead letter" : status);
+        if (!strncmp(status, "404", 3))
+            fprintf(stderr, "reportctl: deadletter %s: no dead letter %s ('reportctl deadletter "
+                    "list' shows them)\n", cmd, uuid);
+        else
+            fprintf(stderr, "reportctl: deadletter %s: the broker refused the request (%s)\n",
+                    cmd, status);
         free(status);
-        rc = 65;
+        rc = CTL_EX_DATAERR;
     } else {
         if (!strcmp(cmd, "list") && rep->n > 1) {
             char *text = mdp_msg_strdup(rep, 1);
@@ -195,7 +218,7 @@ int ctl_deadletter(int argc, char **argv)
             printf("%s\n", text);
             free(text);
         } else {
-            printf("%s handed to a worker again\n", argv[optind + 1]);
+            printf("%s handed to a worker again\n", uuid);
         }
         rc = 0;
     }

@@ -6,7 +6,6 @@
  * order —, which is printed, and titanic.close tidies up. A timeout replaces
  * the socket and resends with the same submission ids (Lazy Pirate): reportd
  * derives the UUID from the id, so a resend is never a second job there. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <zmq.h>
 
 #include "wire/client.h"
+#include "ctl/commands.h"
 #include "ctl/ctl.h"
 #include "ctl/ctlnet.h"
 #include "wire/mdp.h"
@@ -41,6 +41,7 @@ struct item {
 struct submit_opts {
     const char *region, *name, *id;
     int kind, year, form, repeat, timeout_ms, tries, wait, plain, wait_s;
+    int fail_on;                /* exit 1 when a Result's status is at or above it (4: never) */
 };
 
 static int pack_submission(struct item *it, const struct submit_opts *o, const char *file,
@@ -319,55 +320,72 @@ static int plain_all(struct client *c, struct item *items, size_t n, const struc
     return 0;
 }
 
-static int parse_opts(int argc, char **argv, struct submit_opts *o, struct ctl_endpoints *ep)
+struct submit_parse {
+    struct submit_opts *o;
+    struct ctl_endpoints *ep;
+};
+
+static int take_opt(void *ctx, int key, const char *arg)
 {
-    static const struct option opts[] = {
-        CTLNET_LONGOPTS,
-        {"no-wait", no_argument, NULL, 'n'}, {"plain", no_argument, NULL, 'p'},
-        {"region", required_argument, NULL, 'r'}, {"name", required_argument, NULL, 'N'},
-        {"kind", required_argument, NULL, 'k'}, {"year", required_argument, NULL, 'y'},
-        {"form", required_argument, NULL, 'f'}, {"id", required_argument, NULL, 'i'},
-        {"repeat", required_argument, NULL, 'R'}, {"timeout", required_argument, NULL, 't'},
-        {"retries", required_argument, NULL, 'T'}, {"wait", required_argument, NULL, 'w'},
-        {NULL, 0, NULL, 0}};
     static const char *const forms[] = {"auto", "text", "layout", "yaml", "pb"};
-    int opt, rc;
-    while ((opt = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-        if ((rc = ctlnet_option(ep, opt, optarg)) != 0) {
-            if (rc < 0)
-                return 78;
+    struct submit_opts *o = ((struct submit_parse *)ctx)->o;
+    int rc = ctlnet_option(((struct submit_parse *)ctx)->ep, key, arg);
+    long v;
+    if (rc != 0)
+        return rc < 0 ? CTL_EX_CONFIG : 0;
+    switch (key) {
+    case 'n': o->wait = 0; return 0;
+    case 'p': o->plain = 1; return 0;
+    case 'r': o->region = arg; return 0;
+    case 'N': o->name = arg; return 0;
+    case 'i': o->id = arg; return 0;
+    case 'F': return ctl_fail_on(arg, &o->fail_on);
+    case 'k':
+        o->kind = !strcmp(arg, "department") ? 1 : !strcmp(arg, "government") ? 2 : -1;
+        if (o->kind > 0)
+            return 0;
+        fprintf(stderr, "reportctl: --kind must be department or government, not '%s'\n", arg);
+        return CTL_EX_USAGE;
+    case 'f':
+        for (int i = 0; i < 5; i++)
+            if (!strcmp(arg, forms[i])) {
+                o->form = i;
+                return 0;
+            }
+        fprintf(stderr, "reportctl: --form must be auto, text, layout, yaml or pb, not '%s'\n", arg);
+        return CTL_EX_USAGE;
+    }
+    /* the numbers */
+    static const struct { int key; const char *name; long min, max; } nums[] = {
+        {'y', "--year", 2000, 2100},   {'R', "--repeat", 1, 1000000},
+        {'t', "--timeout", 10, 3600000}, {'T', "--retries", 0, 1000}, {'w', "--wait", 1, 86400},
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (nums[i].key != key)
             continue;
-        }
-        switch (opt) {
-        case 'n': o->wait = 0; break;
-        case 'p': o->plain = 1; break;
-        case 'r': o->region = optarg; break;
-        case 'N': o->name = optarg; break;
-        case 'i': o->id = optarg; break;
-        case 'k': o->kind = !strcmp(optarg, "department") ? 1 : !strcmp(optarg, "government") ? 2 : -1; break;
-        case 'y': o->year = atoi(optarg); break;
-        case 'R': o->repeat = atoi(optarg); break;
-        case 't': o->timeout_ms = atoi(optarg); break;
-        case 'T': o->tries = atoi(optarg); break;
-        case 'w': o->wait_s = atoi(optarg); break;
-        case 'f':
-            o->form = -1;
-            for (int i = 0; i < 5; i++)
-                if (!strcmp(optarg, forms[i]))
-                    o->form = i;
-            break;
-        default: return 64;
-        }
+        if (ctl_number(nums[i].name, arg, nums[i].min, nums[i].max, &v) != 0)
+            return CTL_EX_USAGE;
+        int *slot = key == 'y' ? &o->year : key == 'R' ? &o->repeat : key == 't' ? &o->timeout_ms
+                    : key == 'T' ? &o->tries : &o->wait_s;
+        *slot = (int)v;
+        return 0;
     }
-    if (optind >= argc || o->kind < 0 || o->form < 0 || o->repeat < 1 || o->timeout_ms < 10 ||
-        o->tries < 0 || (o->id && (argc - optind > 1 || o->repeat > 1))) {
-        fputs("usage: reportctl submit [--no-wait] [--plain] [--region CODE] [--name N]\n"
-              "  [--kind department|government] [--year Y] [--form auto|text|layout|yaml|pb]\n"
-              "  [--id UUID] [--repeat N] [--timeout MS] [--retries N] [--wait S]\n"
-              "  [--broker EP | -c CONF] [--key FILE --server-key FILE] FILE…\n", stderr);
-        return 64;
-    }
-    return 0;
+    return CTL_EX_USAGE;
+}
+
+/* -1 when parsed (operands from *first), else the exit code. */
+static int parse_opts(int argc, char **argv, struct submit_opts *o, struct ctl_endpoints *ep,
+                      int *first)
+{
+    struct submit_parse p = {o, ep};
+    int rc = ctl_parse(argc, argv, take_opt, &p, first);
+    if (rc >= 0)
+        return rc;
+    if (*first >= argc)
+        return ctl_usage_error("submit", "no FILE to submit");
+    if (o->id && (argc - *first > 1 || o->repeat > 1))
+        return ctl_usage_error("submit", "--id takes one FILE and no --repeat");
+    return -1;
 }
 
 static void report(const struct item *items, size_t n)
@@ -381,25 +399,41 @@ static void report(const struct item *items, size_t n)
     }
 }
 
+/* The exit code once every item is settled: 65 refused or dead-lettered,
+ * else 1 when a Result's status is at or above --fail-on, else 0. */
+static int outcome(const struct item *items, size_t n, int fail_on)
+{
+    int rc = CTL_EX_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].state == ITEM_FAILED)
+            return CTL_EX_DATAERR;
+        if (items[i].state == ITEM_DONE && items[i].status >= fail_on)
+            rc = CTL_EX_FINDINGS;
+    }
+    return rc;
+}
+
 int ctl_submit(int argc, char **argv)
 {
     struct submit_opts o = {.repeat = 1, .timeout_ms = 5000, .tries = 5, .wait = 1,
-                            .wait_s = 600};
+                            .wait_s = 600, .fail_on = REPORTD__STATUS__STATUS_FAIL};
     struct ctl_endpoints ep;
+    int first;
     ctlnet_defaults(&ep);
-    int rc = parse_opts(argc, argv, &o, &ep);
-    if (rc == 0 && ctlnet_keys(&ep) != 0)
-        rc = 78;
-    if (rc) {
+    int rc = parse_opts(argc, argv, &o, &ep, &first);
+    if (rc < 0 && ctlnet_keys(&ep) != 0)
+        rc = CTL_EX_CONFIG;
+    if (rc >= 0) {
         ctlnet_free(&ep);
         return rc;
     }
-    size_t nfiles = (size_t)(argc - optind), n = nfiles * (size_t)o.repeat;
+    rc = CTL_EX_OK;
+    size_t nfiles = (size_t)(argc - first), n = nfiles * (size_t)o.repeat;
     struct item *items = xcalloc(n, sizeof *items);
     char err[512];
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct item *it = &items[i];
-        it->file = argv[optind + (int)(i % nfiles)];
+        it->file = argv[first + (int)(i % nfiles)];
         if (o.id)
             snprintf(it->sid, sizeof it->sid, "%s", o.id);
         else
@@ -407,24 +441,23 @@ int ctl_submit(int argc, char **argv)
         titanic_id_for(it->sid, it->uuid);
         if (pack_submission(it, &o, it->file, err, sizeof err) != 0) {
             fprintf(stderr, "reportctl: %s\n", err);
-            rc = 66;
+            rc = CTL_EX_NOINPUT;
         }
     }
     void *ctx = zmq_ctx_new();
     struct client *c = ctlnet_client(ctx, &ep);
     if (rc == 0 && o.plain)
-        rc = plain_all(c, items, n, &o) ? 69 : 0;
+        rc = plain_all(c, items, n, &o) ? CTL_EX_UNAVAILABLE : 0;
     else if (rc == 0 && request_all(c, items, n, &o) != 0)
-        rc = 69;
+        rc = CTL_EX_UNAVAILABLE;
     else if (rc == 0 && o.wait && wait_all(c, items, n, &o) != 0)
-        rc = 75;
+        rc = CTL_EX_TEMPFAIL;
     if (rc == 0 && o.wait && !o.plain)
         close_all(c, items, n);
-    if (rc != 66)
+    if (rc != CTL_EX_NOINPUT)
         report(items, n);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if (items[i].state == ITEM_FAILED)
-            rc = 65;            /* dead-lettered or refused: the input is at fault */
+    if (rc == 0)
+        rc = outcome(items, n, o.fail_on);
     for (size_t i = 0; i < n; i++) {
         free(items[i].bytes);
         free(items[i].note);

@@ -6,7 +6,7 @@
  * "gaps" cost one empty answer); after --idle-check ms of silence it asks
  * for anything newer, so a lost last message is found too. Duplicates (seq at
  * or below the last printed) are skipped. */
-#include <getopt.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "wire/client.h"
+#include "ctl/commands.h"
 #include "ctl/ctl.h"
 #include "ctl/ctlnet.h"
 #include "wire/mdp.h"
@@ -226,43 +227,43 @@ static void follow(struct watch *w, void *sub, long long idle_exit)
     }
 }
 
+struct watch_parse {
+    struct watch *w;
+    struct ctl_endpoints *ep;
+    long from, idle_exit;
+};
+
+static int take_opt(void *ctx, int key, const char *arg)
+{
+    struct watch_parse *p = ctx;
+    int rc = ctlnet_option(p->ep, key, arg);
+    if (rc != 0)
+        return rc < 0 ? CTL_EX_CONFIG : 0;
+    switch (key) {
+    case 'j': p->w->json = 1; return 0;
+    case 'f': return ctl_number("--from", arg, 1, LONG_MAX, &p->from);
+    case 'n': return ctl_number("--count", arg, 1, LONG_MAX, &p->w->count);
+    case 'i': return ctl_number("--idle", arg, 1, LONG_MAX, &p->idle_exit);
+    default: return CTL_EX_USAGE;
+    }
+}
+
 int ctl_watch(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        CTLNET_LONGOPTS, {"json", no_argument, NULL, 'j'}, {"from", required_argument, NULL, 'f'},
-        {"count", required_argument, NULL, 'n'}, {"idle", required_argument, NULL, 'i'},
-        {NULL, 0, NULL, 0}};
     struct ctl_endpoints ep;
     struct watch w = {0};
-    long long from = 0, idle_exit = 0;
+    struct watch_parse p = {&w, &ep, 0, 0};
+    int first, rc;
     ctlnet_defaults(&ep);
-    int o, rc;
-    while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-        if ((rc = ctlnet_option(&ep, o, optarg)) != 0) {
-            if (rc < 0)
-                return 78;
-        } else if (o == 'j') {
-            w.json = 1;
-        } else if (o == 'f') {
-            from = atoll(optarg);
-        } else if (o == 'n') {
-            w.count = atol(optarg);
-        } else if (o == 'i') {
-            idle_exit = atoll(optarg);
-        } else {
-            fputs("usage: reportctl watch [--json] [--from SEQ] [--count N] [--idle MS]\n"
-                  "  [--publish EP] [--broker EP | -c CONF] [--key F --server-key F] [PREFIX…]\n",
-                  stderr);
-            ctlnet_free(&ep);
-            return 64;
-        }
-    }
-    if (ctlnet_keys(&ep) != 0) {
+    if ((rc = ctl_parse(argc, argv, take_opt, &p, &first)) < 0 && ctlnet_keys(&ep) != 0)
+        rc = CTL_EX_CONFIG;
+    if (rc >= 0) {
         ctlnet_free(&ep);
-        return 78;
+        return rc;
     }
-    w.prefixes = argv + optind;
-    w.nprefixes = argc - optind;
+    long long from = p.from, idle_exit = p.idle_exit;
+    w.prefixes = argv + first;
+    w.nprefixes = argc - first;
     void *ctx = zmq_ctx_new();
     void *sub = subscribe(ctx, &w, ep.publish, &ep.curve);
     w.broker = ctlnet_client(ctx, &ep);

@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "broker/telemetry.h"
 #include "base/util.h"
+#include "base/version.h"
 #include "worker/worker.h"
 
 #define EMBEDDED_ENDPOINT "inproc://reportd-workers"
@@ -36,6 +37,7 @@ static void usage(FILE *f)
 {
     fputs("usage: reportd [-c FILE] [broker | worker]\n"
           "       reportd --check-config FILE\n"
+          "       reportd --version | --help\n"
           "No role: broker and worker threads in one process (the embedded default).\n", f);
 }
 
@@ -244,11 +246,15 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"check-config", required_argument, NULL, 'C'},
                                          {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
     const char *file = NULL;
     int check_only = 0, o;
-    while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        if (o == 'c' || o == 'C') {
+    while ((o = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+        if (o == 'V') {
+            printf("reportd %s\n", reportd_version());
+            exit(0);
+        } else if (o == 'c' || o == 'C') {
             file = optarg;
             check_only |= o == 'C';
         } else {

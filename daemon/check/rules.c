@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check/sums.h"
+#include "report/norm.h"
 #include "base/util.h"
 
 static struct finding *add(const struct rules_ctx *ctx, struct findings *out, enum rule_id r, int ti)
@@ -334,7 +335,7 @@ static int says_nothing(const char *text)
 {
     if (text && strlen(text) > 64)
         return 0;                /* longer than any way of saying nothing */
-    char *n = layout_normalize_label(text ? text : "");
+    char *n = norm_label(text ? text : "");
     static const char *const empty[] = {"", "无", "无。", "无.", "暂无", "暂无。", "无其他需要报告的事项。", NULL};
     int nothing = 0;
     for (int i = 0; empty[i]; i++)

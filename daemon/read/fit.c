@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "report/norm.h"
 
 /* Is needle's code point sequence a subsequence of hay's? */
 static int subsequence(const char *needle, const char *hay)
@@ -46,7 +47,7 @@ int fit_label_matches(const struct layout_row *row, const char *printed)
 {
     if (matches_norm(row, printed))
         return 1;                /* as printed: white space between is skipped anyway */
-    char *p = layout_normalize_label(printed);
+    char *p = norm_label(printed);
     int ok = matches_norm(row, p);
     free(p);
     return ok;

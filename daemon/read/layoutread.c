@@ -27,11 +27,9 @@ struct t3 {
     int has_start[LAYOUT_MAX_ROWS];
     unsigned icol[LAYOUT_MAX_ROWS], ipage[LAYOUT_MAX_ROWS];
     size_t lo[LAYOUT_MAX_ROWS], hi[LAYOUT_MAX_ROWS];   /* frags that may hold its label */
-    const char *off[LAYOUT_MAX_ROWS];    /* official labels, normalized */
-    const char *grp[LAYOUT_MAX_ROWS];    /* distinct group labels, normalized */
+    const char *off[LAYOUT_MAX_ROWS];    /* official labels, normalized (borrowed) */
+    const char *grp[LAYOUT_MAX_ROWS];    /* distinct group labels, normalized (borrowed) */
     int ngrp;
-    char arena[8192];
-    size_t used;
 };
 
 /* --- T3 ---------------------------------------------------------------- */
@@ -72,7 +70,9 @@ static int frag_key(const struct ctx *c, const struct frag *f)
 {
     char x[32];
     size_t n = layoutscan_frag_norm(c, f, x, sizeof x);
-    return layoutscan_marker_key(x, n);
+    int key;
+    norm_numbering(x, n, &key);
+    return key;
 }
 
 static void set_start(const struct ctx *c, struct t3 *st, int r, const struct frag *f)
@@ -89,7 +89,7 @@ static void t3_own(struct ctx *c, struct t3 *st, int r)
     const struct numline *nl = &c->sc.n[r];
     size_t m = (size_t)-1;
     for (size_t j = nl->frag0; j < nl->frag0 + nl->nfrag; j++)
-        if (layoutscan_key_match(frag_key(c, &c->sc.f[j]), st->key[r]))
+        if (norm_key_match(frag_key(c, &c->sc.f[j]), st->key[r]))
             m = j;
     for (size_t j = nl->frag0; j < nl->frag0 + nl->nfrag; j++) {
         struct frag *f = &c->sc.f[j];
@@ -113,7 +113,7 @@ static void t3_gap(struct ctx *c, struct t3 *st, int r, size_t lo, size_t hi)
     size_t s = hi, marked = (size_t)-1;
     if (q >= 0 && !st->has_start[q]) {
         for (size_t j = lo; j < hi && s == hi; j++)
-            if (layoutscan_key_match(frag_key(c, &c->sc.f[j]), st->key[q]))
+            if (norm_key_match(frag_key(c, &c->sc.f[j]), st->key[q]))
                 s = marked = j;
         if (s < hi)
             set_start(c, st, q, &c->sc.f[s]);
@@ -196,39 +196,22 @@ static int t3_tokens(struct ctx *c, struct rawrow *row, int k, int ncols)
     return 0;
 }
 
-/* Normalize s into the arena; "" once it is full (the row then never
- * counts as covered, which only makes the reader keep more text). */
-static const char *t3_norm(struct t3 *st, const char *s, size_t *n)
-{
-    size_t room = sizeof st->arena - st->used;
-    if (room < LR_NORM) {
-        *n = 0;
-        return "";
-    }
-    char *p = st->arena + st->used;
-    *n = layoutscan_norm(p, LR_NORM, s, strlen(s));
-    st->used += *n + 1;
-    return p;
-}
-
 static void t3_layout(struct t3 *st, const struct layout_table *lt)
 {
     st->lt = lt;
     st->n = lt->nrows;
     st->ngrp = 0;
-    st->used = 0;
     for (int r = 0; r < lt->nrows; r++) {
         const struct layout_row *lr = &lt->rows[r];
-        size_t n;
-        st->off[r] = t3_norm(st, lr->label, &n);
-        st->key[r] = layoutscan_marker_key(st->off[r], n);
+        st->off[r] = lr->norm;
+        norm_numbering(lr->norm, strlen(lr->norm), &st->key[r]);
         st->has_start[r] = 0;
         st->icol[r] = st->ipage[r] = 0;
         int seen = !lr->group || !lr->group[0];
         for (int g = 0; g < r && !seen; g++)
             seen = lt->rows[g].group && !strcmp(lt->rows[g].group, lr->group);
         if (!seen)
-            st->grp[st->ngrp++] = t3_norm(st, lr->group, &n);
+            st->grp[st->ngrp++] = lr->group_norm;
     }
 }
 
@@ -254,7 +237,7 @@ static void t3_diagnose(struct ctx *c, struct t3 *st, struct buf *msg)
             if (frag_key(c, &c->sc.f[j]) >= 0)
                 m = &c->sc.f[j];
         prev = nl->frag0 + nl->nfrag;
-        if (!m || layoutscan_key_match(frag_key(c, m), st->key[i]))
+        if (!m || norm_key_match(frag_key(c, m), st->key[i]))
             continue;
         size_t n;
         const char *s = layoutscan_frag_text(c, m, &n);
@@ -369,8 +352,8 @@ static void t2_labels(struct ctx *c)
     for (int k = 0; k < c->ls->n; k++) {
         const struct layout_table *lt = &c->ls->v[k]->tables[TABLE_T2];
         for (int r = 0; r < lt->nrows && r < LAYOUT_MAX_ROWS; r++)
-            if (layoutscan_norm(c->t2lab[c->nt2lab], LR_T2LAB, lt->rows[r].label, strlen(lt->rows[r].label)))
-                c->nt2lab++;
+            if (lt->rows[r].norm[0])
+                c->t2lab[c->nt2lab++] = lt->rows[r].norm;
     }
 }
 
@@ -440,7 +423,7 @@ static void read_t2(struct ctx *c, struct rawtable *t, unsigned from, unsigned t
             struct frag *f = &sc->f[j];
             int after_prev = g >= 0 && j < lo + LR_GAP && f->line <= sc->n[g].line + 2;
             int before_next = g + 1 < nn && j + LR_GAP >= hi && f->line + 2 >= sc->n[g + 1].line;
-            char x[LR_T2LAB];
+            char x[LR_NORM];
             if (after_prev && !t2_covered(c, g))
                 f->owner = g;
             else if (before_next && !t2_covered(c, g + 1))
@@ -504,25 +487,9 @@ static int read_t4(struct ctx *c, struct rawtable *t, unsigned from, unsigned to
 
 /* --- sections, title, text --------------------------------------------- */
 
-static uint32_t fold(uint32_t cp)
-{
-    return cp >= 0xff01 && cp <= 0xff5e ? cp - 0xfee0 : cp;
-}
-
-static uint32_t first_cp(const char *s, size_t n)
-{
-    size_t i = 0, w;
-    uint32_t cp = 0;
-    while (i < n && (w = space_len(s + i, n - i)))
-        i += w;
-    if (i < n && !util_utf8_next(s + i, n - i, &cp))
-        cp = 0;
-    return fold(cp);
-}
-
 static void add_cp(uint32_t *set, int *n, const char *s)
 {
-    uint32_t cp = s ? first_cp(s, strlen(s)) : 0;
+    uint32_t cp = s ? norm_first_cp(s, strlen(s)) : 0;
     for (int i = 0; i < *n; i++)
         if (set[i] == cp)
             return;
@@ -547,7 +514,7 @@ static int find_headings(struct ctx *c, struct rawdoc *out)
         const struct line *ln = &c->lines[li];
         if (ln->kind != LINE_TEXT || ln->b - ln->a > LR_HEAD_MAX)
             continue;
-        uint32_t cp = first_cp(ln->s + ln->a, ln->b - ln->a);
+        uint32_t cp = norm_first_cp(ln->s + ln->a, ln->b - ln->a);
         int hit = 0;
         for (int i = 0; i < nset && !hit; i++)
             hit = set[i] == cp;

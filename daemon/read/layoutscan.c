@@ -113,7 +113,7 @@ unsigned layoutscan_measure(struct line *ln, unsigned page)
     unsigned nff = 0;
     for (const char *p = s; (p = memchr(p, '\f', (size_t)(s + n - p))); p++)
         nff++;
-    while (i < n && (w = space_len(s + i, n - i))) {
+    while (i < n && (w = norm_space_len(s + i, n - i))) {
         if (s[i] == '\f')
             page++, nff--;
         else
@@ -191,101 +191,6 @@ void layoutscan_split_lines(struct ctx *c, const char *text, size_t len)
     resolve_bare_digits(c);
 }
 
-/* Normalize for comparing labels: no white space or quotes, ASCII punctuation
- * and digits in one form, "1、" as "1.". Writes at most cap-1 bytes and a NUL. */
-size_t layoutscan_norm(char *out, size_t cap, const char *s, size_t n)
-{
-    size_t o = 0, i = 0;
-    while (i < n && o + 4 < cap) {
-        unsigned char lead = (unsigned char)s[i];
-        if (lead >= 0xe4 && lead <= 0xe9 && i + 2 < n) {
-            out[o++] = s[i], out[o++] = s[i + 1], out[o++] = s[i + 2];
-            i += 3;              /* a CJK ideograph: nothing to map */
-            continue;
-        }
-        uint32_t cp;
-        size_t w = util_utf8_next(s + i, n - i, &cp);
-        if (w == 0)
-            w = 1, cp = '?';
-        const char *rep = NULL;
-        if (space_len(s + i, n - i) || cp == '\n' || cp == '"' || cp == '\'' ||
-            (cp >= 0x2018 && cp <= 0x201d) || cp == 0x300c || cp == 0x300d)
-            rep = "";
-        else if (cp >= 0xff10 && cp <= 0xff19)
-            out[o++] = (char)('0' + (cp - 0xff10)), rep = "";
-        else if (cp == '(')
-            rep = "（";
-        else if (cp == ')')
-            rep = "）";
-        else if (cp == ',')
-            rep = "，";
-        else if (cp == ':')
-            rep = "：";
-        else if (cp == ';')
-            rep = "；";
-        else if (cp == 0xff0e || (cp == 0x3001 && o > 0 && is_digit(out[o - 1])))
-            rep = ".";
-        if (!rep)
-            for (size_t k = 0; k < w; k++)
-                out[o++] = s[i + k];
-        else
-            while (*rep)
-                out[o++] = *rep++;
-        i += w;
-    }
-    out[o] = '\0';
-    return o;
-}
-
-static int cn_digit(const char *s, size_t n)
-{
-    static const char *const d[] = {"一", "二", "三", "四", "五", "六", "七", "八", "九", "十"};
-    if (n < 3)
-        return 0;
-    for (int i = 0; i < 10; i++)
-        if (!memcmp(s, d[i], 3))
-            return i + 1;
-    return 0;
-}
-
-/* The row marker at the start of a normalized label: "（三）" -> 1003,
- * "三、" -> 3, "1." -> 101; -1 when there is none. */
-int layoutscan_marker_key(const char *s, size_t n)
-{
-    size_t i = 0;
-    int paren = 0, v = 0, digit = 0;
-    if (n >= 3 && !memcmp(s, "（", 3))
-        paren = 1, i = 3;
-    if (i < n && is_digit(s[i])) {
-        digit = 1;
-        while (i < n && is_digit(s[i]) && v < 100)
-            v = v * 10 + (s[i++] - '0');
-    } else {
-        int d;
-        for (int nd = 0; nd < 3 && (d = cn_digit(s + i, n - i)); nd++, i += 3)
-            v = d == 10 ? (v ? v : 1) * 10 : v + d;     /* 十一 11, 二十 20, 二十一 21 */
-    }
-    if (v == 0)
-        return -1;
-    const char *end = paren ? "）" : digit ? "." : "、";
-    size_t k = strlen(end);
-    if (digit && !paren && n - i >= 3 && !memcmp(s + i, "）", 3))
-        end = "）", k = 3;
-    if (n - i < k || memcmp(s + i, end, k))
-        return -1;
-    return paren * 1000 + digit * 100 + v;
-}
-
-/* Digit markers match whatever encloses them; Chinese ones must match exactly. */
-int layoutscan_key_match(int a, int b)
-{
-    if (a < 0 || b < 0)
-        return 0;
-    if (a % 1000 >= 100 && b % 1000 >= 100)
-        return a % 1000 == b % 1000;
-    return a == b;
-}
-
 /* --- scanning a table region ------------------------------------------ */
 
 static int tok_kind(const char *s, size_t n)
@@ -330,7 +235,7 @@ static void scan_line(struct ctx *c, unsigned li)
     size_t t0 = sc->nt, i = ln->a;
     unsigned col = ln->indent + 1, gap = 0;
     while (i < ln->b) {
-        size_t w = s[i] == ' ' ? 1 : space_len(s + i, ln->b - i);
+        size_t w = s[i] == ' ' ? 1 : norm_space_len(s + i, ln->b - i);
         if (w) {
             if (s[i] != '\f')
                 col++, gap++;
@@ -340,7 +245,7 @@ static void scan_line(struct ctx *c, unsigned li)
         sc->t = grow(sc->t, &sc->ct, sc->nt + 1, sizeof *sc->t);
         struct tok *t = &sc->t[sc->nt++];
         t->line = li, t->a = (unsigned)i, t->col = col, t->gap = gap;
-        while (i < ln->b && !space_len(s + i, ln->b - i))
+        while (i < ln->b && !norm_space_len(s + i, ln->b - i))
             i += char_len((unsigned char)s[i]), col++;
         t->b = (unsigned)(i < ln->b ? i : ln->b);
         gap = 0;
@@ -397,7 +302,7 @@ size_t layoutscan_frag_norm(const struct ctx *c, const struct frag *f, char *out
 {
     size_t n;
     const char *s = layoutscan_frag_text(c, f, &n);
-    return layoutscan_norm(out, cap, s, n);
+    return norm_label_into(out, cap, s, n);
 }
 
 /* Append s[0..n) to b without its white space. */
@@ -405,7 +310,7 @@ void layoutscan_append_nospace(struct buf *b, const char *s, size_t n)
 {
     size_t i = 0, run = 0, w;
     while (i < n) {
-        if ((w = space_len(s + i, n - i))) {
+        if ((w = norm_space_len(s + i, n - i))) {
             buf_append(b, s + run, i - run);
             i += w, run = i;
         } else {
@@ -443,21 +348,16 @@ int layoutscan_table_line(const struct ctx *c, unsigned li, int ti)
         return 0;
     if (ln->indent >= 10 || memmem(ln->s + ln->a, ln->b - ln->a, "  ", 2))
         return 1;
-    char lnorm[LR_NORM], x[LR_NORM];
-    layoutscan_norm(lnorm, sizeof lnorm, ln->s + ln->a, ln->b - ln->a);
+    char lnorm[LR_NORM];
+    norm_label_into(lnorm, sizeof lnorm, ln->s + ln->a, ln->b - ln->a);
     for (int k = 0; k < c->ls->n; k++) {
         const struct layout_table *lt = &c->ls->v[k]->tables[ti];
-        for (int r = 0; r < lt->nrows; r++) {
-            const char *block = lt->rows[r].block;
-            if (block && (layoutscan_norm(x, sizeof x, block, strlen(block)), same_text(x, lnorm)))
+        for (int r = 0; r < lt->nrows; r++)
+            if (same_text(lt->rows[r].block_norm, lnorm))
                 return 1;
-        }
-        for (int j = 0; j < lt->ncols; j++) {
-            const char *cand[2] = { lt->cols[j].label, lt->cols[j].group };
-            for (int q = 0; q < 2; q++)
-                if (cand[q] && (layoutscan_norm(x, sizeof x, cand[q], strlen(cand[q])), same_text(x, lnorm)))
-                    return 1;
-        }
+        for (int j = 0; j < lt->ncols; j++)
+            if (same_text(lt->cols[j].label_norm, lnorm) || same_text(lt->cols[j].group_norm, lnorm))
+                return 1;
     }
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "report/norm.h"
 
 /* Grow an array of n elements so that element n fits. */
 static void *grow(void *p, size_t n, size_t size)
@@ -127,8 +128,9 @@ void rawdoc_add_cells(struct rawtable *t, int ti, const struct rawcell *g, size_
     if (numbers == 0 && n - lab < 3)
         return;                                /* column headers closed by a blank spacer */
     char *label = join_labels(g, first, lab);
-    int header = !strncmp(label, "第二十条", strlen("第二十条")) ||
-                 !strncmp(label, "信息内容", strlen("信息内容"));
+    char head[16];               /* the normalized start is enough */
+    norm_label_into(head, sizeof head, label, strlen(label));
+    int header = !strncmp(head, "第二十条", strlen("第二十条")) || !strncmp(head, "信息内容", strlen("信息内容"));
     if (!header) {
         struct rawrow *r = rawdoc_add_row(t, label, g[first].line);
         add_tokens(r, g, lab, n);

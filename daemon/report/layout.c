@@ -1,7 +1,7 @@
 /* layout: loads a national layout from YAML (config/layouts/NAME.yaml) into
  * fixed arrays indexed by position, so checks address cells by index. A
  * table's cells are numbered in row order; cell_index maps (row, column) to
- * that number or -1. Titles and labels are compared after normalization. */
+ * that number or -1. Titles and labels are normalized once, at load (norm.h). */
 #include "report/layout.h"
 
 #include <dirent.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "report/findings.h"
+#include "report/norm.h"
 #include "base/util.h"
 #include "base/ydoc.h"
 
@@ -62,11 +63,10 @@ static void normalize_names(const char *first, const struct layout_names *in, in
 {
     out->v = xcalloc(in->n + 1, sizeof *out->v);
     for (size_t i = 0; i <= in->n; i++) {
-        char *n = layout_normalize_label(i ? in->v[i - 1] : first);
+        char *n = norm_label(i ? in->v[i - 1] : first);
         if (skip_numbering) {
-            char *core = xstrdup(layout_skip_numbering(n));
-            free(n);
-            n = core;
+            const char *core = norm_skip_numbering(n);
+            memmove(n, core, strlen(core) + 1);
         }
         out->v[out->n++] = n;
     }
@@ -120,6 +120,8 @@ static int load_columns(struct ydoc *y, yaml_node_t *seq, struct layout_table *t
         t->ncols = i + 1;
         if ((g = ydoc_get(y, m, "group")) && !(c->group = dup_str(y, g, "group", err, errlen)))
             return -1;
+        c->label_norm = norm_label(c->label);
+        c->group_norm = c->group ? norm_label(c->group) : NULL;
         if ((a = ydoc_get(y, m, "amount")) && ydoc_bool(y, a, &c->amount, err, errlen) < 0)
             return -1;
         if ((a = ydoc_get(y, m, "signed")) && ydoc_bool(y, a, &c->is_signed, err, errlen) < 0)
@@ -144,6 +146,9 @@ static int load_row(struct ydoc *y, yaml_node_t *m, struct layout_table *t, stru
     if (load_names(y, ydoc_get(y, m, "variants"), &r->variants, err, errlen) < 0)
         return -1;
     normalize_names(r->label, &r->variants, 1, &r->match);
+    r->norm = norm_label(r->label);
+    r->group_norm = r->group ? norm_label(r->group) : NULL;
+    r->block_norm = r->block ? norm_label(r->block) : NULL;
     n = ydoc_get(y, m, "columns");
     if (!n) {
         for (int c = 0; c < t->ncols; c++)
@@ -372,11 +377,16 @@ void layout_destroy(struct layout **lp)
             free(t->rows[r].block);
             free_names(&t->rows[r].variants);
             free_names(&t->rows[r].match);
+            free(t->rows[r].norm);
+            free(t->rows[r].group_norm);
+            free(t->rows[r].block_norm);
         }
         for (int c = 0; c < t->ncols; c++) {
             free(t->cols[c].id);
             free(t->cols[c].label);
             free(t->cols[c].group);
+            free(t->cols[c].label_norm);
+            free(t->cols[c].group_norm);
         }
         for (int s = 0; s < t->nsums; s++) {
             free(t->sums[s].rule);
@@ -484,95 +494,15 @@ const struct layout *layouts_for_year(const struct layouts *ls, unsigned year)
     return NULL;
 }
 
-/* Map one code point to its comparison form; 0 drops it. */
-static uint32_t fold_cp(uint32_t c)
-{
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == 0x3000 || c == 0xa0 || c == '\f')
-        return 0;
-    if (c >= 0xff10 && c <= 0xff19)        /* full-width digits */
-        return c - 0xff10 + '0';
-    switch (c) {
-    case '(': return 0xff08;               /* （ */
-    case ')': return 0xff09;               /* ） */
-    case ',': return 0xff0c;               /* ， */
-    case ':': return 0xff1a;               /* ： */
-    case ';': return 0xff1b;
-    case 0x201c: case 0x201d: case 0x300c: case 0x300d: case 0x2018: case 0x2019: case '\'':
-        return '"';
-    case 0xff0e: return '.';
-    default: return c;
-    }
-}
-
-static void put_cp(struct buf *b, uint32_t c)
-{
-    char u[4];
-    size_t n;
-    if (c < 0x80) {
-        u[0] = (char)c, n = 1;
-    } else if (c < 0x800) {
-        u[0] = (char)(0xc0 | (c >> 6)), u[1] = (char)(0x80 | (c & 0x3f)), n = 2;
-    } else if (c < 0x10000) {
-        u[0] = (char)(0xe0 | (c >> 12)), u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (c & 0x3f)), n = 3;
-    } else {
-        u[0] = (char)(0xf0 | (c >> 18)), u[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((c >> 6) & 0x3f)), u[3] = (char)(0x80 | (c & 0x3f)), n = 4;
-    }
-    buf_append(b, u, n);
-}
-
-char *layout_normalize_label(const char *s)
-{
-    struct buf b = {0};
-    size_t len = strlen(s), i = 0;
-    uint32_t prev = 0;
-    while (i < len) {
-        uint32_t c;
-        size_t n = util_utf8_next(s + i, len - i, &c);
-        if (n == 0) {
-            i++;
-            continue;
-        }
-        i += n;
-        c = fold_cp(c);
-        if (c == 0)
-            continue;
-        if (c == 0x3001 && prev >= '0' && prev <= '9')   /* "1、" is "1." */
-            c = '.';
-        put_cp(&b, c);
-        prev = c;
-    }
-    buf_append(&b, "", 0);
-    return buf_take(&b);
-}
-
-const char *layout_skip_numbering(const char *s)
-{
-    const char *p = s;
-    if (!strncmp(p, "（", 3)) {
-        const char *e = strstr(p, "）");
-        return e && e - p <= 9 ? e + 3 : s;
-    }
-    while (*p >= '0' && *p <= '9')
-        p++;
-    if (p > s && *p == '.')
-        return p + 1;
-    static const char *const cn[] = {"一、", "二、", "三、", "四、", "五、", "六、", "七、", NULL};
-    for (int i = 0; cn[i]; i++)
-        if (!strncmp(s, cn[i], strlen(cn[i])))
-            return s + strlen(cn[i]);
-    return s;
-}
-
 /* Headings start with 一 … 六 (after white space) and are short: anything
  * else is rejected before the line is normalized. */
 static int may_be_heading(const char *line)
 {
     static const char *const first[] = {"一", "二", "三", "四", "五", "六", NULL};
-    while (*line == ' ' || *line == '\t' || !strncmp(line, "\xe3\x80\x80", 3))
-        line += *line == ' ' || *line == '\t' ? 1 : 3;
-    if (strlen(line) > 240)
+    size_t n = strlen(line), w;
+    while ((w = norm_space_len(line, n)))
+        line += w, n -= w;
+    if (n > 240)
         return 0;
     for (int i = 0; first[i]; i++)
         if (!strncmp(line, first[i], 3))
@@ -584,7 +514,7 @@ int layouts_match_heading(const struct layouts *ls, const char *line)
 {
     if (!may_be_heading(line))
         return -1;
-    char *norm = layout_normalize_label(line);
+    char *norm = norm_label(line);
     int found = -1;
     for (int k = 0; k < ls->n && found < 0; k++)
         for (int i = 0; i < LAYOUT_SECTIONS && found < 0; i++) {

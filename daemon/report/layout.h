@@ -30,13 +30,15 @@ struct layout_section {
     char *id;                    /* "s1".."s6" */
     char *title;                 /* official title, e.g. "一、总体情况" */
     struct layout_names variants;
-    struct layout_names norm;    /* title and variants, normalized (layout_normalize_label) */
+    struct layout_names norm;    /* title and variants, normalized (norm_label) */
 };
 
 struct layout_col {
     char *id;                    /* stable id, e.g. "natural", "review.total" */
     char *label;                 /* official label */
     char *group;                 /* group label ("行政复议"), or NULL */
+    char *label_norm;            /* label and group normalized (norm_label); group_norm NULL */
+    char *group_norm;            /*   without a group */
     int amount;                  /* 1: exact decimal (万元), 0: whole count */
     int is_signed;               /* 1: may be negative (2019 本年增/减) */
 };
@@ -48,6 +50,9 @@ struct layout_row {
     char *block;                 /* T2 block ("第二十条第（一）项"), or NULL */
     struct layout_names variants;
     struct layout_names match;   /* label and variants normalized, numbering dropped */
+    char *norm;                  /* label, group and block normalized (norm_label), numbering */
+    char *group_norm;            /*   kept; group_norm and block_norm NULL where the row has */
+    char *block_norm;            /*   no group or block */
     int cols[LAYOUT_MAX_COLS];   /* column indexes of this row's cells, in order */
     int ncols;
 };
@@ -117,16 +122,8 @@ const struct layout *layouts_find(const struct layouts *ls, unsigned version);
 /* The layout a report of that year must use, or NULL. Borrowed. */
 const struct layout *layouts_for_year(const struct layouts *ls, unsigned year);
 
-/* Normalize a printed label for comparison: drop white space, map ASCII
- * punctuation and digits to one form ("1、" and "1." alike, "(" and "（"
- * alike). Returns a heap string. */
-char *layout_normalize_label(const char *s);
-
-/* A normalized label without its leading numbering ("（一）", "一、", "1."). Borrowed. */
-const char *layout_skip_numbering(const char *norm);
-
-/* Which section a (trimmed) line is the heading of: 0..5, or -1. Compares
- * against every layout's titles and variants, normalized. */
+/* Which section a line is the heading of: 0..5, or -1. Compares its
+ * normalized form (norm.h) with every layout's titles and variants. */
 int layouts_match_heading(const struct layouts *ls, const char *line);
 
 #endif

@@ -104,8 +104,8 @@ static void R_STRUCT_VERSION(const struct rules_ctx *ctx, const struct report *r
 /* A label's code points, normalized and without its numbering. */
 static int label_points(const char *label, uint32_t *cp)
 {
-    char *n = layout_normalize_label(label);
-    const char *p = layout_skip_numbering(n);
+    char *n = norm_label(label);
+    const char *p = norm_skip_numbering(n);
     size_t len = strlen(p);
     int k = 0;
     for (size_t i = 0; i < len && k < LIKE_MAX;) {

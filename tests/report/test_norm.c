@@ -157,7 +157,7 @@ static void test_norm_heading_filter_agrees_with_labels(void **state)
                 assert_int_equal(norm_first_cp(raw, strlen(raw)), cp);
             }
         }
-    assert_int_equal(n, 2 * (6 + 3));
+    assert_true(n >= 2 * (LAYOUT_SECTIONS + 3));           /* titles and variants of 2019 and 2021 */
     assert_int_equal(layouts_match_heading(ls, "一、总体情况"), 0);
     assert_int_equal(layouts_match_heading(ls, "　一、 总 体 情 况\xc2\xa0"), 0);
     assert_int_equal(layouts_match_heading(ls, "五、存在问题及改进情况"), 4);

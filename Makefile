@@ -109,6 +109,7 @@ check: all $(BUILD)/reportd-test $(TEST_BIN)
 	@REPORTD_BUILD=$(BUILD) sh scripts/check-seams.sh
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; REPORTD_BUILD=$(BUILD) $$t; done
 	@REPORTD_BUILD=$(BUILD) sh tests/cli.sh
+	@REPORTD_BUILD=$(BUILD) sh tests/man.sh
 	@/usr/bin/python3 tests/mdp_interop.py titanic $(BUILD)/reportctl examples/xiangxiang-minzheng-2024.txt
 	@REPORTD_BUILD=$(BUILD) sh tests/systemd.sh
 	@REPORTD_BUILD=$(BUILD) bash tests/e2e.sh
@@ -144,14 +145,24 @@ $(BUILD)/bench_pipeline: $(BUILD)/tests/bench_pipeline.o $(LIBS_A)
 demo: all
 	REPORTD_BUILD=$(BUILD) sh scripts/demo.sh
 
+# Configs in /etc/reportd are examples the first time and the operator's
+# after: an existing file is never overwritten.
+ETC_FILES := reportd.yaml:config/reportd.yaml broker.yaml:config/broker.yaml \
+             worker-1.yaml:config/worker.yaml
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/reportd/layouts $(DESTDIR)/etc/reportd
 	install -m 755 $(BUILD)/reportd $(BUILD)/reportctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 config/layouts/*.yaml $(DESTDIR)$(PREFIX)/share/reportd/layouts/
 	install -m 644 config/regions.tsv $(DESTDIR)$(PREFIX)/share/reportd/
-	install -m 644 config/reportd.yaml $(DESTDIR)/etc/reportd/
+	@for f in $(ETC_FILES); do dst=$(DESTDIR)/etc/reportd/$${f%%:*}; \
+	  if [ -e "$$dst" ]; then echo "kept $$dst (exists; the new example is $${f#*:})"; \
+	  else echo "install -m 644 $${f#*:} $$dst"; install -m 644 "$${f#*:}" "$$dst" || exit 1; fi; done
 	install -d $(DESTDIR)$(PREFIX)/share/doc/reportd
 	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/reportd/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 644 man/reportctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/reportd.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 man/reportd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	for u in systemd/*; do sed 's|/usr/local|$(PREFIX)|g' $$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); done
 

@@ -149,7 +149,10 @@ broker:
 spool:
   path: $tmp/spool.db
 YAML
-$BIN -c "$tmp/r.yaml" 2> "$tmp/reportd.log" &
+# started from an empty directory: the data is found beside the binary
+mkdir -p "$tmp/empty"
+ABS_BIN=$(cd "$(dirname "$BIN")" && pwd)/reportd
+(cd "$tmp/empty" && exec "$ABS_BIN" -c "$tmp/r.yaml") 2> "$tmp/reportd.log" &
 RPID=$!
 trap 'kill $RPID 2>/dev/null; rm -rf "$tmp"' EXIT
 EX=examples/xiangxiang-minzheng-2024.txt
@@ -166,10 +169,31 @@ $CTL submit --broker $EP "$tmp/no-such-file" > /dev/null 2>&1; expect_rc "submit
 $CTL deadletter --broker $EP show 0123456789abcdef0123456789abcdef > /dev/null 2> "$tmp/err"
 expect_rc "deadletter show unknown" 65 $?
 grep -q "no dead letter 0123456789abcdef0123456789abcdef" "$tmp/err" && ok || bad "deadletter show unknown: $(cat "$tmp/err")"
+# a second reportd on the same ports: one line saying what to do, exit 69, no totals
+sed "s|$tmp/spool.db|$tmp/spool2.db|" "$tmp/r.yaml" > "$tmp/r2.yaml"
+$CTL submit --broker $EP --fail-on none $EX > /dev/null 2>&1   # the first one is up
+$BIN -c "$tmp/r2.yaml" 2> "$tmp/second.log"; expect_rc "reportd on a port in use" 69 $?
+[ "$(wc -l < "$tmp/second.log")" -eq 1 ] && grep -q 'cannot start: .*check broker.bind' "$tmp/second.log" &&
+    ! grep -q totals "$tmp/second.log" && ok || bad "reportd on a port in use said: $(cat "$tmp/second.log")"
 kill $RPID; wait $RPID
+[ ! -e "$tmp/empty/var" ] && ok || bad "reportd created ./var although spool.path was set"
 $CTL submit --broker tcp://127.0.0.1:$((BASE + 2)) --timeout 100 --retries 0 $EX > "$tmp/s.out" 2>/dev/null
 expect_rc "submit, no broker" 69 $?
 grep -q "NOT-ACCEPTED" "$tmp/s.out" && ok || bad "submit, no broker: $(cat "$tmp/s.out")"
+
+# 9. From any directory: the data beside the binary (build/../config);
+# missing data is exit 78, one line, and nothing created.
+ABS_CTL=$(cd "$(dirname "$CTL")" && pwd)/reportctl
+ABS_EX=$(pwd)/examples/xiangxiang-minzheng-2024.txt
+(cd / && "$ABS_CTL" check "$ABS_EX" > /dev/null); expect_rc "reportctl check from /" 1 $?
+mkdir -p "$tmp/fresh"
+(cd "$tmp/fresh" && REPORTD_DATADIR=$tmp/nodata "$ABS_BIN") > "$tmp/fresh.out" 2> "$tmp/fresh.log"
+expect_rc "reportd without its data" 78 $?
+[ "$(wc -l < "$tmp/fresh.log")" -eq 1 ] && grep -q "$tmp/nodata/layouts.*set REPORTD_DATADIR" "$tmp/fresh.log" &&
+    ! grep -q totals "$tmp/fresh.log" && ok || bad "reportd without its data said: $(cat "$tmp/fresh.log")"
+[ -z "$(ls -A "$tmp/fresh")" ] && ok || bad "reportd without its data created $(ls -A "$tmp/fresh")"
+(cd "$tmp/fresh" && REPORTD_DATADIR=$tmp/nodata "$ABS_CTL" check "$ABS_EX") > /dev/null 2>&1
+expect_rc "reportctl check without its data" 78 $?
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

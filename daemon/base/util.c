@@ -1,17 +1,23 @@
 /* util: allocation that aborts on exhaustion, error strings, file reading,
- * UTF-8 validation, the monotonic clock and a growable buffer. No module state. */
+ * UTF-8 validation, the monotonic clock, a growable buffer, and where the
+ * data (layouts, regions) is. The only state: the data directory, found once. */
 #include "base/util.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef REPORTD_DATADIR
 #define REPORTD_DATADIR "/usr/local/share/reportd"
 #endif
+
+static char datadir[PATH_MAX];  /* util_datadir's answer, found once */
 
 static void oom(void)
 {
@@ -230,15 +236,44 @@ void buf_free(struct buf *b)
     b->len = b->cap = 0;
 }
 
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The first of <exedir>/../share/reportd (installed) and <exedir>/../config
+ * (the build tree: build/reportd) holding layouts/, else the compiled-in
+ * REPORTD_DATADIR. */
+static void find_datadir(void)
+{
+    static const char *const beside[] = {"../share/reportd", "../config"};
+    char exe[PATH_MAX], probe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash = n > 0 ? memrchr(exe, '/', (size_t)n) : NULL;
+    snprintf(datadir, sizeof datadir, "%s", REPORTD_DATADIR);
+    if (!slash)
+        return;
+    *slash = '\0';
+    for (size_t i = 0; i < sizeof beside / sizeof beside[0]; i++) {
+        int len = snprintf(probe, sizeof probe, "%s/%s/layouts", exe, beside[i]);
+        if (len > 0 && (size_t)len < sizeof probe && is_dir(probe)) {
+            probe[len - (int)strlen("/layouts")] = '\0';
+            if (!realpath(probe, datadir))
+                memcpy(datadir, probe, (size_t)len - strlen("/layouts") + 1);
+            return;
+        }
+    }
+}
+
 const char *util_datadir(void)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     const char *env = getenv("REPORTD_DATADIR");
     if (env && *env)
         return env;
-    struct stat st;
-    if (stat("config/layouts", &st) == 0 && S_ISDIR(st.st_mode))
-        return "config";
-    return REPORTD_DATADIR;
+    pthread_once(&once, find_datadir);
+    return datadir;
 }
 
 int64_t util_now_ms(void)

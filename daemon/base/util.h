@@ -49,8 +49,10 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 char *buf_take(struct buf *b);
 void buf_free(struct buf *b);
 
-/* The directory holding layouts/ and regions.tsv: $REPORTD_DATADIR, else ./config
- * when it has layouts/, else the compiled-in REPORTD_DATADIR. Borrowed string. */
+/* The directory holding layouts/ and regions.tsv: $REPORTD_DATADIR, else found
+ * from the program's own location (/proc/self/exe): <bindir>/../share/reportd
+ * when installed, <build>/../config in the source tree, else the compiled-in
+ * REPORTD_DATADIR. Independent of the working directory. Borrowed string. */
 const char *util_datadir(void);
 
 #endif

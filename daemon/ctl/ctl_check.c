@@ -167,7 +167,8 @@ static struct checker *open_checker(void)
     char err[1024];
     struct checker *c = checker_new(NULL, err, sizeof err);
     if (!c)
-        fprintf(stderr, "reportctl: %s\n", err);
+        fprintf(stderr, "reportctl: %s; set REPORTD_DATADIR to the directory holding layouts/ "
+                "and regions.tsv (looked in %s)\n", err, util_datadir());
     return c;
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -69,7 +70,9 @@ static struct checker *make_checker(const struct config *cfg)
     };
     struct checker *c = checker_new(&opt, err, sizeof err);
     if (!c)
-        log_msg(LOG_PRI_ERR, "%s", err);
+        log_msg(LOG_PRI_ERR, "%s: the data directory is %s; install the data (make install) or "
+                "set REPORTD_DATADIR to a directory holding layouts/ and regions.tsv", err,
+                util_datadir());
     return c;
 }
 
@@ -114,7 +117,7 @@ static int start_http(struct telemetry *tm, const struct config *cfg)
         return 0;
     if (config_metrics_addr(cfg, addr, &port) != 0 ||
         telemetry_serve(tm, addr, port, err, sizeof err) != 0) {
-        log_msg(LOG_PRI_ERR, "%s", err);
+        log_msg(LOG_PRI_ERR, "cannot start: %s; check metrics.bind", err);
         return -1;
     }
     log_msg(LOG_PRI_INFO, "metrics: http://%s:%d/metrics, /healthz, /readyz", addr,
@@ -149,40 +152,9 @@ static int serve_signals(struct broker *b, struct lifecycle *lc, struct config *
     }
 }
 
-/* Broker (and, embedded, worker threads). */
-static int run_broker(void *ctx, struct config *cfg, const char *file, int sigfd, int nthreads)
+/* Totals, once a broker has served. */
+static void log_totals(struct broker *b)
 {
-    char err[512];
-    const char *binds[] = {EMBEDDED_ENDPOINT, NULL};
-    struct broker *b = broker_new(ctx, cfg, nthreads ? binds : NULL, err, sizeof err);
-    if (!b) {
-        log_msg(LOG_PRI_ERR, "%s", err);
-        return 70;
-    }
-    char *spool = config_spool_file(cfg);
-    struct telemetry *tm = telemetry_new(spool);
-    free(spool);
-    struct lifecycle *lc = lifecycle_new(b, tm, cfg);
-    struct checker *chk = NULL;
-    struct worker_pool *pool = NULL;
-    int stopfd = eventfd(0, EFD_CLOEXEC), rc = 70;
-    if (start_http(tm, cfg) != 0)
-        goto done;
-    if (nthreads && (!(chk = make_checker(cfg)) ||
-                     !(pool = worker_start(ctx, cfg, EMBEDDED_ENDPOINT, nthreads, chk, stopfd,
-                                           err, sizeof err)))) {
-        if (nthreads && chk)
-            log_msg(LOG_PRI_ERR, "%s", err);
-        goto done;
-    }
-    broker_set_telemetry(b, tm);
-    broker_set_tick(b, lifecycle_tick_ms(lc), lifecycle_tick, lc);
-    log_msg(LOG_PRI_INFO, nthreads ? "started: broker and worker threads" : "started: broker");
-    lifecycle_ready(lc);
-    rc = serve_signals(b, lc, cfg, file, sigfd);
-done:
-    eventfd_write(stopfd, 1);
-    worker_join(&pool);
     struct broker_stats st;
     broker_stats(b, &st);
     log_msg(LOG_PRI_INFO, "totals: %llu submissions (%llu accepted, %llu duplicate, %llu "
@@ -191,28 +163,66 @@ done:
             (unsigned long long)st.duplicate, (unsigned long long)st.rejected,
             (unsigned long long)st.replies, (unsigned long long)st.redelivered,
             (unsigned long long)st.dead, (unsigned long long)st.dropped);
+}
+
+/* Broker (and, embedded, nthreads worker threads running chk). A start-up
+ * failure is one line and exit 69 (a socket, the spool, the HTTP endpoint). */
+static int run_broker(void *ctx, struct config *cfg, const char *file, int sigfd, int nthreads,
+                      struct checker *chk)
+{
+    char err[512];
+    const char *binds[] = {EMBEDDED_ENDPOINT, NULL};
+    struct broker *b = broker_new(ctx, cfg, nthreads ? binds : NULL, err, sizeof err);
+    if (!b) {
+        log_msg(LOG_PRI_ERR, "cannot start: %s; check broker.bind, broker.publish and "
+                "spool.path (is another reportd running?)", err);
+        return EX_UNAVAILABLE;
+    }
+    char *spool = config_spool_file(cfg);
+    struct telemetry *tm = telemetry_new(spool);
+    free(spool);
+    struct lifecycle *lc = lifecycle_new(b, tm, cfg);
+    struct worker_pool *pool = NULL;
+    int stopfd = eventfd(0, EFD_CLOEXEC), rc = EX_UNAVAILABLE, started = 0;
+    if (start_http(tm, cfg) != 0)
+        goto done;
+    if (nthreads && !(pool = worker_start(ctx, cfg, EMBEDDED_ENDPOINT, nthreads, chk, stopfd,
+                                          err, sizeof err))) {
+        log_msg(LOG_PRI_ERR, "cannot start the worker threads: %s", err);
+        rc = EX_SOFTWARE;
+        goto done;
+    }
+    broker_set_telemetry(b, tm);
+    broker_set_tick(b, lifecycle_tick_ms(lc), lifecycle_tick, lc);
+    log_msg(LOG_PRI_INFO, nthreads ? "started: broker and worker threads" : "started: broker");
+    lifecycle_ready(lc);
+    started = 1;
+    rc = serve_signals(b, lc, cfg, file, sigfd);
+done:
+    eventfd_write(stopfd, 1);
+    worker_join(&pool);
+    if (started)
+        log_totals(b);
     broker_destroy(&b);
     telemetry_destroy(&tm);
     lifecycle_destroy(&lc);
-    checker_destroy(&chk);
     close(stopfd);
-    log_msg(LOG_PRI_INFO, "stopped");
+    if (started)
+        log_msg(LOG_PRI_INFO, "stopped");
     return rc;
 }
 
-static int run_worker(void *ctx, struct config *cfg, const char *file, int sigfd)
+static int run_worker(void *ctx, struct config *cfg, const char *file, int sigfd,
+                      struct checker *chk)
 {
     char err[512];
-    struct checker *chk = make_checker(cfg);
-    if (!chk)
-        return 70;
     int stopfd = eventfd(0, EFD_CLOEXEC);
     struct worker_pool *pool = worker_start(ctx, cfg, cfg->worker_connect, cfg->threads, chk,
                                             stopfd, err, sizeof err);
     if (!pool) {
-        log_msg(LOG_PRI_ERR, "%s", err);
-        checker_destroy(&chk);
-        return 70;
+        log_msg(LOG_PRI_ERR, "cannot start: %s; check worker.connect", err);
+        close(stopfd);
+        return EX_UNAVAILABLE;
     }
     struct lifecycle *lc = lifecycle_new(NULL, NULL, cfg);
     lifecycle_set_pool(lc, pool);
@@ -235,7 +245,6 @@ static int run_worker(void *ctx, struct config *cfg, const char *file, int sigfd
     eventfd_write(stopfd, 1);
     worker_join(&pool);
     lifecycle_destroy(&lc);
-    checker_destroy(&chk);
     close(stopfd);
     log_msg(LOG_PRI_INFO, "stopped");
     return 0;
@@ -272,13 +281,19 @@ int main(int argc, char **argv)
     config_defaults(&cfg);
     if (file && config_load(&cfg, file, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
-        exit(78);
+        exit(EX_CONFIG);
     }
     if (check_only) {
         puts("configuration OK");
         exit(0);
     }
     configure_log(&cfg);
+    /* the layouts and regions before anything is created (the spool) or bound */
+    struct checker *chk = NULL;
+    if (strcmp(role, "broker") != 0 && !(chk = make_checker(&cfg))) {
+        config_free(&cfg);
+        exit(EX_CONFIG);
+    }
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -287,9 +302,10 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &set, NULL);
     int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
     void *ctx = zmq_ctx_new();
-    int rc = strcmp(role, "worker") == 0 ? run_worker(ctx, &cfg, file, sigfd)
-             : run_broker(ctx, &cfg, file, sigfd, strcmp(role, "broker") == 0 ? 0 : cfg.threads);
+    int rc = strcmp(role, "worker") == 0 ? run_worker(ctx, &cfg, file, sigfd, chk)
+             : run_broker(ctx, &cfg, file, sigfd, chk ? cfg.threads : 0, chk);
     zmq_ctx_term(ctx);
+    checker_destroy(&chk);
     config_free(&cfg);
     exit(rc);
 }

@@ -415,7 +415,7 @@ static int replay_one(const struct checker *c, const char *target, const uint8_t
         const char *name;
         enum reader_form form;
     } readers[] = {{"text", READER_TEXT}, {"layout", READER_LAYOUT}, {"yaml", READER_YAML},
-                   {"pb", READER_PROTOBUF}};
+                   {"pb", READER_PROTOBUF}, {"html", READER_HTML}, {"pdf", READER_PDF}};
     if (!strcmp(target, "submission"))
         return fuzz_submission(c, d, n);
     if (!strcmp(target, "config"))

@@ -12,10 +12,13 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_MAXLEN  ?= 131072
-FUZZ_TARGETS := submission text layout yaml pb config mdp
+FUZZ_TARGETS := submission text layout yaml pb config mdp html pdf
+# pdf forks pdftotext for every input: short inputs keep the smoke run useful.
+FUZZ_MAXLEN_pdf := 8192
 FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
                 -fno-sanitize-recover=all
-FUZZ_DOCS     = $(wildcard examples/*.txt ../shared/reports/*.txt)
+FUZZ_DOCS     = $(wildcard examples/*.txt ../shared/reports/*.txt ../shared/reports/*.html \
+                  ../shared/reports/*.pdf)
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-bins fuzz-seeds
 fuzz-build:
@@ -46,7 +49,8 @@ fuzz: fuzz-seeds
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t; \
 	  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAXLEN) \
+	  $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=$$(test $$t = pdf && echo $(FUZZ_MAXLEN_pdf) || echo $(FUZZ_MAXLEN)) \
 	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
 	    $(FUZZ_BUILD)/corpus/$$t \

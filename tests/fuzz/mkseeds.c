@@ -1,6 +1,6 @@
 /* mkseeds: builds the fuzzers' seed corpora at run time from real reports
  * (never committed): `mkseeds OUTDIR FILE...` writes OUTDIR/<target>/ seeds —
- * each document as printed (text or layout), its YAML and protobuf forms,
+ * each document as printed (text, layout, HTML or PDF), its YAML and protobuf forms,
  * Submissions carrying each form or the structured Report, and MDP messages
  * of every command in the length-prefixed frame encoding of fuzz_mdp. */
 #include <errno.h>
@@ -85,7 +85,8 @@ static void seed_document(const struct checker *c, const char *path)
     char *copy = xstrdup(path);
     const char *base = basename(copy);
     enum reader_form form = reader_detect((const uint8_t *)data, len);
-    put(form == READER_TEXT ? "text" : "layout", base, data, len);
+    put(form == READER_TEXT ? "text" : form == READER_HTML ? "html" : form == READER_PDF ? "pdf" : "layout",
+        base, data, len);
     char *name = xasprintf("%s.doc", base);
     put_submission(name, (const uint8_t *)data, len, -1, NULL);
     free(name);

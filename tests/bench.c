@@ -3,10 +3,14 @@
  * report to a Result; the floor is SHA-256 alone over the same canonical
  * content (what the fingerprint hashes). Not a test: it prints, it asserts
  * nothing about speed. */
+#include <fcntl.h>
+#include <libxml/HTMLparser.h>
 #include <openssl/evp.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "check/check.h"
@@ -93,6 +97,36 @@ static void do_hash(void *p)
     EVP_MD_CTX_free(ctx);
 }
 
+/* libxml2's bare HTML parse of a page (the options htmlread.c uses), no walk. */
+static void do_html_parse(void *p)
+{
+    struct read_arg *a = p;
+    htmlDocPtr d = htmlReadMemory(a->data, (int)a->len, NULL, "UTF-8",
+                                  HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                                      HTML_PARSE_NONET);
+    xmlFreeDoc(d);
+}
+
+/* poppler's extraction alone: pdftotext -layout FILE to /dev/null, no limits,
+ * no pipes read, no report. */
+static void do_pdftotext(void *p)
+{
+    const char *path = p;
+    char *const argv[] = {(char *)"pdftotext", (char *)"-layout", (char *)"-enc", (char *)"UTF-8",
+                          (char *)path, (char *)"-", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int status;
+    if (posix_spawn(&pid, "/usr/bin/pdftotext", &fa, NULL, argv, NULL) != 0) {
+        fprintf(stderr, "bench: cannot run /usr/bin/pdftotext\n");
+        exit(70);
+    }
+    waitpid(pid, &status, 0);
+    posix_spawn_file_actions_destroy(&fa);
+}
+
 static char *load(const char *path, size_t *len)
 {
     char err[512];
@@ -109,6 +143,19 @@ static void bench_reader(const struct checker *c, const char *label, const char 
 {
     struct read_arg a = {c, data, len, form};
     printf("  %-34s %9.0f reports/s  (%zu bytes)\n", label, rate(do_read, &a), len);
+}
+
+/* A published form: the whole path to a report against its library alone. */
+static void bench_form(const struct checker *c, const char *label, const char *path, enum reader_form form)
+{
+    size_t len;
+    char *data = load(path, &len);
+    struct read_arg a = {c, data, len, form};
+    double ours = rate(do_read, &a);
+    double alone = form == READER_HTML ? rate(do_html_parse, &a) : rate(do_pdftotext, (void *)path);
+    printf("  %-34s %9.1f reports/s  %s alone %9.1f/s  ratio %.2f  (%zu bytes)\n", label, ours,
+           form == READER_HTML ? "htmlReadMemory" : "pdftotext", alone, alone / ours, len);
+    free(data);
 }
 
 static void bench_check(const struct checker *c, const char *label, const struct report *r, const char *region)
@@ -153,6 +200,10 @@ int main(int argc, char **argv)
     bench_reader(c, "pdftotext -layout (洪泽)", z, zl, READER_LAYOUT);
     bench_reader(c, "YAML form (淮安)", y, yl, READER_YAML);
     bench_reader(c, "protobuf Report (淮安)", (char *)p, pl, READER_PROTOBUF);
+    printf("published forms, the reader against its library alone (ratio = alone / reader):\n");
+    bench_form(c, "HTML page (沭阳)", "../shared/reports/shuyang-fgj-2023.html", READER_HTML);
+    bench_form(c, "PDF, isolated child (淮安)", "../shared/reports/huaian-2024.pdf", READER_PDF);
+    bench_form(c, "PDF, isolated child (洪泽)", "../shared/reports/hongze-2023.pdf", READER_PDF);
     }
     if (strcmp(only, "readers")) {
     printf("check+enrich of an already-read report -> Result:\n");

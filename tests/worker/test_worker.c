@@ -12,8 +12,11 @@
 #include <cmocka.h>
 
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -22,6 +25,7 @@
 #include "conf/config.h"
 #include "wire/mdp.h"
 #include "report.pb-c.h"
+#include "read/pdfread.h"
 #include "worker/worker.h"
 #include "brokerfix.h"
 
@@ -177,11 +181,113 @@ static void test_worker_heartbeats_while_checking(void **state)
     assert_int_equal(bf_free(&b), 0);
 }
 
+/* A Submission carrying data[0..len) as its document, packed (heap). */
+static uint8_t *document_submission(const char *data, size_t len, size_t *outlen)
+{
+    Reportd__Document doc = REPORTD__DOCUMENT__INIT;
+    doc.data.data = (uint8_t *)data;
+    doc.data.len = len;
+    doc.filename = (char *)"report.pdf";
+    Reportd__Submission sub = REPORTD__SUBMISSION__INIT;
+    sub.schema_version = 1;
+    sub.submission_id = (char *)"pdf-1";
+    sub.content_case = REPORTD__SUBMISSION__CONTENT_DOCUMENT;
+    sub.document = &doc;
+    *outlen = reportd__submission__get_packed_size(&sub);
+    uint8_t *b = xmalloc(*outlen);
+    reportd__submission__pack(&sub, b);
+    return b;
+}
+
+/* One REQUEST to the worker, its Result's status and (if REJECTED) reason. */
+static int ask(void *router, const struct mdp_msg *ready, const char *doc, size_t len, char *why, size_t whylen)
+{
+    size_t n;
+    uint8_t *body = document_submission(doc, len, &n);
+    struct mdp_msg *req = mdp_worker_cmd(mdp_msg_data(ready, 0), mdp_msg_size(ready, 0), MDP_REQUEST);
+    mdp_msg_addstr(req, "client-pdf");
+    mdp_msg_add(req, "", 0);
+    mdp_msg_add(req, body, n);
+    assert_int_equal(mdp_msg_send(req, router, 0), 0);
+    struct mdp_msg *rep = recv_cmd(router, 20000, MDP_REPLY);
+    assert_non_null(rep);
+    Reportd__Result *r = reportd__result__unpack(NULL, mdp_msg_size(rep, 6), mdp_msg_data(rep, 6));
+    assert_non_null(r);
+    int status = r->status;
+    snprintf(why, whylen, "%s", r->reject_reason ? r->reject_reason : "");
+    reportd__result__free_unpacked(r, NULL);
+    mdp_msg_destroy(&rep);
+    mdp_msg_destroy(&req);
+    free(body);
+    return status;
+}
+
+/* A worker reading PDFs: a truncated one and one whose extractor crashes
+ * (a stand-in pdftotext that kills itself with SIGSEGV) are REJECTED with the
+ * reason, and the same worker then reads the real PDF: the child took the
+ * blow, not the worker. */
+static void test_worker_serves_after_bad_pdfs(void **state)
+{
+    (void)state;
+    char err[512] = "", why[512];
+    struct config cfg;
+    config_defaults(&cfg);
+    struct checker *chk = checker_new(&(struct checker_options){.datadir = "config"}, err, sizeof err);
+    assert_non_null(chk);
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    assert_int_equal(zmq_bind(router, "inproc://test-worker-pdf"), 0);
+    int stopfd = eventfd(0, 0);
+    struct worker_pool *pool = worker_start(ctx, &cfg, "inproc://test-worker-pdf", 1, chk, stopfd, err, sizeof err);
+    assert_non_null(pool);
+    struct mdp_msg *ready = recv_cmd(router, 2000, MDP_READY);
+    assert_non_null(ready);
+    size_t len;
+    char *pdf = util_read_file("../shared/reports/huaian-2024.pdf", 1u << 24, &len, err, sizeof err);
+    assert_non_null(pdf);
+
+    assert_int_equal(ask(router, ready, pdf, len / 2, why, sizeof why), REPORTD__STATUS__STATUS_REJECTED);
+    assert_non_null(strstr(why, "report.pdf: not a readable PDF (truncated or damaged?)"));
+
+    struct pdfread_limits saved, l;
+    pdfread_get_limits(&saved);
+    char dir[] = "/tmp/test_worker.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    l = saved;
+    snprintf(l.program, sizeof l.program, "%s/pdftotext", dir);
+    FILE *f = fopen(l.program, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\nkill -SEGV $$\n", f);
+    fclose(f);
+    chmod(l.program, 0755);
+    pdfread_set_limits(&l);
+    int st = ask(router, ready, pdf, len, why, sizeof why);
+    pdfread_set_limits(&saved);
+    unlink(l.program);
+    rmdir(dir);
+    assert_int_equal(st, REPORTD__STATUS__STATUS_REJECTED);
+    assert_non_null(strstr(why, "report.pdf: pdftotext crashed on this PDF (signal 11, "));
+
+    assert_int_equal(ask(router, ready, pdf, len, why, sizeof why), REPORTD__STATUS__STATUS_PASS);
+    assert_int_equal(worker_served(pool), 3);
+
+    eventfd_write(stopfd, 1);
+    worker_join(&pool);
+    free(pdf);
+    mdp_msg_destroy(&ready);
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+    close(stopfd);
+    checker_destroy(&chk);
+    config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worker_speaks_mdpw01),
         cmocka_unit_test(test_worker_heartbeats_while_checking),
+        cmocka_unit_test(test_worker_serves_after_bad_pdfs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

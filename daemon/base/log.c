@@ -28,6 +28,7 @@ struct slot {
     time_t window;              /* s: start of the current window */
     int lines;                  /* written in this window */
     long suppressed;            /* dropped in this window */
+    int pri;                    /* the most severe of those dropped */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -47,6 +48,13 @@ static void write_fd2(const char *line, size_t len)
 }
 
 void (*log_write_hook)(const char *line, size_t len) = write_fd2;
+
+static time_t wall_seconds(void)
+{
+    return time(NULL);
+}
+
+time_t (*log_time_hook)(void) = wall_seconds;
 
 void log_configure(int json, int max_priority)
 {
@@ -122,14 +130,15 @@ static void emit(int pri, const struct log_job *job, const char *msg)
     buf_free(&b);
 }
 
-/* Caller holds the lock. Reports s's suppressed lines, opens a new window. */
+/* Caller holds the lock. Reports s's suppressed lines (at the priority of
+ * the most severe of them), opens a new window. */
 static void roll(struct slot *s, time_t now)
 {
     if (s->suppressed) {
         char msg[300];
         snprintf(msg, sizeof msg, "%ld more like \"%s…\" in the last %ld s: not logged",
                  s->suppressed, s->what, (long)(now - s->window));
-        emit(LOG_PRI_WARNING, NULL, msg);
+        emit(s->pri, NULL, msg);
     }
     s->window = now;
     s->lines = 0;
@@ -165,7 +174,7 @@ static int admit(int pri, const char *fmt, const char *msg)
 {
     if (pri > LOG_PRI_WARNING)
         return 1;
-    time_t now = time(NULL);
+    time_t now = log_time_hook();
     uint64_t key = key_of(fmt, msg);
     struct slot *s = NULL, *oldest = &slots[0];
     for (int i = 0; i < SLOTS && !s; i++) {
@@ -188,6 +197,8 @@ static int admit(int pri, const char *fmt, const char *msg)
         roll(s, now);
     if (++s->lines <= LOG_BURST)
         return 1;
+    if (!s->suppressed || pri < s->pri)
+        s->pri = pri;
     s->suppressed++;
     return 0;
 }
@@ -225,7 +236,7 @@ void log_job(int pri, const struct log_job *job, const char *fmt, ...)
 
 void log_tick(void)
 {
-    time_t now = time(NULL);
+    time_t now = log_time_hook();
     pthread_mutex_lock(&lock);
     for (int i = 0; i < SLOTS; i++)
         if (slots[i].key && slots[i].suppressed && now - slots[i].window >= LOG_WINDOW_S)

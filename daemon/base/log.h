@@ -7,6 +7,7 @@
 #define REPORTD_LOG_H
 
 #include <stddef.h>
+#include <time.h>
 
 /* Priorities: syslog's numbers, as journald reads them from the prefix. */
 #define LOG_BURST 10            /* lines per format string per window */
@@ -30,16 +31,22 @@ int log_format_parse(const char *name);
 /* "error", "warning", "notice", "info", "debug" → the priority, else -1. */
 int log_level_parse(const char *name);
 
-/* One event. A warning or error whose format string fired more than
- * LOG_BURST times in the current LOG_WINDOW_S window is counted, not written;
- * the count is reported when the window ends (log_tick, or the next line). */
+/* One event: the one log path of the daemon — broker, worker, ZAP and the
+ * service all hand their events here with a priority and, for a job, who it
+ * is about (job may be NULL). A warning or error whose format string fired
+ * more than LOG_BURST times in the current LOG_WINDOW_S window is counted, not
+ * written; "N more like …: not logged" reports the count, at the priority of
+ * the most severe line held back, when the window ends (log_tick, or the
+ * next line of that kind). */
 void log_msg(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_job(int pri, const struct log_job *job, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Report suppressed lines whose window has ended. Call now and then. */
 void log_tick(void);
 
-/* Test seam: where lines go (default stderr's fd 2). */
+/* Test seams: where lines go (default stderr's fd 2), and the clock of the
+ * rate limit's windows (default time(NULL), in s). */
 extern void (*log_write_hook)(const char *line, size_t len);
+extern time_t (*log_time_hook)(void);
 
 #endif

@@ -235,15 +235,9 @@ static void requeue_pending(void *arg, const char *uuid, const char *service, co
 static void *router_socket(void *ctx, const struct config *cfg)
 {
     void *s = zmq_socket(ctx, ZMQ_ROUTER);
-    int one = 1, linger = 1000, hwm = cfg->hwm, ivl = 1000, tmo = 5000;
-    int64_t maxmsg = cfg->max_message;
+    int one = 1;
     zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
-    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof tmo);
+    mdp_socket_limits(s, 1000, cfg->hwm, cfg->max_message);
     return s;
 }
 

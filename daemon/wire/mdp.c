@@ -185,6 +185,18 @@ int mdp_parse(const struct mdp_msg *m, size_t first, struct mdp_parsed *p, char 
     return 0;
 }
 
+void mdp_socket_limits(void *s, int linger_ms, int hwm, int64_t max_message)
+{
+    int ivl = 1000, tmo = 5000;         /* ms */
+    zmq_setsockopt(s, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_message, sizeof max_message);
+    /* a dead TCP peer is noticed by libzmq too, not only by MDP's silence */
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof tmo);
+}
+
 static struct mdp_msg *head(const void *identity, size_t idlen)
 {
     struct mdp_msg *m = mdp_msg_new();

@@ -4,6 +4,7 @@
 #define REPORTD_MDP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <zmq.h>
 
 #define MDP_CLIENT "MDPC01"
@@ -63,6 +64,12 @@ struct mdp_parsed {
  * Returns 0, or -1 with a reason naming the frame in err. */
 int mdp_parse(const struct mdp_msg *m, size_t first, struct mdp_parsed *p, char *err,
               size_t errlen);
+
+/* Set the options both ends of the broker link share: linger (ms), hwm
+ * messages queued each way, messages over max_message bytes refused, and
+ * ZMTP heartbeats (every 1 s, dead after 5 s) under the MDP ones. Before
+ * bind/connect. */
+void mdp_socket_limits(void *s, int linger_ms, int hwm, int64_t max_message);
 
 /* Build a worker command: [identity], "", MDPW01, cmd. identity may be NULL
  * (DEALER side). The caller appends address, "" and body for REQUEST/REPLY. */

@@ -53,19 +53,10 @@ static void send_cmd(void *sock, int cmd, const char *service)
 static void *connect_broker(struct worker_pool *p)
 {
     void *s = zmq_socket(p->ctx, ZMQ_DEALER);
-    int linger = 0, ivl = p->cfg->reconnect_min_ms, ivlmax = p->cfg->reconnect_max_ms;
-    int hwm = p->cfg->hwm;
-    int64_t maxmsg = p->cfg->max_message;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    int ivl = p->cfg->reconnect_min_ms, ivlmax = p->cfg->reconnect_max_ms;
+    mdp_socket_limits(s, 0, p->cfg->hwm, p->cfg->max_message);
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivlmax, sizeof ivlmax);
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    /* ZMTP heartbeats under the MDP ones: a dead TCP peer is noticed by libzmq too */
-    int zivl = 1000, ztmo = 5000;
-    zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &zivl, sizeof zivl);
-    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &ztmo, sizeof ztmo);
     keys_apply_client(s, &p->keys);
     if (zmq_connect(s, p->endpoint) != 0) {
         log_msg(LOG_PRI_ERR, "worker: connect %s: %s", p->endpoint, zmq_strerror(zmq_errno()));

@@ -1,6 +1,8 @@
 /* log: the line formats an operator's tools read (journald priority prefix,
- * text key=value job fields, one JSON object per line) and the rate limit on
- * repeated warnings. Lines are captured through log_write_hook. */
+ * text key=value job fields, one JSON object per line), the priorities, and
+ * the rate limit on repeated warnings with its "N more like …" summary.
+ * Lines are captured through log_write_hook; the rate limit's clock is
+ * log_time_hook, so no case waits for a window to end. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +18,14 @@
 
 static struct buf captured;
 static int nlines;
+static time_t fake_now;
+
+static time_t (*wall_clock)(void);
+
+static time_t fake_clock(void)
+{
+    return fake_now;
+}
 
 static void capture(const char *line, size_t len)
 {
@@ -30,6 +40,8 @@ static int setup(void **state)
     memset(&captured, 0, sizeof captured);
     nlines = 0;
     log_write_hook = capture;
+    if (!wall_clock)
+        wall_clock = log_time_hook;
     setenv("JOURNAL_STREAM", "8:1234", 1);     /* no timestamp: exact lines */
     log_configure(0, LOG_PRI_INFO);
     return 0;
@@ -41,6 +53,7 @@ static int teardown(void **state)
     buf_free(&captured);
     memset(&captured, 0, sizeof captured);
     unsetenv("JOURNAL_STREAM");
+    log_time_hook = wall_clock;
     return 0;
 }
 
@@ -104,6 +117,81 @@ static void test_log_repeated_errors_rate_limited(void **state)
     assert_int_equal(nlines, 3 * LOG_BURST + 1 + 50);
 }
 
+static void test_log_priorities(void **state)
+{
+    (void)state;
+    log_configure(0, LOG_PRI_DEBUG);
+    log_msg(LOG_PRI_ERR, "e");
+    log_msg(LOG_PRI_WARNING, "w");
+    log_msg(LOG_PRI_NOTICE, "n");
+    log_msg(LOG_PRI_INFO, "i");
+    log_msg(LOG_PRI_DEBUG, "d");
+    log_msg(1, "below error is error");
+    log_msg(9, "above debug is debug");
+    /* a spool failure as the broker hands it on (titanic.c, broker.c): an error */
+    log_job(LOG_PRI_ERR, &(struct log_job){"report-2024-430381", -1, NULL}, "%s",
+            "spool: commit: disk I/O error");
+    assert_string_equal(text(), "<3>e\n<4>w\n<5>n\n<6>i\n<7>d\n"
+                                "<3>below error is error\n<7>above debug is debug\n"
+                                "<3>spool: commit: disk I/O error submission=report-2024-430381\n");
+    /* at level warning: errors and warnings only */
+    buf_free(&captured);
+    memset(&captured, 0, sizeof captured);
+    log_configure(0, LOG_PRI_WARNING);
+    log_msg(LOG_PRI_NOTICE, "n");
+    log_msg(LOG_PRI_INFO, "i");
+    log_msg(LOG_PRI_ERR, "spool: %s", "put: database is locked");
+    log_msg(LOG_PRI_WARNING, "w");
+    assert_string_equal(text(), "<3>spool: put: database is locked\n<4>w\n");
+}
+
+static void test_log_suppression_summary_counts(void **state)
+{
+    (void)state;
+    log_time_hook = fake_clock;
+    fake_now = time(NULL) + 100000;     /* after any window an earlier case opened */
+    log_tick();                         /* (what those cases held back) */
+    buf_free(&captured);
+    memset(&captured, 0, sizeof captured);
+    nlines = 0;
+    for (int i = 0; i < LOG_BURST + 15; i++)
+        log_msg(LOG_PRI_ERR, "spool: batch %d failed", i);
+    for (int i = 0; i < LOG_BURST + 3; i++)
+        log_msg(LOG_PRI_WARNING, "zap: refused peer %d", i);
+    assert_int_equal(nlines, 2 * LOG_BURST);
+    /* the window has not ended: nothing to report yet */
+    fake_now += LOG_WINDOW_S - 1;
+    log_tick();
+    assert_int_equal(nlines, 2 * LOG_BURST);
+    fake_now += 1;
+    buf_free(&captured);
+    memset(&captured, 0, sizeof captured);
+    log_tick();
+    /* one summary per kind, with the count, at the priority of what it held back */
+    const char *t = text();
+    assert_non_null(strstr(t, "<3>15 more like \"spool: batch 0 failed…\" in the last 10 s: "
+                              "not logged\n"));
+    assert_non_null(strstr(t, "<4>3 more like \"zap: refused peer 0…\" in the last 10 s: "
+                              "not logged\n"));
+    assert_int_equal(nlines, 2 * LOG_BURST + 2);
+    /* a new window: lines of that kind are written again, and nothing is left
+     * to report */
+    log_msg(LOG_PRI_ERR, "spool: batch %d failed", 99);
+    fake_now += LOG_WINDOW_S;
+    log_tick();
+    assert_int_equal(nlines, 2 * LOG_BURST + 3);
+    assert_non_null(strstr(text(), "<3>spool: batch 99 failed\n"));
+    /* a summary also comes with the next line of its kind after the window */
+    for (int i = 0; i < LOG_BURST + 1; i++)
+        log_msg(LOG_PRI_WARNING, "worker %d expired", i);
+    fake_now += LOG_WINDOW_S;
+    buf_free(&captured);
+    memset(&captured, 0, sizeof captured);
+    log_msg(LOG_PRI_WARNING, "worker %d expired", 7);
+    assert_string_equal(text(), "<4>1 more like \"worker 0 expired…\" in the last 10 s: not "
+                                "logged\n<4>worker 7 expired\n");
+}
+
 static void test_log_parse_names(void **state)
 {
     (void)state;
@@ -121,6 +209,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_text_prefix_and_job_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_json_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_repeated_errors_rate_limited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_priorities, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_suppression_summary_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_parse_names, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

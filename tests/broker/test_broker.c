@@ -1,8 +1,10 @@
 /* test_broker: the broker in a thread over inproc://, driven frame by frame by
  * a hand-rolled client (DEALER) and workers (DEALER) — exact 7/MDP, 8/MMI and
  * 9/TSP frames, dedup by submission id, publication with sequence numbers,
- * redelivery on heartbeat expiry, dead letters, and invalid input that is
- * dropped without disturbing anything else. */
+ * redelivery on heartbeat expiry, dead letters, invalid input that is
+ * dropped without disturbing anything else, and a spool that refuses a write
+ * (an error in the log, "500" to the client). The broker's log lines are
+ * captured through log_write_hook; the spool fault through -Wl,--wrap. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +12,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "base/log.h"
 #include "broker/broker.h"
 #include "brokerfix.h"
 #include "conf/config.h"
@@ -35,6 +39,42 @@ struct fixture {
 };
 
 static int fixture_n;
+
+/* Seam: the Makefile links this program with -Wl,--wrap=spool_put, so a case
+ * can make the spool refuse a write as a full disk does. */
+static atomic_int spool_put_fails;
+int __real_spool_put(struct spool *sp, const char *uuid, const char *submission_id,
+                     const char *service, const void *body, size_t len, char *err,
+                     size_t errlen);
+int __wrap_spool_put(struct spool *sp, const char *uuid, const char *submission_id,
+                     const char *service, const void *body, size_t len, char *err,
+                     size_t errlen)
+{
+    if (atomic_load(&spool_put_fails))
+        return errf(err, errlen, "spool: put: database or disk is full");
+    return __real_spool_put(sp, uuid, submission_id, service, body, len, err, errlen);
+}
+
+/* The log lines of the broker thread (log_write_hook, set before any thread). */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct buf logged;
+
+static void capture_log(const char *line, size_t len)
+{
+    pthread_mutex_lock(&log_lock);
+    buf_append(&logged, line, len);
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* What was logged since the last call; the caller frees it. */
+static char *logged_take(void)
+{
+    pthread_mutex_lock(&log_lock);
+    buf_append(&logged, "", 1);
+    char *text = buf_take(&logged);
+    pthread_mutex_unlock(&log_lock);
+    return text;
+}
 
 static int setup(void **state)
 {
@@ -218,6 +258,7 @@ static void test_broker_redelivers_then_dead_letters(void **state)
     struct fixture *f = *state;
     size_t len;
     uint8_t *sub = bf_submission(SID, &len);
+    free(logged_take());
     void *a = ready_worker(f, "report.check");
     void *b = ready_worker(f, "report.check");
     struct mdp_msg *r = call(f, "titanic.request", "report.check", 12, sub, len);
@@ -248,6 +289,13 @@ static void test_broker_redelivers_then_dead_letters(void **state)
     assert_non_null(strstr(json, "\"uuid\":\"" SID_UUID "\""));
     assert_non_null(strstr(json, "\"submission_id\":\"" SID "\""));
     free(json);
+    /* the log: a redelivery is a warning, a dead letter an error, with the job */
+    char *text = logged_take();
+    assert_non_null(strstr(text, "<4>job " SID_UUID " handed out again: worker expired "
+                                 "submission=" SID " attempt=1 worker="));
+    assert_non_null(strstr(text, "<3>dead letter " SID_UUID ": worker expired on 2 attempts "
+                                 "submission=" SID " attempt=2 worker="));
+    free(text);
     r = call(f, "titanic.reply", SID_UUID, 32, NULL, 0);
     assert_int_equal(strncmp(mdp_msg_data(r, 0), "500", 3), 0);
     mdp_msg_destroy(&r);
@@ -294,8 +342,39 @@ static void test_broker_term_drains_jobs_in_flight(void **state)
     free(sub);
 }
 
+static void test_broker_spool_failure_is_an_error(void **state)
+{
+    struct fixture *f = *state;
+    size_t len;
+    uint8_t *sub = bf_submission(SID, &len);
+    free(logged_take());
+    atomic_store(&spool_put_fails, 1);
+    struct mdp_msg *r = call(f, "titanic.request", "report.check", 12, sub, len);
+    atomic_store(&spool_put_fails, 0);
+    /* 9/TSP: "500", try again later — nothing was stored */
+    assert_int_equal(r->n, 1);
+    assert_true(mdp_msg_is(r, 0, "500"));
+    mdp_msg_destroy(&r);
+    char *text = logged_take();
+    assert_non_null(strstr(text, "<3>spool: put: database or disk is full submission=" SID "\n"));
+    free(text);
+    r = call(f, "titanic.reply", SID_UUID, 32, NULL, 0);
+    assert_true(mdp_msg_is(r, 0, "400"));
+    mdp_msg_destroy(&r);
+    /* the spool takes writes again: the resend is stored */
+    r = call(f, "titanic.request", "report.check", 12, sub, len);
+    assert_int_equal(r->n, 2);
+    assert_true(mdp_msg_is(r, 0, "200"));
+    assert_true(mdp_msg_is(r, 1, SID_UUID));
+    mdp_msg_destroy(&r);
+    free(sub);
+}
+
 int main(void)
 {
+    /* before any broker thread runs: no timestamps, every line captured */
+    setenv("JOURNAL_STREAM", "8:1234", 1);
+    log_write_hook = capture_log;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_broker_mmi_service, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broker_plain_request_round_trip, setup, teardown),
@@ -305,6 +384,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_broker_redelivers_then_dead_letters, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_broker_term_drains_jobs_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broker_spool_failure_is_an_error, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    buf_free(&logged);
+    return rc;
 }

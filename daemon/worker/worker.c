@@ -126,6 +126,7 @@ static void check_finish(struct check_run **cp, void *sock)
     eventfd_t n;
     pthread_join(c->thread, NULL);
     eventfd_read(c->donefd, &n);
+    atomic_fetch_add(&c->p->served, 1);      /* before the reply: whoever has it sees the count */
     if (sock && sock == c->sock) {
         struct mdp_msg *out = mdp_worker_cmd(NULL, 0, MDP_REPLY);
         mdp_msg_addframe(out, c->req, c->address);
@@ -137,7 +138,6 @@ static void check_finish(struct check_run **cp, void *sock)
     } else {
         log_msg(LOG_PRI_WARNING, "worker: a check finished after its connection was replaced: not sent");
     }
-    atomic_fetch_add(&c->p->served, 1);
     mdp_msg_destroy(&c->req);
     free(c->out);
     free(c);

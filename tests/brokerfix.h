@@ -49,6 +49,8 @@ static inline void *bf_thread(void *arg)
         return NULL;
     }
     b->run_rc = broker_run(br, b->stopfd, err, sizeof err);
+    if (b->run_rc != 0)
+        fprintf(stderr, "broker_run: %s\n", err);
     if (b->drain)
         b->drain_rc = broker_drain(br, 1000, err, sizeof err);
     broker_stats(br, &b->final);
@@ -104,13 +106,13 @@ static inline void *bf_dealer(struct brokerfix *b)
     return s;
 }
 
-/* The next message on s within ms, or NULL. */
+/* The next message on s within ms (at most 4096 frames), or NULL. */
 static inline struct mdp_msg *bf_recv(void *s, int ms)
 {
     zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
     if (zmq_poll(&it, 1, ms) <= 0)
         return NULL;
-    return mdp_msg_recv(s, 0, 64);
+    return mdp_msg_recv(s, 0, 4096);
 }
 
 /* The next worker command other than HEARTBEAT on s within ms, or NULL. */
@@ -226,6 +228,16 @@ static inline void bf_stop(struct brokerfix *b)
     eventfd_write(b->stopfd, 1);
     pthread_join(b->thread, NULL);
     b->running = 0;
+}
+
+/* Stop the broker and start it again on the same spool (a restart): the stop
+ * fd is reset first. Returns what bf_start returns. */
+static inline int bf_restart(struct brokerfix *b, useconds_t settle_us)
+{
+    eventfd_t v;
+    bf_stop(b);
+    eventfd_read(b->stopfd, &v);
+    return bf_start(b, settle_us);
 }
 
 /* Close the kept sockets, end the context, free the config, remove the

@@ -45,6 +45,8 @@ static void count_result(struct broker *b, const struct job *j, const Reportd__R
         telemetry_observe(b->tm, TELEMETRY_TOTAL, (double)(util_now_us() - j->queued_us) / 1e6);
 }
 
+/* A Titanic job's reply: frames body.. of m (9/TSP "frames 1+": stored whole;
+ * a first frame that is a Result of cfg->service is published). */
 static void finish_titanic(struct broker *b, struct job *j, const struct mdp_msg *m, size_t body)
 {
     char err[256];
@@ -62,8 +64,13 @@ static void finish_titanic(struct broker *b, struct job *j, const struct mdp_msg
     uint64_t seq = r ? publisher_result(b->pub, r, data, len, err, sizeof err) : 0;
     if (r && !seq)
         log_job(LOG_PRI_ERR, &lj, "%s", err);
-    int done = spool_finish(b->sp, j->uuid, r ? (int)r->status : -1, data, len, seq, err,
-                            sizeof err);
+    /* one frame: stored once, as the publication when it was published */
+    size_t plen;
+    void *packed = mdp_frames_pack(m, body, &plen);
+    int whole = m->n > body + 1 || plen != len;
+    int done = spool_finish(b->sp, j->uuid, r ? (int)r->status : -1, packed, plen,
+                            whole ? 0 : seq, err, sizeof err);
+    free(packed);
     if (done < 0)
         log_job(LOG_PRI_ERR, &lj, "%s", err);
     else if (done == 1)
@@ -113,6 +120,21 @@ static void on_reply(struct broker *b, struct worker *w, const struct mdp_msg *m
     roster_dispatch(b, w->svc);
 }
 
+/* Nonzero when the REPLY's client address frame names the job w holds: its
+ * Titanic UUID, or the client identity of a plain request. A reply for any
+ * other job is stale — e.g. for the job w held before it expired and
+ * registered again on the same socket — and must not finish this one. */
+static int reply_matches(const struct worker *w, const struct mdp_msg *m,
+                         const struct mdp_parsed *p)
+{
+    const struct job *j = w->job;
+    const void *addr = mdp_msg_data(m, p->address);
+    size_t len = mdp_msg_size(m, p->address);
+    if (j->uuid[0])
+        return len == 32 && memcmp(addr, j->uuid, 32) == 0;
+    return len == j->clen && memcmp(addr, j->client, len) == 0;
+}
+
 static void on_worker(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p)
 {
     struct worker *w = roster_find(b, mdp_msg_data(m, 0), mdp_msg_size(m, 0));
@@ -128,6 +150,14 @@ static void on_worker(struct broker *b, const struct mdp_msg *m, const struct md
         roster_ready(b, w, m, p);
         return;
     case MDP_REPLY:
+        if (w && w->job && !reply_matches(w, m, p)) {
+            b->st.dropped++;
+            log_job(LOG_PRI_WARNING, &(struct log_job){w->job->submission_id, -1, NULL},
+                    "a worker replied for a job it does not hold (%zu-byte address): stale, "
+                    "dropped; it still holds %s", mdp_msg_size(m, p->address),
+                    w->job->uuid[0] ? w->job->uuid : "a plain request");
+            return;
+        }
         if (w && w->job) {
             on_reply(b, w, m, p);
             return;

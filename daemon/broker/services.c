@@ -109,7 +109,8 @@ static void dead_json(void *arg, const struct spool_dead *d)
 
 static void add_body(void *arg, const struct spool_dead *d)
 {
-    mdp_msg_add(arg, d->body, d->len);
+    if (mdp_frames_unpack(arg, d->body, d->len) < 0)
+        mdp_msg_add(arg, d->body, d->len);
 }
 
 static void retry_dead(void *arg, const struct spool_dead *d)

@@ -24,8 +24,11 @@ enum stmt {
 };
 
 static const char *const sql[S_NSTMT] = {
-    [S_PUT] = "INSERT OR IGNORE INTO job(uuid, submission_id, service, state, attempts, body,"
-              " created_at, updated_at) VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?5)",
+    [S_PUT] = "INSERT INTO job(uuid, submission_id, service, state, attempts, body,"
+              " created_at, updated_at) VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?5)"
+              " ON CONFLICT(uuid) DO UPDATE SET submission_id = ?2, service = ?3, state = 0,"
+              " attempts = 0, body = ?4, reply = NULL, status = NULL, reason = NULL,"
+              " reply_seq = NULL, created_at = ?5, updated_at = ?5 WHERE job.state = 3",
     [S_FINISH] = "UPDATE job SET state = 1, body = NULL, reply = ?2, status = ?3, updated_at = ?4,"
                  " reply_seq = ?5 WHERE uuid = ?1 AND state = 0",
     [S_GET] = "SELECT j.state, coalesce(j.reply, p.body) FROM job j"

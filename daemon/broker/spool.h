@@ -23,8 +23,10 @@ int spool_commit(struct spool *sp, char *err, size_t errlen);
 /* Writes waiting for spool_commit. */
 size_t spool_uncommitted(const struct spool *sp);
 
-/* Store a new pending job. Returns 1 when stored, 0 when the UUID was already
- * known (no second job), -1 with err. The spool copies body. */
+/* Store a new pending job. Returns 1 when stored — new, or a closed job of the
+ * same UUID reopened as new (attempts 0, the old reply gone) —, 0 when the
+ * UUID is open (pending, done, dead: no second job), -1 with err. The spool
+ * copies body. */
 int spool_put(struct spool *sp, const char *uuid, const char *submission_id,
               const char *service, const void *body, size_t len, char *err, size_t errlen);
 

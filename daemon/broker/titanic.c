@@ -1,10 +1,13 @@
 /* titanic: 9/TSP on the spool.
- *   titanic.request SERVICE BODY → "200" UUID once committed, "500" (retry)
- *   titanic.reply UUID → "200" Result | "300" pending | "400" unknown or closed
+ *   titanic.request SERVICE BODY… → "200" UUID once committed, "500" (retry)
+ *   titanic.reply UUID → "200" REPLY… | "300" pending | "400" unknown or closed
  *                        | "500 dead letter: …" (retry after `deadletter retry`)
- *   titanic.close UUID → "200"
+ *   titanic.close UUID → "200"; "300 pending: …" for a job not yet answered
  * A submission's UUID comes from its submission_id (titanic_id_for), so the
- * same submission sent twice is one job. Invariant: a "200" to
+ * same submission sent twice is one job while it is open; after
+ * titanic.close the same request is a new job under the same UUID (a "200"
+ * always means it will be answered). Bodies and replies of any number of
+ * frames are stored whole (mdp_frames_pack). Invariant: a "200" to
  * titanic.request leaves only after the spool batch holding the job is
  * committed (the answer waits in b->acks until then). */
 #include "broker/titanic.h"
@@ -39,34 +42,41 @@ void titanic_queue(struct broker *b, const char *uuid, const char *submission_id
     struct service *s = roster_service(b, service, strlen(service), 1);
     struct job *j = xcalloc(1, sizeof *j);
     snprintf(j->uuid, sizeof j->uuid, "%s", uuid);
+    j->body = mdp_msg_new();
+    if (mdp_frames_unpack(j->body, body, len) < 0) {
+        log_msg(LOG_PRI_ERR, "job %s: its stored body is truncated; handed out as one frame",
+                uuid);
+        mdp_msg_add(j->body, body, len);
+    }
     if (submission_id) {
         snprintf(j->submission_id, sizeof j->submission_id, "%s", submission_id);
-    } else if (strcmp(service, b->cfg->service) == 0) {
-        Reportd__Submission *sub = untrusted_submission(body, len);
+    } else if (strcmp(service, b->cfg->service) == 0 && j->body->n) {
+        Reportd__Submission *sub = untrusted_submission(mdp_msg_data(j->body, 0),
+                                                        mdp_msg_size(j->body, 0));
         if (sub) {
             snprintf(j->submission_id, sizeof j->submission_id, "%s", sub->submission_id);
             reportd__submission__free_unpacked(sub, NULL);
         }
     }
     j->service = s->name;
-    j->body = mdp_msg_new();
-    mdp_msg_add(j->body, body, len);
     roster_enqueue(b, s, j, 0);
     roster_dispatch(b, s);
 }
 
-/* The job's UUID and submission id (sid[64], "" when the body has none). */
-static void job_id(const struct broker *b, const char *service, const void *body, size_t len,
-                   char uuid[33], char sid[64])
+/* The job's UUID and submission id (sid[64], "" when the body has none):
+ * from the Submission in the first body frame, else from the stored bytes. */
+static void job_id(const struct broker *b, const char *service, const struct mdp_msg *m,
+                   size_t first, const void *stored, size_t len, char uuid[33], char sid[64])
 {
     Reportd__Submission *sub = strcmp(service, b->cfg->service) == 0
-                                   ? untrusted_submission(body, len) : NULL;
+                                   ? untrusted_submission(mdp_msg_data(m, first),
+                                                          mdp_msg_size(m, first)) : NULL;
     if (sub && sub->submission_id && sub->submission_id[0]) {
         titanic_id_for(sub->submission_id, uuid);
         snprintf(sid, 64, "%s", sub->submission_id);
     } else {
         /* undecodable: stored all the same; the worker will answer REJECTED */
-        titanic_id_for_bytes(service, body, len, uuid);
+        titanic_id_for_bytes(service, stored, len, uuid);
     }
     if (sub)
         reportd__submission__free_unpacked(sub, NULL);
@@ -76,9 +86,9 @@ void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp
 {
     char err[256], uuid[33], sid[64] = "";
     b->st.received++;
-    if (m->n != p->body + 2 || mdp_msg_size(m, p->body) == 0) {
-        log_msg(LOG_PRI_WARNING, "titanic.request needs exactly: service, body");
-        roster_answer_status(b, m, p, "400 expected frames: service, body");
+    if (m->n < p->body + 2 || mdp_msg_size(m, p->body) == 0) {
+        log_msg(LOG_PRI_WARNING, "titanic.request needs frames: service, body…");
+        roster_answer_status(b, m, p, "400 expected frames: service, body…");
         b->st.rejected++;
         return;
     }
@@ -88,15 +98,16 @@ void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp
         return;
     }
     char *service = mdp_msg_strdup(m, p->body);
-    const void *body = mdp_msg_data(m, p->body + 1);
-    size_t len = mdp_msg_size(m, p->body + 1);
-    job_id(b, service, body, len, uuid, sid);
+    size_t len;
+    void *body = mdp_frames_pack(m, p->body + 1, &len);
+    job_id(b, service, m, p->body + 1, body, len, uuid, sid);
     int rc = spool_put(b->sp, uuid, sid, service, body, len, err, sizeof err);
     if (rc < 0) {
         log_job(LOG_PRI_ERR, &(struct log_job){sid, -1, NULL}, "%s", err);
         roster_answer_status(b, m, p, "500");
         b->st.rejected++;
         free(service);
+        free(body);
         return;
     }
     if (rc == 1)
@@ -108,6 +119,7 @@ void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp
     if (rc == 1)
         titanic_queue(b, uuid, sid, service, body, len);
     free(service);
+    free(body);
     struct mdp_msg *ack = mdp_client_answer(m, p, "200");
     mdp_msg_addstr(ack, uuid);
     if (spool_uncommitted(b->sp) == 0) {
@@ -165,7 +177,11 @@ void titanic_reply(struct broker *b, const struct mdp_msg *m, const struct mdp_p
     int state = spool_get(b->sp, uuid, &reply, &len);
     if (state == SPOOL_DONE) {
         struct mdp_msg *out = mdp_client_answer(m, p, "200");
-        mdp_msg_add(out, reply, len);
+        if (mdp_frames_unpack(out, reply, len) < 0) {
+            log_msg(LOG_PRI_ERR, "job %s: its stored reply is truncated", uuid);
+            mdp_msg_destroy(&out);
+            out = mdp_client_answer(m, p, "500 stored reply unreadable");
+        }
         roster_answer(b, &out);
     } else if (state == SPOOL_PENDING) {
         roster_answer_status(b, m, p, "300");
@@ -182,6 +198,13 @@ void titanic_close(struct broker *b, const struct mdp_msg *m, const struct mdp_p
     char uuid[33], err[256];
     if (request_uuid(b, m, p, uuid) != 0)
         return;
+    /* a pending job was acknowledged with "200": it will be answered, so it
+     * is not cancelled behind its client's back; close it after its reply */
+    if (spool_get(b->sp, uuid, NULL, NULL) == SPOOL_PENDING) {
+        log_msg(LOG_PRI_NOTICE, "titanic.close of pending job %s refused", uuid);
+        roster_answer_status(b, m, p, "300 pending: not closed; close it after its reply");
+        return;
+    }
     if (spool_close_job(b->sp, uuid, err, sizeof err) != 0) {
         log_msg(LOG_PRI_ERR, "%s", err);
         roster_answer_status(b, m, p, "500");

@@ -234,3 +234,56 @@ struct mdp_msg *mdp_client_answer(const struct mdp_msg *req, const struct mdp_pa
     mdp_msg_addstr(m, status);
     return m;
 }
+
+static int marked(const void *data, size_t len)
+{
+    return len >= MDP_FRAMES_MARKER_LEN && memcmp(data, MDP_FRAMES_MARKER,
+                                                  MDP_FRAMES_MARKER_LEN) == 0;
+}
+
+void *mdp_frames_pack(const struct mdp_msg *m, size_t first, size_t *len)
+{
+    if (first + 1 == m->n && !marked(mdp_msg_data(m, first), mdp_msg_size(m, first))) {
+        *len = mdp_msg_size(m, first);
+        void *out = xmalloc(*len ? *len : 1);
+        memcpy(out, mdp_msg_data(m, first), *len);
+        return out;
+    }
+    struct buf b = {0};
+    buf_append(&b, MDP_FRAMES_MARKER, MDP_FRAMES_MARKER_LEN);
+    for (size_t i = first; i < m->n; i++) {
+        size_t n = mdp_msg_size(m, i);
+        unsigned char be[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                               (unsigned char)(n >> 8), (unsigned char)n};
+        buf_append(&b, be, 4);
+        buf_append(&b, mdp_msg_data(m, i), n);
+    }
+    *len = b.len;
+    return b.data;
+}
+
+int mdp_frames_unpack(struct mdp_msg *m, const void *data, size_t len)
+{
+    if (!marked(data, len)) {
+        mdp_msg_add(m, data, len);
+        return 1;
+    }
+    const unsigned char *p = data, *end = p + len;
+    p += MDP_FRAMES_MARKER_LEN;
+    /* check the whole string first: append nothing from a truncated one */
+    int n = 0;
+    for (const unsigned char *q = p; q < end; n++) {
+        if (end - q < 4)
+            return -1;
+        size_t k = (size_t)q[0] << 24 | (size_t)q[1] << 16 | (size_t)q[2] << 8 | q[3];
+        if ((size_t)(end - q - 4) < k)
+            return -1;
+        q += 4 + k;
+    }
+    while (p < end) {
+        size_t k = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        mdp_msg_add(m, p + 4, k);
+        p += 4 + k;
+    }
+    return n;
+}

@@ -82,4 +82,17 @@ struct mdp_msg *mdp_client_cmd(const void *identity, size_t idlen, const char *s
 struct mdp_msg *mdp_client_answer(const struct mdp_msg *req, const struct mdp_parsed *p,
                                   const char *status);
 
+/* Frames first.. of m as one byte string, for storing a 9/TSP body or reply
+ * ("frames 1+") whole: one frame that does not begin with the marker is its
+ * own bytes (what a one-frame body always was); otherwise the marker
+ * "\0TSPF" and per frame a 4-byte big-endian length and the bytes. Returns
+ * a malloc'd string (*len bytes) the caller frees. */
+#define MDP_FRAMES_MARKER "\0TSPF"
+#define MDP_FRAMES_MARKER_LEN 5
+void *mdp_frames_pack(const struct mdp_msg *m, size_t first, size_t *len);
+/* Append the frames of a string mdp_frames_pack made (or any other bytes: as
+ * one frame) to m. Returns the number of frames appended, or -1 (nothing
+ * appended) when a marked string is truncated. */
+int mdp_frames_unpack(struct mdp_msg *m, const void *data, size_t len);
+
 #endif

@@ -52,14 +52,6 @@ static int teardown(void **state)
     return rc;
 }
 
-static struct mdp_msg *recv_within(void *s, int ms)
-{
-    zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&it, 1, ms) <= 0)
-        return NULL;
-    return mdp_msg_recv(s, 0, 64);
-}
-
 /* mmi.service report.check with an extra body frame of pad bytes (may be 0). */
 static void send_mmi(void *s, size_t pad)
 {
@@ -79,7 +71,7 @@ static void assert_broker_serves(struct fixture *f)
 {
     void *s = bf_dealer(&f->b);
     send_mmi(s, 0);
-    struct mdp_msg *r = recv_within(s, 3000);
+    struct mdp_msg *r = bf_recv(s, 3000);
     assert_non_null(r);
     assert_true(mdp_msg_is(r, 1, "MDPC01"));
     assert_true(mdp_msg_is(r, 3, "404"));
@@ -96,14 +88,14 @@ static void test_frames_more_than_64_dropped(void **state)
         mdp_msg_addstr(m, "report.check");
     assert_int_equal(mdp_msg_send(m, s, 0), 0);
     mdp_msg_destroy(&m);
-    assert_null(recv_within(s, 300));
+    assert_null(bf_recv(s, 300));
     /* the same request with 60 body frames (64 in all) is answered */
     m = mdp_client_cmd(NULL, 0, "mmi.service");
     for (int i = 0; i < 60; i++)
         mdp_msg_addstr(m, "report.check");
     assert_int_equal(mdp_msg_send(m, s, 0), 0);
     mdp_msg_destroy(&m);
-    struct mdp_msg *r = recv_within(s, 3000);
+    struct mdp_msg *r = bf_recv(s, 3000);
     assert_non_null(r);
     assert_true(mdp_msg_is(r, 3, "404"));
     mdp_msg_destroy(&r);
@@ -130,11 +122,11 @@ static void test_frames_oversized_disconnects(void **state)
     uint16_t id;
     memcpy(&id, ev, 2);
     assert_int_equal(id, ZMQ_EVENT_DISCONNECTED);
-    assert_null(recv_within(s, 300));
+    assert_null(bf_recv(s, 300));
     /* a frame of exactly max_message is served */
     void *ok = bf_dealer(&f->b);
     send_mmi(ok, MAX_MESSAGE);
-    struct mdp_msg *r = recv_within(ok, 3000);
+    struct mdp_msg *r = bf_recv(ok, 3000);
     assert_non_null(r);
     assert_true(mdp_msg_is(r, 3, "404"));
     mdp_msg_destroy(&r);
@@ -154,7 +146,7 @@ static void test_frames_registered_worker_garbage(void **state)
     struct mdp_msg *r = NULL;
     for (int i = 0; i < 50 && !r; i++) {
         send_mmi(c, 0);
-        r = recv_within(c, 200);
+        r = bf_recv(c, 200);
         if (r && !mdp_msg_is(r, 3, "200"))
             mdp_msg_destroy(&r);
     }
@@ -163,7 +155,7 @@ static void test_frames_registered_worker_garbage(void **state)
     /* a garbage frame from it: DISCONNECT, and it is gone (404) */
     assert_int_equal(zmq_send(w, "\xff\xfe", 2, 0), 2);
     for (int i = 0; i < 20; i++) {
-        r = recv_within(w, 200);
+        r = bf_recv(w, 200);
         if (r && mdp_msg_is(r, 2, "\x05"))
             break;
         mdp_msg_destroy(&r);

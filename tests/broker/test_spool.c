@@ -66,8 +66,15 @@ static void test_spool_same_uuid_is_one_job(void **state)
     free(reply);
     assert_int_equal(spool_close_job(f->sp, u, NULL, 0), 0);
     assert_int_equal(spool_get(f->sp, u, NULL, NULL), SPOOL_CLOSED);
-    /* the tombstone still stops a second job for the same submission */
-    assert_int_equal(spool_put(f->sp, u, "s1", "report.check", "abc", 3, NULL, 0), 0);
+    /* closed: the same submission again is a new job under the same UUID (a
+     * "200" for it must be answered: issue 9 item 5), the old reply gone */
+    assert_int_equal(spool_put(f->sp, u, "s1", "report.check", "abd", 3, NULL, 0), 1);
+    assert_int_equal(spool_get(f->sp, u, NULL, NULL), SPOOL_PENDING);
+    assert_int_equal(spool_put(f->sp, u, "s1", "report.check", "abd", 3, NULL, 0), 0);
+    assert_int_equal(spool_finish(f->sp, u, 1, "re2", 3, 0, NULL, 0), 1);
+    assert_int_equal(spool_get(f->sp, u, &reply, &len), SPOOL_DONE);
+    assert_memory_equal(reply, "re2", 3);
+    free(reply);
     assert_int_equal(spool_get(f->sp, "ffffffffffffffffffffffffffffffff", NULL, NULL), -1);
 }
 

@@ -105,18 +105,6 @@ static struct item *by_uuid(struct item *items, size_t n, const void *uuid, size
     return NULL;
 }
 
-/* A "200" answer's UUID frame: 32 hex digits. */
-static int is_uuid(const void *data, size_t len)
-{
-    const char *s = data;
-    if (len != 32)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (!strchr("0123456789abcdefABCDEF", s[i]) || !s[i])
-            return 0;
-    return 1;
-}
-
 /* The oldest of the items fifo[*head..tail) still in state, advancing *head
  * past those that are not; NULL when none. */
 static struct item *oldest(struct item *items, const size_t *fifo, size_t *head, size_t tail,
@@ -153,14 +141,15 @@ static int request_all(struct client *c, struct item *items, size_t n,
         }
         struct mdp_msg *r = client_recv(c, o->timeout_ms);
         struct item *it = NULL;
+        char uuid[TITANIC_ID_LEN + 1];
         if (r && mdp_msg_is(r, 0, "titanic.request") && mdp_msg_is(r, 1, "200") && r->n == 3 &&
-            is_uuid(mdp_msg_data(r, 2), mdp_msg_size(r, 2))) {
-            it = by_uuid(items, n, mdp_msg_data(r, 2), 32);
+            titanic_id_parse(mdp_msg_data(r, 2), mdp_msg_size(r, 2), uuid) == 0) {
+            it = by_uuid(items, n, uuid, TITANIC_ID_LEN);
             if (!it || it->state != ITEM_SENT)
                 it = oldest(items, fifo, &head, tail, ITEM_SENT);
         }
         if (it) {
-            memcpy(it->uuid, mdp_msg_data(r, 2), 32);
+            memcpy(it->uuid, uuid, sizeof it->uuid);
             it->state = ITEM_ACKED;
             inflight--;
             acked++;

@@ -160,7 +160,7 @@ install: all
 	  if [ -e "$$dst" ]; then echo "kept $$dst (exists; the new example is $${f#*:})"; \
 	  else echo "install -m 644 $${f#*:} $$dst"; install -m 644 "$${f#*:}" "$$dst" || exit 1; fi; done
 	install -d $(DESTDIR)$(PREFIX)/share/doc/reportd
-	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/reportd/
+	install -m 644 README.md config/alerts.yml $(DESTDIR)$(PREFIX)/share/doc/reportd/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 644 man/reportctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/reportd.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/

@@ -67,7 +67,7 @@ write_c1 "[FAIL]" $((BASE + 1))
 SOCK=@reportd-ops-$$
 $PY "$H" listen "$SOCK" "$T/notify.out" "$BASE" "$MPORT" &
 PIDS="$PIDS $!"
-sleep 0.3
+wait_for 5 test -e "$T/notify.out.ready" || fail "1: the notify listener did not bind its socket"
 NOTIFY_SOCKET=$SOCK WATCHDOG_USEC=1000000 "$REPORTD" -c "$T/c1.yaml" 2>>"$T/embedded.log" &
 EMB=$!
 PIDS="$PIDS $EMB"
@@ -95,6 +95,19 @@ wait_for 5 metrics_are reportd_submissions_received_total=103 reportd_submission
     reportd_work_seconds_count=101 reportd_queue_wait_seconds_count=101 ||
     fail "1: /metrics does not match what was sent: $(cat "$T/metrics.out")"
 [ "$($PY "$H" sample "$MURL" reportd_spool_bytes)" -gt 0 ] || fail "1: reportd_spool_bytes is 0"
+# issue 14's metrics: build info, process, spool failures, dead letters, queue age, alerts by province
+VERSION=$("$REPORTD" --version | cut -d' ' -f2)
+RULESET=$($CTL check --json "$EX" | $PY -c 'import json,sys; print(json.loads(sys.stdin.readline())["ruleset_version"])')
+metrics_are "reportd_build_info{ruleset=\"$RULESET\",schema=\"1\",version=\"$VERSION\"}=1" \
+    'reportd_alerts_by_province_total{province="43"}=101' 'reportd_alerts_by_province_total{province="00"}=0' \
+    reportd_dead_letters_waiting=0 reportd_spool_write_failures_total=0 reportd_queue_oldest_seconds=0 \
+    'reportd_zap_refusals_total{reason="key"}=0' ||
+    fail "1: build info, alerts by province, dead letters, spool failures: $(cat "$T/metrics.out")"
+started=$($PY "$H" sample "$MURL" process_start_time_seconds)
+[ "$started" -ge $((START - 2)) ] && [ "$started" -le "$(date +%s)" ] ||
+    fail "1: process_start_time_seconds $started is not when reportd started ($START)"
+[ "$($PY "$H" sample "$MURL" process_open_fds)" -gt 3 ] && [ "$($PY "$H" sample "$MURL" process_resident_memory_bytes)" -gt 1000000 ] ||
+    fail "1: process_open_fds or process_resident_memory_bytes missing"
 say "1: /metrics (prometheus_client parser) matches: 103 received, 101 accepted, 1 duplicate," \
     "1 rejected, 101 FAIL, 101 alerts, last seq 202; /healthz and /readyz ok"
 
@@ -121,8 +134,8 @@ wait_for 5 metrics_are 'reportd_results_total{status="FAIL"}=103' reportd_alerts
     fail "1: a FAIL still raised an alert after alerts.statuses became [PASS]: $(cat "$T/metrics.out")"
 say "1: SIGHUP with alerts.statuses [PASS]: applied (no alert for a FAIL); broker.publish named as needing a restart"
 
-# TERM: STOPPING, exit 0; the order of notifications
-sleep 1
+# TERM: STOPPING, exit 0; the order of notifications (after 3 watchdog pings)
+wait_for 5 sh -c "[ \$(grep -c '^WATCHDOG=1' '$T/notify.out') -ge 3 ]" || fail "1: fewer than 3 WATCHDOG=1 pings"
 kill -TERM "$EMB"
 wait "$EMB"; rc=$?
 [ "$rc" -eq 0 ] || fail "1: exit status $rc after TERM"
@@ -175,14 +188,22 @@ start_broker() {
 }
 start_broker
 # w1 is slow (100 ms a request), so a job is in flight when TERM arrives
-REPORTD_TEST_DELAY_MS=100 "$REPORTD_SEAMS" -c "$T/c2.yaml" worker 2>>"$T/w1.log" & W1=$!
-REPORTD_TEST_DELAY_MS=2 "$REPORTD_SEAMS" -c "$T/c2.yaml" worker 2>>"$T/w2.log" & W2=$!
+# a worker serves metrics.bind too: w1 has none (the broker holds that port)
+sed "s|bind: 127.0.0.1:$((BASE + 7))|bind: \"\"|" "$T/c2.yaml" > "$T/c2w1.yaml"
+REPORTD_TEST_DELAY_MS=100 "$REPORTD_SEAMS" -c "$T/c2w1.yaml" worker 2>>"$T/w1.log" & W1=$!
+# w2 serves its own /metrics, on IPv6 loopback
+WPORT=$((BASE + 8))
+WURL="http://[::1]:$WPORT/metrics"
+sed "s|bind: 127.0.0.1:$((BASE + 7))|bind: \"[::1]:$WPORT\"|" "$T/c2.yaml" > "$T/c2w.yaml"
+REPORTD_TEST_DELAY_MS=2 "$REPORTD_SEAMS" -c "$T/c2w.yaml" worker 2>>"$T/w2.log" & W2=$!
 PIDS="$PIDS $W1 $W2"
 submit --timeout 1000 --retries 60 --repeat "$N" "$EX" >"$T/submit4.out" 2>>"$T/submit.log" &
 SUBMIT=$!
 PIDS="$PIDS $SUBMIT"
-wait_for 30 sh -c "[ \$($PY $H sample $MURL 'reportd_results_total{status=\"FAIL\"}') -ge $((N / 4)) ]" ||
-    fail "2: no progress"
+# scrapes while Results flow: counters and histograms agree within each one
+$PY "$H" consistent "$MURL" $((N / 4)) > "$T/consistent.out" ||
+    fail "2: $(cat "$T/consistent.out")"
+say "2: $(cat "$T/consistent.out")"
 inflight=$($PY "$H" sample "$MURL" reportd_in_flight)
 t0=$(date +%s%N)
 kill -TERM "$B2"
@@ -197,7 +218,16 @@ grep -q '"msg":"drain: every job in flight came back"' "$T/broker2.log" ||
 pending=$(sql "$T/s2.db" 'select count(*) from job where state = 0')
 done1=$(sql "$T/s2.db" 'select count(*) from job where state = 1')
 say "2: TERM with $inflight in flight after $done1 Results: exit 0 in $ms ms, $pending accepted jobs pending in the spool"
+# the worker role's endpoint: its jobs, check seconds by reader, rejects (w2 on [::1])
+wjobs=$($PY "$H" sample "$WURL" 'reportd_worker_jobs_total{status="FAIL"}')
+wtext=$($PY "$H" sample "$WURL" 'reportd_worker_check_seconds_count{reader="text"}')
+[ "$wjobs" -gt 0 ] && [ "$wjobs" -eq "$wtext" ] && [ "$($PY "$H" sample "$WURL" reportd_worker_rejects_total)" -eq 0 ] ||
+    fail "2: worker metrics on $WURL: $wjobs FAIL jobs, $wtext text checks"
+grep -q "metrics: http://\[::1\]:$WPORT/metrics" "$T/w2.log" || fail "2: the worker did not log its IPv6 endpoint"
+say "2: worker /metrics on [::1]:$WPORT: $wjobs jobs FAIL, as many text checks in the histogram, 0 rejects"
 start_broker
+$PY "$H" alerts config/alerts.yml "$MURL" "$WURL" > "$T/alerts.out" || fail "2: config/alerts.yml: $(cat "$T/alerts.out")"
+say "2: $(cat "$T/alerts.out")"
 wait "$SUBMIT" || fail "2: reportctl submit exited $?"
 [ "$(wc -l < "$T/submit4.out")" -eq "$N" ] && [ "$(cut -f3 "$T/submit4.out" | grep -c '^FAIL$')" -eq "$N" ] ||
     fail "2: not every submission got its Result: $(cut -f3 "$T/submit4.out" | sort | uniq -c)"
@@ -217,7 +247,7 @@ sys.exit(0 if len(ok) >= int(sys.argv[2]) else 1)' "$T/broker2.log" "$N" ||
 say "2: after the restart all $N submissions have exactly one Result and one publication;" \
     "JSON log lines parse, job events carry submission_id, attempt, worker"
 # a worker process reloads too: it validates and names what it cannot apply
-sed 's/threads: 1/threads: 3/' "$T/c2.yaml" > "$T/c2.new" && mv "$T/c2.new" "$T/c2.yaml"
+sed 's/threads: 1/threads: 3/' "$T/c2w1.yaml" > "$T/c2.new" && mv "$T/c2.new" "$T/c2w1.yaml"
 kill -HUP "$W1"
 wait_for 5 grep -q 'SIGHUP: reloaded' "$T/w1.log" || fail "2: the worker did not reload"
 grep 'SIGHUP: reloaded' "$T/w1.log" | grep -q 'need a restart (not applied): worker.threads' ||
@@ -236,8 +266,12 @@ kill -TERM "$B2"; wait "$B2"
 PIDS="$PIDS $B3"
 wait_for 5 sh -c "$PY $H http http://127.0.0.1:$((BASE + 7))/readyz | grep -q '^503 not ok: no workers registered'" ||
     fail "3: /readyz of a broker without workers: $($PY "$H" http "http://127.0.0.1:$((BASE + 7))/readyz")"
+# a job nobody takes: the age of the oldest queued job grows
+submit --no-wait "$EX" > /dev/null 2>>"$T/submit.log" || fail "3: submit without workers"
+wait_for 10 sh -c "[ \$($PY $H sample $MURL reportd_queue_oldest_seconds) -ge 2 ]" ||
+    fail "3: reportd_queue_oldest_seconds stays $($PY "$H" sample "$MURL" reportd_queue_oldest_seconds) with a job waiting"
 kill -TERM "$B3"; wait "$B3" || fail "3: exit status $? after TERM"
-say "3: /readyz 503 'no workers registered' without workers"
+say "3: /readyz 503 'no workers registered' without workers; reportd_queue_oldest_seconds grows with a job waiting"
 if grep -l "Sanitizer\|runtime error" "$T"/*.log >/dev/null 2>&1; then
     fail "a sanitizer reported an error"
 fi

@@ -7,7 +7,7 @@
       "STATE-LINES | bound=yes/no", where bound tells whether every TCPPORT on
       127.0.0.1 accepted a connection at the moment the message arrived (so
       READY=1 can be checked to come after the binds). Ends at STOPPING=1 plus
-      a short grace, or after 60 s.
+      a short grace, or after 60 s. OUT.ready appears once the socket is bound.
   ops_helper.py metrics URL NAME=VALUE...
       fetch /metrics, parse it with prometheus_client's text parser (the
       reference one) and compare each sample (NAME may carry {label="v"}) to
@@ -18,6 +18,16 @@
       print "STATUS BODY" of one GET (5xx answers included).
   ops_helper.py bad_request BROKER_EP
       one malformed titanic.request (no body frame); expects a "400" answer.
+  ops_helper.py consistent URL RESULTS
+      scrape /metrics again and again until the Results counted reach RESULTS
+      (at most 60 s); in every scrape the histogram of submission seconds must
+      have counted exactly the Results the counters show — one scrape is one
+      consistent snapshot. Fails too when fewer than 2 scrapes saw Results.
+  ops_helper.py alerts RULES URL...
+      the alerting-rules file: every group and rule well formed (alert, expr,
+      labels.severity, annotations.summary), and every metric an expression
+      names is served by one of the /metrics URLs; promtool check rules too
+      when promtool is installed.
 """
 import socket
 import sys
@@ -43,6 +53,7 @@ def port_open(port):
 def listen(path, out, ports):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind("\0" + path[1:] if path.startswith("@") else path)
+    open(out + ".ready", "w").close()      # bound: the test may start reportd now
     end = time.time() + 60
     with open(out, "w") as f:
         while time.time() < end:
@@ -81,6 +92,67 @@ def metrics(url, expects):
     return 1 if bad else 0
 
 
+def consistent(url, until):
+    seen, end = set(), time.time() + 60
+    while time.time() < end:
+        got = samples(url)
+        results = sum(v for k, v in got.items() if k.startswith("reportd_results_total{"))
+        hist = got.get("reportd_submission_seconds_count", 0)
+        if results != hist:
+            print("consistent: one scrape shows %d Results but a histogram of %d" % (results, hist))
+            return 1
+        seen.add(results)
+        if results >= until:
+            break
+    if len([r for r in seen if r > 0]) < 2:
+        print("consistent: only %d scrapes during the run; the test proves nothing" % len(seen))
+        return 1
+    print("consistent: %d scrapes while Results went from %d to %d, each consistent"
+          % (len(seen), min(seen), max(seen)))
+    return 0
+
+
+def alerts(path, urls):
+    import re
+    import shutil
+    import subprocess
+    import yaml
+    doc = yaml.safe_load(open(path))
+    served = set()
+    for u in urls:
+        for name in samples(u):
+            base = name.split("{")[0]
+            served.add(base)
+            served.add(re.sub(r"_(bucket|count|sum)$", "", base))
+    bad = 0
+    names = []
+    for g in doc["groups"]:
+        assert g["name"] and g["rules"], g
+        for r in g["rules"]:
+            for k in ("alert", "expr"):
+                if not isinstance(r.get(k), str) or not r[k]:
+                    print("alerts: a rule without %s: %r" % (k, r))
+                    bad += 1
+            if "severity" not in r.get("labels", {}) or "summary" not in r.get("annotations", {}):
+                print("alerts: %s has no labels.severity or annotations.summary" % r.get("alert"))
+                bad += 1
+            names.append(r.get("alert"))
+            for m in re.findall(r"\b((?:reportd|process)_[a-z_]+)", r.get("expr", "")):
+                if m not in served:
+                    print("alerts: %s uses %s, which no endpoint serves" % (r["alert"], m))
+                    bad += 1
+    if shutil.which("promtool"):
+        p = subprocess.run(["promtool", "check", "rules", path], capture_output=True, text=True)
+        if p.returncode != 0:
+            print("alerts: promtool check rules:", p.stdout, p.stderr)
+            bad += 1
+        how = "promtool check rules and the metric names"
+    else:
+        how = "structure and metric names (promtool is not installed)"
+    print("alerts: %d rules (%s): %s" % (len(names), ", ".join(names), how))
+    return 1 if bad else 0
+
+
 def bad_request(ep):
     import zmq
     ctx = zmq.Context()
@@ -115,6 +187,10 @@ def main():
         except urllib.error.HTTPError as e:
             print(e.code, e.read().decode().strip())
         return 0
+    if cmd == "consistent":
+        return consistent(sys.argv[2], int(sys.argv[3]))
+    if cmd == "alerts":
+        return alerts(sys.argv[2], sys.argv[3:])
     if cmd == "bad_request":
         return bad_request(sys.argv[2])
     print("usage: see the docstring", file=sys.stderr)

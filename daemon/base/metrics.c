@@ -1,14 +1,21 @@
 /* metrics: a fixed registry of series. A counter or gauge is one atomic
  * int64; a histogram is its bucket counts, count and sum (sum kept in
- * nanounits as an integer, so it is atomic too). HTTP is libmicrohttpd's
- * internal thread; the handlers only read atomics and call the probes. */
+ * nanounits as an integer, so it is atomic too). A scrape renders under the
+ * registry's lock, so a writer that groups its updates between metrics_lock
+ * and metrics_unlock is seen all or nothing: counters and histograms agree
+ * within one scrape. HTTP is libmicrohttpd's internal thread. The process_*
+ * metrics are read from /proc/self at each scrape. */
 #include "base/metrics.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <pthread.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/util.h"
 
@@ -20,7 +27,7 @@ enum kind { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM };
 struct series {
     enum kind kind;
     char *name, *help;           /* help and name only on the first of a family */
-    char *label, *value;         /* label="value", or NULL */
+    char *labels;                /* label="value",… already escaped, or NULL */
     int first;                   /* 1 on the first series of a family: prints HELP/TYPE */
     int64_t v;                   /* counter or gauge */
     double bounds[METRICS_BUCKETS];
@@ -33,6 +40,8 @@ struct series {
 struct metrics {
     struct series s[METRICS_MAX];
     int n;
+    pthread_mutex_t lock;        /* held by a scrape and by grouped writers */
+    int process;                 /* render process_* too */
 };
 
 struct metrics_http {
@@ -44,7 +53,19 @@ struct metrics_http {
 
 struct metrics *metrics_new(void)
 {
-    return xcalloc(1, sizeof(struct metrics));
+    struct metrics *m = xcalloc(1, sizeof(struct metrics));
+    pthread_mutex_init(&m->lock, NULL);
+    return m;
+}
+
+void metrics_lock(struct metrics *m)
+{
+    pthread_mutex_lock(&m->lock);
+}
+
+void metrics_unlock(struct metrics *m)
+{
+    pthread_mutex_unlock(&m->lock);
 }
 
 void metrics_destroy(struct metrics **mp)
@@ -55,9 +76,9 @@ void metrics_destroy(struct metrics **mp)
     for (int i = 0; i < m->n; i++) {
         free(m->s[i].name);
         free(m->s[i].help);
-        free(m->s[i].label);
-        free(m->s[i].value);
+        free(m->s[i].labels);
     }
+    pthread_mutex_destroy(&m->lock);
     free(m);
     *mp = NULL;
 }
@@ -71,6 +92,18 @@ static int valid_name(const char *s)
               *s == '_' || *s == ':'))
             return 0;
     return 1;
+}
+
+static void put_escaped(struct buf *b, const char *s, int quote);
+
+/* label="value", escaped as the text format wants; heap string. */
+static char *label_pair(const char *label, const char *value)
+{
+    struct buf b = {0};
+    buf_printf(&b, "%s=\"", label);
+    put_escaped(&b, value, 1);
+    buf_puts(&b, "\"");
+    return buf_take(&b);
 }
 
 static struct series *add_series(struct metrics *m, enum kind k, const char *name, const char *help, int first)
@@ -93,10 +126,8 @@ int metrics_counter(struct metrics *m, const char *name, const char *help, const
     int id = m->n;
     for (int i = 0; i < n; i++) {
         struct series *s = add_series(m, KIND_COUNTER, name, help, i == 0);
-        if (label) {
-            s->label = xstrdup(label);
-            s->value = xstrdup(values[i]);
-        }
+        if (label)
+            s->labels = label_pair(label, values[i]);
     }
     return id;
 }
@@ -109,17 +140,54 @@ int metrics_gauge(struct metrics *m, const char *name, const char *help)
     return m->n - 1;
 }
 
-int metrics_histogram(struct metrics *m, const char *name, const char *help, const double *bounds, int nbounds)
+int metrics_histograms(struct metrics *m, const char *name, const char *help, const double *bounds,
+                       int nbounds, const char *label, const char *const *values, int nvalues)
 {
-    if (!valid_name(name) || nbounds < 1 || nbounds > METRICS_BUCKETS || m->n >= METRICS_MAX)
+    int n = label ? nvalues : 1;
+    if (!valid_name(name) || nbounds < 1 || nbounds > METRICS_BUCKETS || m->n + n > METRICS_MAX ||
+        (label && (!valid_name(label) || nvalues < 1)))
         return -1;
     for (int i = 1; i < nbounds; i++)
         if (!(bounds[i] > bounds[i - 1]))
             return -1;
-    struct series *s = add_series(m, KIND_HISTOGRAM, name, help, 1);
-    memcpy(s->bounds, bounds, (size_t)nbounds * sizeof *bounds);
-    s->nbounds = nbounds;
+    int id = m->n;
+    for (int i = 0; i < n; i++) {
+        struct series *s = add_series(m, KIND_HISTOGRAM, name, help, i == 0);
+        memcpy(s->bounds, bounds, (size_t)nbounds * sizeof *bounds);
+        s->nbounds = nbounds;
+        if (label)
+            s->labels = label_pair(label, values[i]);
+    }
+    return id;
+}
+
+int metrics_histogram(struct metrics *m, const char *name, const char *help, const double *bounds, int nbounds)
+{
+    return metrics_histograms(m, name, help, bounds, nbounds, NULL, NULL, 0);
+}
+
+int metrics_info(struct metrics *m, const char *name, const char *help, const char *const *labels,
+                 const char *const *values, int n)
+{
+    if (!valid_name(name) || m->n >= METRICS_MAX || n < 1)
+        return -1;
+    struct buf b = {0};
+    for (int i = 0; i < n; i++) {
+        if (!valid_name(labels[i]))
+            return -1;
+        char *pair = label_pair(labels[i], values[i]);
+        buf_printf(&b, "%s%s", i ? "," : "", pair);
+        free(pair);
+    }
+    struct series *s = add_series(m, KIND_GAUGE, name, help, 1);
+    s->labels = buf_take(&b);
+    s->v = 1;
     return m->n - 1;
+}
+
+void metrics_add_process(struct metrics *m)
+{
+    m->process = 1;
 }
 
 void metrics_add(struct metrics *m, int id, uint64_t n)
@@ -171,22 +239,70 @@ static void put_escaped(struct buf *b, const char *s, int quote)
 
 static void render_histogram(struct buf *b, const struct series *s)
 {
+    const char *l = s->labels ? s->labels : "", *sep = s->labels ? "," : "";
     uint64_t cum = 0;
     for (int i = 0; i <= s->nbounds; i++) {
         cum += __atomic_load_n(&s->buckets[i], __ATOMIC_RELAXED);
         if (i < s->nbounds)
-            buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", s->name, s->bounds[i], (unsigned long long)cum);
+            buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", s->name, l, sep, s->bounds[i],
+                       (unsigned long long)cum);
         else
-            buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", s->name, (unsigned long long)cum);
+            buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", s->name, l, sep, (unsigned long long)cum);
     }
-    buf_printf(b, "%s_sum %.9f\n", s->name, (double)__atomic_load_n(&s->sum_nano, __ATOMIC_RELAXED) / 1e9);
-    buf_printf(b, "%s_count %llu\n", s->name, (unsigned long long)cum);
+    const char *open = s->labels ? "{" : "", *close = s->labels ? "}" : "";
+    buf_printf(b, "%s_sum%s%s%s %.9f\n", s->name, open, l, close,
+               (double)__atomic_load_n(&s->sum_nano, __ATOMIC_RELAXED) / 1e9);
+    buf_printf(b, "%s_count%s%s%s %llu\n", s->name, open, l, close, (unsigned long long)cum);
+}
+
+static void family(struct buf *b, const char *name, const char *type, const char *help)
+{
+    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The usual process metrics, from /proc/self (readable under ProcSubset=pid)
+ * and the clocks. */
+static void render_process(struct buf *b)
+{
+    long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    unsigned long long utime = 0, stime = 0, start = 0;
+    long long rss = 0;
+    FILE *f = fopen("/proc/self/stat", "r");
+    char line[1024];
+    if (f && fgets(line, sizeof line, f)) {
+        const char *p = strrchr(line, ')');   /* the command may hold spaces */
+        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+                        "%*d %*d %*d %llu %*u %lld", &utime, &stime, &start, &rss) != 4)
+            utime = stime = start = 0, rss = 0;
+    }
+    if (f)
+        fclose(f);
+    long fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d));)
+        fds += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    struct timespec now, boot;
+    clock_gettime(CLOCK_REALTIME, &now);
+    clock_gettime(CLOCK_BOOTTIME, &boot);
+    double since_boot = (double)start / (double)tick;
+    double started = (double)now.tv_sec + now.tv_nsec / 1e9 - (boot.tv_sec + boot.tv_nsec / 1e9) + since_boot;
+    family(b, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+    buf_printf(b, "process_cpu_seconds_total %.2f\n", (double)(utime + stime) / (double)tick);
+    family(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    buf_printf(b, "process_resident_memory_bytes %lld\n", rss * page);
+    family(b, "process_open_fds", "gauge", "Number of open file descriptors.");
+    buf_printf(b, "process_open_fds %ld\n", d ? fds - 1 : 0);   /* less opendir's own */
+    family(b, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+    buf_printf(b, "process_start_time_seconds %.2f\n", started);
 }
 
 char *metrics_render(const struct metrics *m, size_t *len)
 {
     static const char *const types[] = {"counter", "gauge", "histogram"};
     struct buf b = {0};
+    pthread_mutex_lock((pthread_mutex_t *)&m->lock);
     for (int i = 0; i < m->n; i++) {
         const struct series *s = &m->s[i];
         if (s->first) {
@@ -199,13 +315,13 @@ char *metrics_render(const struct metrics *m, size_t *len)
             continue;
         }
         buf_puts(&b, s->name);
-        if (s->label) {
-            buf_printf(&b, "{%s=\"", s->label);
-            put_escaped(&b, s->value, 1);
-            buf_puts(&b, "\"}");
-        }
+        if (s->labels)
+            buf_printf(&b, "{%s}", s->labels);
         buf_printf(&b, " %lld\n", (long long)__atomic_load_n(&s->v, __ATOMIC_RELAXED));
     }
+    pthread_mutex_unlock((pthread_mutex_t *)&m->lock);
+    if (m->process)
+        render_process(&b);
     buf_append(&b, "", 0);
     *len = b.len;
     return buf_take(&b);
@@ -258,20 +374,25 @@ struct metrics_http *metrics_http_start(struct metrics *m, const char *addr, int
                                         const struct metrics_probes *probes, char *err, size_t errlen)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (port < 0 || port > 65535 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
-        errf(err, errlen, "metrics: '%s:%d' is not an IPv4 address and port", addr, port);
+    struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+    int v6 = strchr(addr, ':') != NULL;
+    if (port < 0 || port > 65535 || (v6 ? inet_pton(AF_INET6, addr, &sa6.sin6_addr)
+                                          : inet_pton(AF_INET, addr, &sa.sin_addr)) != 1) {
+        errf(err, errlen, "metrics: '%s' port %d is not an IPv4 or IPv6 address and port", addr, port);
         return NULL;
     }
     struct metrics_http *h = xcalloc(1, sizeof *h);
     h->m = m;
     if (probes)
         h->probes = *probes;
-    h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
-                            handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+    h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0),
+                            (uint16_t)port, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR,
+                            v6 ? (struct sockaddr *)&sa6 : (struct sockaddr *)&sa,
                             MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
                             MHD_OPTION_END);
     if (!h->d) {
-        errf(err, errlen, "metrics: cannot listen on %s:%d", addr, port);
+        errf(err, errlen, v6 ? "metrics: cannot listen on [%s]:%d" : "metrics: cannot listen on %s:%d",
+             addr, port);
         free(h);
         return NULL;
     }

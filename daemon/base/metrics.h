@@ -24,6 +24,20 @@ int metrics_gauge(struct metrics *m, const char *name, const char *help);
 /* bounds: ascending upper bounds (seconds, say), at most 16; +Inf is implied. */
 int metrics_histogram(struct metrics *m, const char *name, const char *help, const double *bounds,
                       int nbounds);
+/* The same with a label: one histogram per value, ids id … id+nvalues-1. */
+int metrics_histograms(struct metrics *m, const char *name, const char *help, const double *bounds,
+                       int nbounds, const char *label, const char *const *values, int nvalues);
+/* An info gauge: name{labels[0]="values[0]",…} 1 (e.g. build info). */
+int metrics_info(struct metrics *m, const char *name, const char *help, const char *const *labels,
+                 const char *const *values, int n);
+/* Render process_cpu_seconds_total, process_resident_memory_bytes,
+ * process_open_fds and process_start_time_seconds too (read at each scrape). */
+void metrics_add_process(struct metrics *m);
+
+/* A writer that must be seen all or nothing (counters with the histograms
+ * they explain) holds the lock around its updates; a scrape renders under it. */
+void metrics_lock(struct metrics *m);
+void metrics_unlock(struct metrics *m);
 
 void metrics_add(struct metrics *m, int id, uint64_t n);
 void metrics_set(struct metrics *m, int id, int64_t v);
@@ -44,8 +58,9 @@ struct metrics_probes {
 
 struct metrics_http;
 
-/* Serve GET /metrics, /healthz, /readyz on addr:port (IPv4 literal, e.g.
- * "127.0.0.1"; port 0 picks a free port). Returns NULL with a reason. */
+/* Serve GET /metrics, /healthz, /readyz on addr:port (an IPv4 or IPv6
+ * literal, "127.0.0.1" or "::1"; port 0 picks a free port). Returns NULL with
+ * a reason. */
 struct metrics_http *metrics_http_start(struct metrics *m, const char *addr, int port,
                                         const struct metrics_probes *probes, char *err, size_t errlen);
 /* The port actually bound. */

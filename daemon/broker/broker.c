@@ -39,7 +39,12 @@ static void count_result(struct broker *b, const struct job *j, const Reportd__R
 {
     if (r && r->status >= 0 && r->status < 4) {
         b->st.results[r->status]++;
-        b->st.alerts += (b->cfg->alert_statuses >> r->status) & 1u;
+        if ((b->cfg->alert_statuses >> r->status) & 1u) {
+            const char *code = r->enrichment && r->enrichment->region ? r->enrichment->region->code
+                               : r->body ? r->body->region_code : NULL;
+            b->st.alerts++;
+            b->st.alerts_by_province[telemetry_province_index(code)]++;
+        }
     }
     if (j->queued_us)
         telemetry_observe(b->tm, TELEMETRY_TOTAL, (double)(util_now_us() - j->queued_us) / 1e6);
@@ -71,10 +76,12 @@ static void finish_titanic(struct broker *b, struct job *j, const struct mdp_msg
     int done = spool_finish(b->sp, j->uuid, r ? (int)r->status : -1, packed, plen,
                             whole ? 0 : seq, err, sizeof err);
     free(packed);
-    if (done < 0)
+    if (done < 0) {
+        b->st.spool_failures++;
         log_job(LOG_PRI_ERR, &lj, "%s", err);
-    else if (done == 1)
+    } else if (done == 1) {
         count_result(b, j, r);
+    }
     if (r)
         reportd__result__free_unpacked(r, NULL);
 }
@@ -243,6 +250,7 @@ static int commit(struct broker *b, char *err, size_t errlen)
     int64_t t0 = util_now_us();
     b->spool_failed = spool_commit(b->sp, err, errlen) != 0;
     if (b->spool_failed) {
+        b->st.spool_failures++;
         publisher_discard(b->pub);
         titanic_acks_fail(b);
         return -1;
@@ -281,6 +289,8 @@ struct broker *broker_new(void *ctx, const struct config *cfg, const char *const
     free(path);
     if (!b->sp)
         goto fail;
+    long dead = spool_count(b->sp, SPOOL_DEAD);
+    b->st.dead_waiting = dead > 0 ? (size_t)dead : 0;
     /* the ZAP handler is bound before any CURVE socket can accept a peer */
     if (cfg->curve && (keys_load_server(&b->keys, cfg->server_secret_key, err, errlen) != 0 ||
                        !(b->zap = zap_start(ctx, cfg->allow_dir, err, errlen))))
@@ -479,9 +489,20 @@ void broker_stats(const struct broker *b, struct broker_stats *st)
     *st = b->st;
     st->workers = b->nworkers;
     st->queued = 0;
+    int64_t oldest = 0;
     for (size_t i = 0; i < b->nsvcs; i++)
-        for (const struct job *j = b->svcs[i]->head; j; j = j->next)
+        for (const struct job *j = b->svcs[i]->head; j; j = j->next) {
             st->queued++;
+            if (j->queued_us && (!oldest || j->queued_us < oldest))
+                oldest = j->queued_us;
+        }
+    st->oldest_queued_us = oldest ? util_now_us() - oldest : 0;
+    if (b->zap) {
+        struct zap_stats z;
+        zap_stats(b->zap, &z);
+        st->zap_denied = z.denied;
+        st->zap_failed = z.handshake_failed;
+    }
     st->in_flight = (size_t)busy_workers(b);
     st->last_seq = spool_last_seq(b->sp);
     st->spool_ok = !b->spool_failed;

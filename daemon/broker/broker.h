@@ -44,6 +44,8 @@ struct telemetry;
 void broker_set_telemetry(struct broker *b, struct telemetry *t);
 
 /* Counters, for logs, metrics and tests. */
+#define BROKER_NPROVINCES 35    /* 34 provincial codes and "unknown" */
+
 struct broker_stats {
     uint64_t requests;          /* client REQUESTs accepted */
     uint64_t replies;           /* worker REPLYs accepted */
@@ -62,6 +64,12 @@ struct broker_stats {
     uint64_t last_seq;          /* last published (committed) sequence number */
     int spool_ok;               /* 1 unless the last commit failed */
     int draining;               /* 1 after TERM */
+    uint64_t spool_failures;    /* spool writes and commits that failed */
+    size_t dead_waiting;        /* dead letters in the spool, not retried */
+    int64_t oldest_queued_us;   /* µs the oldest waiting job has waited; 0: none waits */
+    uint64_t zap_denied;        /* CURVE peers refused for their key */
+    uint64_t zap_failed;        /* CURVE handshakes that failed */
+    uint64_t alerts_by_province[BROKER_NPROVINCES];   /* telemetry_province_index */
 };
 void broker_stats(const struct broker *b, struct broker_stats *st);
 

@@ -112,7 +112,7 @@ static void redeliver(struct broker *b, struct service *s, struct job *j, const 
     if (n >= b->cfg->max_attempts) {
         char reason[160];
         snprintf(reason, sizeof reason, "%s on %d attempts", why, n);
-        if (spool_bury(b->sp, j->uuid, reason, err, sizeof err) == 0)
+        if (spool_bury(b->sp, j->uuid, reason, err, sizeof err) == 0 && ++b->st.dead_waiting)
             publisher_deadletter(b->pub, j->uuid, j->submission_id, reason, n, err, sizeof err);
         log_job(LOG_PRI_ERR, &(struct log_job){j->submission_id, n, worker},
                 "dead letter %s: %s", j->uuid, reason);

@@ -150,6 +150,8 @@ static void deadletter(struct broker *b, const struct mdp_msg *m, const struct m
         spool_dead_get(b->sp, uuid, retry_dead, b);
         if (spool_retry(b->sp, uuid, err, sizeof err) < 0)
             log_msg(LOG_PRI_ERR, "%s", err);
+        else if (b->st.dead_waiting > 0)
+            b->st.dead_waiting--;
         log_msg(LOG_PRI_NOTICE, "dead letter %s handed out again", uuid);
         roster_answer_status(b, m, p, "200");
     }

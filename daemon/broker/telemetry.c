@@ -5,6 +5,7 @@
  * writable, workers, backlog, draining) are atomics written by the loop. */
 #include "broker/telemetry.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +16,28 @@
 #include "broker/broker.h"
 #include "base/metrics.h"
 #include "base/util.h"
+#include "base/version.h"
+#include "check/check.h"
 #include "check/jsonout.h"
 
 #define ALIVE_MS 5000           /* /healthz fails after this long without a tick */
 
 enum { C_RECEIVED, C_ACCEPTED, C_DUPLICATE, C_REJECTED, C_RESULTS, C_ALERTS, C_DEAD,
        C_REDELIVERED, C_REQUESTS, C_INVALID, G_QUEUE, G_INFLIGHT, G_WORKERS, G_SPOOL,
-       G_SEQ, G_DRAINING, NIDS };
+       G_SEQ, G_DRAINING, C_SPOOL_FAIL, G_DEAD_WAITING, G_OLDEST, C_ZAP, C_PROVINCE, NIDS };
+
+/* Province codes (the first two digits of a region code), the label of
+ * reportd_alerts_by_province_total; "00": no or an unknown region. */
+static const char *const provinces[] = {
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
+    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
+    "81", "82", "00"};
+_Static_assert(sizeof provinces / sizeof provinces[0] == BROKER_NPROVINCES, "one slot a province");
+
+struct sample {
+    int stage;
+    double seconds;
+};
 
 struct telemetry {
     struct metrics *m;
@@ -29,6 +45,11 @@ struct telemetry {
     char *spool_path;
     int id[NIDS];
     int hist[TELEMETRY_NSTAGES];
+    /* latency samples since the last update: applied with the counters, so a
+     * scrape never sees a histogram ahead of the counters it explains */
+    pthread_mutex_t pending_lock;
+    struct sample *pending;
+    size_t npending, cap;
     /* probe inputs, written by the loop, read by the HTTP thread */
     int64_t alive_ms;
     int spool_ok, draining;
@@ -71,6 +92,20 @@ static void register_all(struct telemetry *t)
     id[G_SEQ] = metrics_gauge(m, "reportd_last_published_sequence",
                               "Sequence number of the last committed publication.");
     id[G_DRAINING] = metrics_gauge(m, "reportd_draining", "1 while draining for shutdown.");
+    id[C_SPOOL_FAIL] = metrics_counter(m, "reportd_spool_write_failures_total",
+        "Spool writes and group commits that failed (titanic.request answered 500).", NULL, NULL, 0);
+    id[G_DEAD_WAITING] = metrics_gauge(m, "reportd_dead_letters_waiting",
+        "Dead letters in the spool, not retried (reportctl deadletter list).");
+    id[G_OLDEST] = metrics_gauge(m, "reportd_queue_oldest_seconds",
+        "How long the oldest job waiting for a worker has waited; 0 when none waits.");
+    static const char *const reasons[] = {"key", "handshake"};
+    id[C_ZAP] = metrics_counter(m, "reportd_zap_refusals_total",
+        "CURVE peers refused: key (not in security.allow_dir) or handshake (no CURVE, bad box).",
+        "reason", reasons, 2);
+    id[C_PROVINCE] = metrics_counter(m, "reportd_alerts_by_province_total",
+        "Alerts raised, by the province code of the body's region (00: unknown).", "province",
+        provinces, BROKER_NPROVINCES);
+    telemetry_common(m);
     t->hist[TELEMETRY_QUEUE] = metrics_histogram(m, "reportd_queue_wait_seconds",
         "Time from queued to handed to a worker.", bounds, 16);
     t->hist[TELEMETRY_WORK] = metrics_histogram(m, "reportd_work_seconds",
@@ -81,9 +116,27 @@ static void register_all(struct telemetry *t)
         "Time from a job first queued to its Result recorded.", bounds, 16);
 }
 
+void telemetry_common(struct metrics *m)
+{
+    static const char *const labels[] = {"version", "ruleset", "schema"};
+    const char *values[] = {reportd_version(), checker_ruleset_version(), "1"};
+    metrics_info(m, "reportd_build_info", "The build: its version, the ruleset version in every "
+                 "Result, the wire schema version.", labels, values, 3);
+    metrics_add_process(m);
+}
+
+int telemetry_province_index(const char *region_code)
+{
+    for (int i = 0; region_code && strlen(region_code) >= 2 && i < BROKER_NPROVINCES - 1; i++)
+        if (!strncmp(region_code, provinces[i], 2))
+            return i;
+    return BROKER_NPROVINCES - 1;
+}
+
 struct telemetry *telemetry_new(const char *spool_path)
 {
     struct telemetry *t = xcalloc(1, sizeof *t);
+    pthread_mutex_init(&t->pending_lock, NULL);
     t->m = metrics_new();
     t->spool_path = xstrdup(spool_path ? spool_path : "");
     t->spool_ok = 1;
@@ -99,6 +152,8 @@ void telemetry_destroy(struct telemetry **tp)
         return;
     metrics_http_stop(&t->http);
     metrics_destroy(&t->m);
+    pthread_mutex_destroy(&t->pending_lock);
+    free(t->pending);
     free(t->spool_path);
     free(t);
     *tp = NULL;
@@ -133,6 +188,19 @@ void telemetry_update(struct telemetry *t, const struct broker_stats *st, long r
 {
     struct metrics *m = t->m;
     const int *id = t->id;
+    metrics_lock(m);
+    pthread_mutex_lock(&t->pending_lock);
+    for (size_t i = 0; i < t->npending; i++)
+        metrics_observe(m, t->hist[t->pending[i].stage], t->pending[i].seconds);
+    t->npending = 0;
+    pthread_mutex_unlock(&t->pending_lock);
+    metrics_set(m, id[C_SPOOL_FAIL], (int64_t)st->spool_failures);
+    metrics_set(m, id[G_DEAD_WAITING], (int64_t)st->dead_waiting);
+    metrics_set(m, id[G_OLDEST], st->oldest_queued_us / 1000000);
+    metrics_set(m, id[C_ZAP], (int64_t)st->zap_denied);
+    metrics_set(m, id[C_ZAP] + 1, (int64_t)st->zap_failed);
+    for (int i = 0; i < BROKER_NPROVINCES; i++)
+        metrics_set(m, id[C_PROVINCE] + i, (int64_t)st->alerts_by_province[i]);
     metrics_set(m, id[C_RECEIVED], (int64_t)st->received);
     metrics_set(m, id[C_ACCEPTED], (int64_t)st->accepted);
     metrics_set(m, id[C_DUPLICATE], (int64_t)st->duplicate);
@@ -152,6 +220,7 @@ void telemetry_update(struct telemetry *t, const struct broker_stats *st, long r
     free(wal);
     metrics_set(m, id[G_SEQ], (int64_t)st->last_seq);
     metrics_set(m, id[G_DRAINING], st->draining);
+    metrics_unlock(m);
     __atomic_store_n(&t->spool_ok, st->spool_ok && spool_writable(t), __ATOMIC_RELAXED);
     __atomic_store_n(&t->draining, st->draining, __ATOMIC_RELAXED);
     __atomic_store_n(&t->workers, (int64_t)st->workers, __ATOMIC_RELAXED);
@@ -162,8 +231,15 @@ void telemetry_update(struct telemetry *t, const struct broker_stats *st, long r
 
 void telemetry_observe(struct telemetry *t, enum telemetry_stage stage, double seconds)
 {
-    if (t && stage < TELEMETRY_NSTAGES)
-        metrics_observe(t->m, t->hist[stage], seconds < 0 ? 0 : seconds);
+    if (!t || stage >= TELEMETRY_NSTAGES)
+        return;
+    pthread_mutex_lock(&t->pending_lock);
+    if (t->npending == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 256;
+        t->pending = xrealloc(t->pending, t->cap * sizeof *t->pending);
+    }
+    t->pending[t->npending++] = (struct sample){(int)stage, seconds < 0 ? 0 : seconds};
+    pthread_mutex_unlock(&t->pending_lock);
 }
 
 int telemetry_alive(void *arg, char *why, size_t whylen)

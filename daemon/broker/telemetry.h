@@ -34,12 +34,22 @@ int telemetry_port(const struct telemetry *t);
 /* From the broker loop: counters and gauges from st; /readyz wants the
  * backlog (queued jobs) at most ready_backlog. Also marks the loop alive. */
 void telemetry_update(struct telemetry *t, const struct broker_stats *st, long ready_backlog);
-/* One latency sample in seconds. NULL-safe; thread-safe. */
+/* One latency sample in seconds, counted at the next telemetry_update
+ * together with the counters (one scrape sees both or neither). NULL-safe;
+ * thread-safe. */
 void telemetry_observe(struct telemetry *t, enum telemetry_stage stage, double seconds);
 
 /* The probes as /healthz and /readyz answer them: 1, or 0 with why. */
 int telemetry_alive(void *t, char *why, size_t whylen);
 int telemetry_ready(void *t, char *why, size_t whylen);
+
+/* What every reportd registry carries (the broker's and a worker's):
+ * reportd_build_info{version,ruleset,schema} 1 and the process_* metrics. */
+struct metrics;
+void telemetry_common(struct metrics *m);
+/* The slot of reportd_alerts_by_province_total for a region code (its first
+ * two digits), BROKER_NPROVINCES - 1 for none or an unknown one. */
+int telemetry_province_index(const char *region_code);
 
 /* The registry's text, for tests (heap, *len bytes). */
 char *telemetry_render(const struct telemetry *t, size_t *len);

@@ -106,6 +106,7 @@ void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp
         log_job(LOG_PRI_ERR, &(struct log_job){sid, -1, NULL}, "%s", err);
         roster_answer_status(b, m, p, "500");
         b->st.rejected++;
+        b->st.spool_failures++;
         free(service);
         free(body);
         return;

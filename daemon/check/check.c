@@ -291,9 +291,25 @@ Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission 
     return res;
 }
 
-Reportd__Result *checker_run_bytes(const struct checker *c, const uint8_t *buf, size_t len)
+/* The reader a Submission's content goes through (for metrics). */
+static const char *reader_of(const Reportd__Submission *sub)
+{
+    if (sub->content_case == REPORTD__SUBMISSION__CONTENT_REPORT)
+        return "report";
+    if (sub->content_case != REPORTD__SUBMISSION__CONTENT_DOCUMENT)
+        return "none";
+    const Reportd__Document *d = sub->document;
+    enum reader_form f = d->form ? (enum reader_form)d->form : reader_detect(d->data.data, d->data.len);
+    const char *name = reader_form_name(f);
+    return name ? name : "none";
+}
+
+Reportd__Result *checker_run_bytes_reader(const struct checker *c, const uint8_t *buf, size_t len,
+                                          const char **reader)
 {
     char err[512], why[200];
+    if (reader)
+        *reader = "none";
     if (len > c->max_document + 65536) {
         snprintf(err, sizeof err, "message of %zu bytes exceeds the limit of %zu", len, c->max_document + 65536);
         return checker_rejected("", err);
@@ -306,9 +322,16 @@ Reportd__Result *checker_run_bytes(const struct checker *c, const uint8_t *buf, 
                  len, *why ? ": " : "", why);
         return checker_rejected("", err);
     }
+    if (reader)
+        *reader = reader_of(sub);
     Reportd__Result *res = checker_run(c, sub);
     reportd__submission__free_unpacked(sub, NULL);
     return res;
+}
+
+Reportd__Result *checker_run_bytes(const struct checker *c, const uint8_t *buf, size_t len)
+{
+    return checker_run_bytes_reader(c, buf, len, NULL);
 }
 
 void checker_result_free(Reportd__Result *res)

@@ -33,6 +33,11 @@ Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission 
 /* Unpack a Submission from bytes and check it; an undecodable body gives a
  * REJECTED Result (submission_id "" if unknown). Never NULL. */
 Reportd__Result *checker_run_bytes(const struct checker *c, const uint8_t *buf, size_t len);
+/* The same, and *reader says what read it: a reader_form_name ("text",
+ * "layout", "yaml", "pb", "pdf", "html"), "report" for a structured Report,
+ * "none" when there was no Submission. Static strings. */
+Reportd__Result *checker_run_bytes_reader(const struct checker *c, const uint8_t *buf, size_t len,
+                                          const char **reader);
 
 void checker_result_free(Reportd__Result *res);
 

@@ -65,7 +65,7 @@ static const struct config_key keys[] = {
     {"rules.severity", CONFIG_SEVERITIES, 0, "{}",
      .doc = "severity overrides, RULE-ID: notice, warning or error"},
     {"metrics.bind", CONFIG_STR, F(metrics_bind), "\"\"", .check = check_metrics_bind,
-     .doc = "IPV4-ADDRESS:PORT for /metrics, /healthz, /readyz; empty: off"},
+     .doc = "IPV4-ADDRESS:PORT or [IPV6-ADDRESS]:PORT for /metrics, /healthz, /readyz; empty: off"},
     {"log.format", CONFIG_STR, F(log_format), "text", .live = 1, .choices = formats,
      .doc = "json: one object per line (time, priority, level, msg, …)"},
     {"log.level", CONFIG_STR, F(log_level), "info", .live = 1, .choices = levels,
@@ -369,26 +369,36 @@ static int check_key_file(const char *v, char *why, size_t whylen)
 }
 
 /* "ADDR:PORT" with an IPv4 address into addr (16 bytes) and port: 0, else -1. */
-static int parse_addr(const char *bind, char addr[16], int *port)
+/* ADDR:PORT with an IPv4 ADDR, or [ADDR]:PORT with an IPv6 one (addr gets it
+ * without brackets). */
+static int parse_addr(const char *bind, char addr[CONFIG_ADDR_MAX], int *port)
 {
-    const char *colon = strrchr(bind, ':');
+    const char *colon = strrchr(bind, ':'), *host = bind;
     size_t n = colon ? (size_t)(colon - bind) : 0;
-    if (!colon || n == 0 || n > 15 || !colon[1] ||
+    int v6 = bind[0] == '[';
+    if (v6) {
+        if (n < 3 || bind[n - 1] != ']')
+            return -1;
+        host++;
+        n -= 2;
+    }
+    if (!colon || n == 0 || n >= CONFIG_ADDR_MAX || !colon[1] ||
         strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5)
         return -1;
-    memcpy(addr, bind, n);
+    memcpy(addr, host, n);
     addr[n] = '\0';
     *port = atoi(colon + 1);
-    struct in_addr ia;
-    return *port <= 65535 && inet_pton(AF_INET, addr, &ia) == 1 ? 0 : -1;
+    struct in6_addr ia;
+    return *port <= 65535 && inet_pton(v6 ? AF_INET6 : AF_INET, addr, &ia) == 1 ? 0 : -1;
 }
 
 static int check_metrics_bind(const char *v, char *why, size_t whylen)
 {
-    char addr[16];
+    char addr[CONFIG_ADDR_MAX];
     int port;
     if (*v && parse_addr(v, addr, &port) != 0)
-        return errf(why, whylen, "%s is not IPV4-ADDRESS:PORT (or \"\" for no HTTP endpoint)", v);
+        return errf(why, whylen, "%s is not IPV4-ADDRESS:PORT or [IPV6-ADDRESS]:PORT (or \"\" for "
+                    "no HTTP endpoint)", v);
     return 0;
 }
 
@@ -428,18 +438,9 @@ char *config_spool_file(const struct config *c)
     return xstrdup("var/spool.db");
 }
 
-int config_metrics_addr(const struct config *c, char addr[16], int *port)
+int config_metrics_addr(const struct config *c, char addr[CONFIG_ADDR_MAX], int *port)
 {
-    const char *colon = strrchr(c->metrics_bind, ':');
-    size_t n = colon ? (size_t)(colon - c->metrics_bind) : 0;
-    if (!colon || n == 0 || n > 15 || !colon[1] || strspn(colon + 1, "0123456789") !=
-        strlen(colon + 1) || strlen(colon + 1) > 5)
-        return -1;
-    memcpy(addr, c->metrics_bind, n);
-    addr[n] = '\0';
-    *port = atoi(colon + 1);
-    struct in_addr ia;
-    return *port <= 65535 && inet_pton(AF_INET, addr, &ia) == 1 ? 0 : -1;
+    return parse_addr(c->metrics_bind, addr, port);
 }
 
 static int same_value(const struct config_key *k, const struct config *a, const struct config *b)

@@ -82,9 +82,10 @@ size_t config_diff(const struct config *a, const struct config *b, int live, cha
                    size_t outlen);
 /* Copy every key a reload may change from next into c. */
 void config_apply_live(struct config *c, const struct config *next);
-/* metrics_bind split into an IPv4 address (addr holds 16 bytes) and a port.
- * Returns 0, or -1 when it is not ADDR:PORT. */
-int config_metrics_addr(const struct config *c, char addr[16], int *port);
+/* metrics_bind split into an address (IPv4, or IPv6 without its brackets)
+ * and a port. Returns 0, or -1 when it is not ADDR:PORT or [ADDR6]:PORT. */
+#define CONFIG_ADDR_MAX 46      /* INET6_ADDRSTRLEN */
+int config_metrics_addr(const struct config *c, char addr[CONFIG_ADDR_MAX], int *port);
 
 /* The spool file: spool_path, else $STATE_DIRECTORY/spool.db, else
  * var/spool.db. Creates the directory of the default. Caller frees. */

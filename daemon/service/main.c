@@ -22,6 +22,7 @@
 #include "read/pdfread.h"
 #include "service/lifecycle.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "broker/telemetry.h"
 #include "base/util.h"
 #include "base/version.h"
@@ -108,20 +109,25 @@ static void reload(struct lifecycle *lc, struct broker *b, struct config *cfg, c
     lifecycle_reloading(lc, 1);
 }
 
-/* /metrics, /healthz, /readyz when metrics.bind is set. 0 or -1 (logged). */
-static int start_http(struct telemetry *tm, const struct config *cfg)
+/* /metrics, /healthz, /readyz when metrics.bind is set: the broker's
+ * (through its telemetry, with the probes) or, tm NULL, a worker pool's
+ * registry in *h. 0 or -1 (logged). */
+static int start_http(struct telemetry *tm, struct metrics *m, struct metrics_http **h,
+                      const struct config *cfg)
 {
-    char addr[16], err[256] = "metrics: bad metrics.bind";
+    char addr[CONFIG_ADDR_MAX], err[256] = "metrics: bad metrics.bind";
     int port;
     if (!*cfg->metrics_bind)
         return 0;
     if (config_metrics_addr(cfg, addr, &port) != 0 ||
-        telemetry_serve(tm, addr, port, err, sizeof err) != 0) {
+        (tm ? telemetry_serve(tm, addr, port, err, sizeof err) != 0
+            : !(*h = metrics_http_start(m, addr, port, NULL, err, sizeof err)))) {
         log_msg(LOG_PRI_ERR, "cannot start: %s; check metrics.bind", err);
         return -1;
     }
-    log_msg(LOG_PRI_INFO, "metrics: http://%s:%d/metrics, /healthz, /readyz", addr,
-            telemetry_port(tm));
+    int v6 = strchr(addr, ':') != NULL;
+    log_msg(LOG_PRI_INFO, "metrics: http://%s%s%s:%d/metrics, /healthz, /readyz", v6 ? "[" : "",
+            addr, v6 ? "]" : "", tm ? telemetry_port(tm) : metrics_http_port(*h));
     return 0;
 }
 
@@ -184,7 +190,7 @@ static int run_broker(void *ctx, struct config *cfg, const char *file, int sigfd
     struct lifecycle *lc = lifecycle_new(b, tm, cfg);
     struct worker_pool *pool = NULL;
     int stopfd = eventfd(0, EFD_CLOEXEC), rc = EX_UNAVAILABLE, started = 0;
-    if (start_http(tm, cfg) != 0)
+    if (start_http(tm, NULL, NULL, cfg) != 0)
         goto done;
     if (nthreads && !(pool = worker_start(ctx, cfg, EMBEDDED_ENDPOINT, nthreads, chk, stopfd,
                                           err, sizeof err))) {
@@ -219,8 +225,12 @@ static int run_worker(void *ctx, struct config *cfg, const char *file, int sigfd
     int stopfd = eventfd(0, EFD_CLOEXEC);
     struct worker_pool *pool = worker_start(ctx, cfg, cfg->worker_connect, cfg->threads, chk,
                                             stopfd, err, sizeof err);
-    if (!pool) {
-        log_msg(LOG_PRI_ERR, "cannot start: %s; check worker.connect", err);
+    struct metrics_http *http = NULL;
+    if (!pool || start_http(NULL, worker_metrics(pool), &http, cfg) != 0) {
+        if (!pool)
+            log_msg(LOG_PRI_ERR, "cannot start: %s; check worker.connect", err);
+        eventfd_write(stopfd, 1);
+        worker_join(&pool);
         close(stopfd);
         return EX_UNAVAILABLE;
     }
@@ -243,6 +253,7 @@ static int run_worker(void *ctx, struct config *cfg, const char *file, int sigfd
     log_msg(LOG_PRI_NOTICE, "stopping: finishing the requests in hand");
     lifecycle_stopping(lc, cfg->shutdown_timeout * 1000);
     eventfd_write(stopfd, 1);
+    metrics_http_stop(&http);
     worker_join(&pool);
     lifecycle_destroy(&lc);
     close(stopfd);

@@ -18,7 +18,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "base/metrics.h"
+#include "broker/telemetry.h"
 #include "check/check.h"
+#include "check/jsonout.h"
 #include "conf/config.h"
 #include "wire/keys.h"
 #include "wire/mdp.h"
@@ -37,7 +40,50 @@ struct worker_pool {
     int nthreads;
     atomic_ulong served;
     struct curve_keys keys;     /* CURVE client keys; off over inproc:// */
+    /* what the worker role serves on metrics.bind */
+    struct metrics *m;
+    int jobs, rejects, seconds; /* metric ids: by status, -, by reader */
 };
+
+/* The values of the reader label of reportd_worker_check_seconds. */
+static const char *const readers[] = {"text", "layout", "yaml", "pb", "pdf", "html", "report", "none"};
+#define NREADERS (sizeof readers / sizeof readers[0])
+
+static void register_metrics(struct worker_pool *p)
+{
+    static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                    0.25, 0.5, 1, 2.5, 5, 10, 20, 60};
+    const char *statuses[4];
+    for (int i = 0; i < 4; i++)
+        statuses[i] = jsonout_status((Reportd__Status)i);
+    p->m = metrics_new();
+    p->jobs = metrics_counter(p->m, "reportd_worker_jobs_total",
+                              "Requests this worker process answered, by Result status.", "status",
+                              statuses, 4);
+    p->rejects = metrics_counter(p->m, "reportd_worker_rejects_total",
+        "Requests answered REJECTED: not a Submission, or a document that cannot be read.",
+        NULL, NULL, 0);
+    p->seconds = metrics_histograms(p->m, "reportd_worker_check_seconds",
+        "Time to read, check and enrich one request, by the reader that read it.", bounds, 16,
+        "reader", readers, (int)NREADERS);
+    telemetry_common(p->m);
+}
+
+/* One answered request, counted all at once (a scrape sees it whole). */
+static void count_job(struct worker_pool *p, const Reportd__Result *r, const char *reader,
+                      double seconds)
+{
+    size_t k = 0;
+    while (k < NREADERS - 1 && strcmp(readers[k], reader))
+        k++;
+    metrics_lock(p->m);
+    if (r->status >= 0 && r->status < 4)
+        metrics_add(p->m, p->jobs + (int)r->status, 1);
+    if (r->status == REPORTD__STATUS__STATUS_REJECTED)
+        metrics_add(p->m, p->rejects, 1);
+    metrics_observe(p->m, p->seconds + (int)k, seconds);
+    metrics_unlock(p->m);
+}
 
 static void send_cmd(void *sock, int cmd, const char *service)
 {
@@ -88,7 +134,10 @@ static void *check_thread(void *arg)
     size_t len = mdp_msg_size(c->req, c->body);
     if (worker_fault_hook)
         worker_fault_hook(body, len);
-    Reportd__Result *r = checker_run_bytes(c->p->chk, body, len);
+    const char *reader;
+    int64_t t0 = util_now_us();
+    Reportd__Result *r = checker_run_bytes_reader(c->p->chk, body, len, &reader);
+    count_job(c->p, r, reader, (double)(util_now_us() - t0) / 1e6);
     c->outlen = reportd__result__get_packed_size(r);
     c->out = xmalloc(c->outlen);
     reportd__result__pack(r, c->out);
@@ -269,6 +318,7 @@ struct worker_pool *worker_start(void *ctx, const struct config *cfg, const char
     p->chk = chk;
     p->endpoint = xstrdup(endpoint);
     p->stopfd = stopfd;
+    register_metrics(p);
     /* inproc:// never runs a ZMTP handshake: the embedded workers need no keys */
     if (cfg->curve && strncmp(endpoint, "inproc://", 9) != 0 &&
         keys_load_client(&p->keys, cfg->client_secret_key, cfg->server_public_key, err,
@@ -297,8 +347,14 @@ void worker_join(struct worker_pool **pp)
         pthread_join(p->threads[i], NULL);
     free(p->threads);
     free(p->endpoint);
+    metrics_destroy(&p->m);
     free(p);
     *pp = NULL;
+}
+
+struct metrics *worker_metrics(const struct worker_pool *p)
+{
+    return p->m;
 }
 
 unsigned long worker_served(const struct worker_pool *p)

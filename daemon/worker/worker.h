@@ -26,6 +26,12 @@ struct worker_pool *worker_start(void *ctx, const struct config *cfg, const char
 /* Join the threads (after stopfd fired). NULL-safe. */
 void worker_join(struct worker_pool **pp);
 
+/* The pool's metrics (reportd_worker_jobs_total{status},
+ * reportd_worker_rejects_total, reportd_worker_check_seconds{reader}, build
+ * info, process): borrowed, valid until worker_join — stop serving it first. */
+struct metrics;
+struct metrics *worker_metrics(const struct worker_pool *p);
+
 /* Requests answered by every thread so far. */
 unsigned long worker_served(const struct worker_pool *p);
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/metrics.h"
@@ -127,11 +128,69 @@ static void test_metrics_http_endpoints(void **state)
     metrics_destroy(&m);
 }
 
+/* A histogram per label value, an info gauge, the process metrics, and a
+ * registry served on IPv6 loopback. */
+static void test_metrics_labels_info_process_ipv6(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new();
+    static const char *const readers[] = {"text", "pdf"};
+    static const char *const keys[] = {"version", "schema"};
+    static const char *const values[] = {"1.2-\"x\"", "1"};
+    static const double bounds[] = {0.5};
+    int h = metrics_histograms(m, "w_seconds", "By reader.", bounds, 1, "reader", readers, 2);
+    assert_true(h >= 0);
+    assert_true(metrics_info(m, "b_info", "Build.", keys, values, 2) >= 0);
+    metrics_lock(m);
+    metrics_observe(m, h + 1, 2);
+    metrics_unlock(m);
+    size_t len;
+    char *text = metrics_render(m, &len);
+    assert_string_equal(text,
+        "# HELP w_seconds By reader.\n"
+        "# TYPE w_seconds histogram\n"
+        "w_seconds_bucket{reader=\"text\",le=\"0.5\"} 0\n"
+        "w_seconds_bucket{reader=\"text\",le=\"+Inf\"} 0\n"
+        "w_seconds_sum{reader=\"text\"} 0.000000000\n"
+        "w_seconds_count{reader=\"text\"} 0\n"
+        "w_seconds_bucket{reader=\"pdf\",le=\"0.5\"} 0\n"
+        "w_seconds_bucket{reader=\"pdf\",le=\"+Inf\"} 1\n"
+        "w_seconds_sum{reader=\"pdf\"} 2.000000000\n"
+        "w_seconds_count{reader=\"pdf\"} 1\n"
+        "# HELP b_info Build.\n"
+        "# TYPE b_info gauge\n"
+        "b_info{version=\"1.2-\\\"x\\\"\",schema=\"1\"} 1\n");
+    free(text);
+    metrics_add_process(m);
+    text = metrics_render(m, &len);
+    long long fds = -1;
+    double start = 0;
+    const char *p = strstr(text, "\nprocess_open_fds ");
+    assert_non_null(p);
+    fds = atoll(p + strlen("\nprocess_open_fds "));
+    assert_true(fds >= 3);
+    p = strstr(text, "\nprocess_start_time_seconds ");
+    assert_non_null(p);
+    start = atof(p + strlen("\nprocess_start_time_seconds "));
+    assert_true(start > 1.7e9 && start <= (double)time(NULL) + 1);
+    assert_non_null(strstr(text, "\nprocess_cpu_seconds_total "));
+    assert_non_null(strstr(text, "\nprocess_resident_memory_bytes "));
+    free(text);
+    char err[256];
+    struct metrics_http *srv = metrics_http_start(m, "::1", 0, NULL, err, sizeof err);
+    assert_non_null(srv);
+    assert_true(metrics_http_port(srv) > 0);
+    metrics_http_stop(&srv);
+    assert_null(metrics_http_start(m, "::1::x", 0, NULL, err, sizeof err));
+    metrics_destroy(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_render_exact),
         cmocka_unit_test(test_metrics_http_endpoints),
+        cmocka_unit_test(test_metrics_labels_info_process_ipv6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "base/util.h"
 
 static char dir[64];
 
@@ -68,11 +69,19 @@ static void test_reload_diff_live_and_restart(void **state)
     assert_string_equal(old.metrics_bind, "");
     assert_int_equal(config_diff(&old, &next, 1, live, sizeof live), 0);
     assert_string_equal(live, "");
-    char addr[16];
+    char addr[CONFIG_ADDR_MAX];
     int port;
     assert_int_equal(config_metrics_addr(&next, addr, &port), 0);
     assert_string_equal(addr, "127.0.0.1");
     assert_int_equal(port, 9464);
+    free(next.metrics_bind);
+    next.metrics_bind = xstrdup("[::1]:9465");      /* IPv6 in brackets */
+    assert_int_equal(config_metrics_addr(&next, addr, &port), 0);
+    assert_string_equal(addr, "::1");
+    assert_int_equal(port, 9465);
+    free(next.metrics_bind);
+    next.metrics_bind = xstrdup("::1:9465");        /* without them: refused */
+    assert_int_equal(config_metrics_addr(&next, addr, &port), -1);
     config_free(&old);
     config_free(&next);
 }

@@ -24,6 +24,7 @@
 #include "conf/config.h"
 #include "wire/mdp.h"
 #include "report.pb-c.h"
+#include "base/log.h"
 #include "base/util.h"
 #include "worker/worker.h"
 
@@ -388,6 +389,7 @@ static void setup(struct env *e, const char *dir)
 int main(void)
 {
     struct env e = {0};
+    log_configure(0, LOG_PRI_NOTICE);  /* no "job done" line per benchmark job */
     const char *b = getenv("REPORTD_BUILD");
     char *dir = xasprintf("%s/bench-spool.XXXXXX", b && *b ? b : "build");
     if (!mkdtemp(dir)) {

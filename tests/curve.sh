@@ -101,10 +101,10 @@ PIDS="$PIDS $!"
 
 # an allowed client submits and an allowed subscriber sees the Result
 "$CTL" watch --publish "$PUBLISH" --broker "$BROKER" --key "$T/keys/c1.key" \
-    --server-key "$T/keys/server.pub" --count 1 --idle 20000 result.43. > "$T/watch.out" 2>/dev/null &
+    --server-key "$T/keys/server.pub" --count 1 --idle 20000 result.43. > "$T/watch.out" 2>"$T/watch.log" &
 WATCH=$!
 PIDS="$PIDS $WATCH"
-sleep 0.5
+wait_for 10 watching "$T/watch.log" 1 || fail "the allowed subscriber did not start following"
 submit_ok() {
     "$CTL" submit --broker "$BROKER" --key "$T/keys/c1.key" --server-key "$T/keys/server.pub" \
         --timeout 2000 --wait 20 "$EX" > "$T/ok.out" 2>>"$T/ctl.log"

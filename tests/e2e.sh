@@ -30,7 +30,7 @@ cleanup() {
     touch "$T/stop"
     for p in $BG_PIDS $BROKER_PID; do kill "$p" 2>/dev/null; done
     for f in "$T"/w*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
-    sleep 0.3
+    wait_for 5 gone $BG_PIDS $BROKER_PID $(cat "$T"/w*.pid 2>/dev/null)
     for p in $BG_PIDS $BROKER_PID; do kill -9 "$p" 2>/dev/null; done
     for f in "$T"/w*.pid; do [ -e "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
     wait 2>/dev/null
@@ -78,7 +78,7 @@ supervise_worker() {   # supervise_worker NAME CONFIG
                 "$REPORTD_SEAMS" -c "$2" worker 2>>"$T/$1.log" &
             echo $! > "$T/$1.pid"
             wait $!
-            sleep 0.1
+            sleep 0.1   # the supervisor's restart pause (RestartSec=), not a wait for readiness
         done
     ) 2>/dev/null &
     BG_PIDS="$BG_PIDS $!"
@@ -86,9 +86,10 @@ supervise_worker() {   # supervise_worker NAME CONFIG
 
 watch_bg() {   # watch_bg OUT PREFIX…
     local out=$1; shift
+    local n=$(($(grep -c 'watch: following from seq' "$T/watch.log" 2>/dev/null) + 1))
     "$CTL" watch --json --broker "$BROKER" --publish "$PUBLISH" "$@" >"$out" 2>>"$T/watch.log" &
     BG_PIDS="$BG_PIDS $!"
-    sleep 0.5
+    wait_for 10 watching "$T/watch.log" "$n" || fail "the subscriber did not start following"
 }
 
 check_stream() {   # check_stream WATCH_OUT SUBMIT_OUT SPOOL LABEL
@@ -149,7 +150,6 @@ kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
     fail "2: the broker was killed with nothing pending: the test proves nothing"
 say "2: kill -9 broker with $(sql "$T/s2.db" 'select count(*) from job where state = 0') jobs pending, after $(count "$T/watch2.out" '"topic":"result\.') results;" \
     "$(sql "$T/s2.db" 'select count(*) from job') jobs durable"
-sleep 0.3
 start_broker "$T/c2.yaml"
 wait "$SUBMIT" || fail "2: reportctl submit exited $?"
 check_stream "$T/watch2.out" "$T/submit2.out" "$T/s2.db" "2 (broker kill -9)"
@@ -183,8 +183,11 @@ for region in 110101 430381 440106; do
         >>"$T/submit4.out" 2>>"$T/submit.log" || fail "4: submit $region"
 done
 wait_for 10 at_least "$T/watch4.out" '"topic"' 1 || fail "4: no alert arrived"
-sleep 1
-[ "$(wc -l < "$T/watch4.out")" -eq 1 ] && grep -q '"topic":"alert.43.4303.430381"' "$T/watch4.out" ||
+# not a pause to see whether more come: the publication log holds every alert
+# published since the subscriber's baseline, and exactly one is under alert.43.
+from=$(grep 'watch: following from seq' "$T/watch.log" | tail -1 | sed 's/.* seq //')
+[ "$(sql "$T/s2.db" "select count(*) from published where seq > $from and topic like 'alert.43.%'")" -eq 1 ] &&
+    [ "$(wc -l < "$T/watch4.out")" -eq 1 ] && grep -q '"topic":"alert.43.4303.430381"' "$T/watch4.out" ||
     fail "4: alert.43. subscriber got: $(cat "$T/watch4.out")"
 say "4: alert.43. subscriber received exactly the 湘乡 alert"
 "$CTL" watch --json --from 3 --count 4 --broker "$BROKER" --publish "$PUBLISH" >"$T/from.out" 2>>"$T/watch.log" ||
@@ -207,7 +210,7 @@ mkdir -p "$T/state"
 printf 'broker:\n  bind: %s\n  publish: %s\nworker:\n  threads: 2\n' "$BROKER" "$PUBLISH" > "$T/c6.yaml"
 STATE_DIRECTORY="$T/state" "$REPORTD" -c "$T/c6.yaml" 2>>"$T/embedded.log" &
 BROKER_PID=$!
-sleep 0.5
+# no wait for readiness needed: submit connects, resends and waits for its Result
 "$CTL" submit --fail-on none --broker "$BROKER" --region 430381 "$EX" | grep -q FAIL || fail "6: embedded default"
 [ -s "$T/state/spool.db" ] || fail "6: no spool in \$STATE_DIRECTORY"
 "$REPORTD" --check-config config/reportd.yaml | grep -qx "configuration OK" || fail "6: check-config"
@@ -219,7 +222,7 @@ say "6: embedded default with \$STATE_DIRECTORY, check-config OK / 78"
 touch "$T/stop"
 kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null; BROKER_PID=
 for f in "$T"/w*.pid; do kill "$(cat "$f")" 2>/dev/null; done
-sleep 0.5
+wait_for 10 gone $(cat "$T"/w*.pid) || fail "the workers did not stop on TERM"
 if grep -l "Sanitizer\|runtime error" "$T"/*.log >/dev/null 2>&1; then
     fail "a sanitizer reported an error"
 fi

@@ -21,10 +21,23 @@ wait_for() {
     return 1
 }
 
-# stop_pids PID…: TERM each, KILL what is left after 0.2 s, reap them all.
+# gone PID…: true when none of them runs any more.
+gone() {
+    for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done
+    return 0
+}
+
+# stop_pids PID…: TERM each, KILL what is still running 5 s later (no fixed
+# grace: it returns as soon as they are gone), reap them all.
 stop_pids() {
     for p in "$@"; do kill "$p" 2>/dev/null; done
-    sleep 0.2
+    wait_for 5 gone "$@"
     for p in "$@"; do kill -9 "$p" 2>/dev/null; done
     wait 2>/dev/null
+}
+
+# watching LOG N: the Nth "following from seq" line of reportctl watch is in
+# LOG — that subscriber is ready (what it misses is replayed).
+watching() {
+    [ "$(grep -c 'watch: following from seq' "$1" 2>/dev/null)" -ge "$2" ]
 }

@@ -108,6 +108,13 @@ started=$($PY "$H" sample "$MURL" process_start_time_seconds)
     fail "1: process_start_time_seconds $started is not when reportd started ($START)"
 [ "$($PY "$H" sample "$MURL" process_open_fds)" -gt 3 ] && [ "$($PY "$H" sample "$MURL" process_resident_memory_bytes)" -gt 1000000 ] ||
     fail "1: process_open_fds or process_resident_memory_bytes missing"
+# one info line per finished job, in text: who, what, how it went, how long
+ERRORS=$($CTL check --json "$EX" | $PY -c 'import json,sys; print(sum(f["severity"] == "error" for f in json.loads(sys.stdin.readline())["findings"]))')
+[ "$(grep -c '^<6>.* job done: FAIL, ' "$T/embedded.log")" -eq 101 ] ||
+    fail "1: $(grep -c 'job done: ' "$T/embedded.log") 'job done' lines for 101 Results"
+grep -m1 ' job done: FAIL, ' "$T/embedded.log" | grep -Eq "^<6>[0-9T:.-]+Z job done: FAIL, 湘乡市民政局 430381, $ERRORS errors, [0-9]+ warnings, [0-9]+ notices, [0-9]+ ms submission=[0-9a-f-]{36} attempt=1 worker=[0-9a-f]+ status=FAIL body=湘乡市民政局 region=430381 errors=$ERRORS warnings=[0-9]+ notices=[0-9]+ ms=[0-9]+\$" ||
+    fail "1: a 'job done' line reads: $(grep -m1 ' job done: ' "$T/embedded.log")"
+say "1: 101 'job done' lines (<6>, status, body, region, finding counts, attempt, worker, ms)"
 say "1: /metrics (prometheus_client parser) matches: 103 received, 101 accepted, 1 duplicate," \
     "1 rejected, 101 FAIL, 101 alerts, last seq 202; /healthz and /readyz ok"
 
@@ -244,8 +251,20 @@ ok = [o for o in map(json.loads, open(sys.argv[1])) if o["msg"].endswith("handed
       and len(o.get("worker", "")) >= 2]
 sys.exit(0 if len(ok) >= int(sys.argv[2]) else 1)' "$T/broker2.log" "$N" ||
     fail "2: job events do not carry submission_id, attempt and worker"
+# the job outcome in JSON: exactly one line per submission across the TERM and restart
+$PY - "$T/broker2.log" "$N" "$ERRORS" <<'PYEOF2' || fail "2: the JSON 'job done' lines"
+import json, sys
+done = [o for o in map(json.loads, open(sys.argv[1])) if o["msg"].startswith("job done: ")]
+ids = [o["submission_id"] for o in done]
+assert len(ids) == len(set(ids)) == int(sys.argv[2]), (len(ids), len(set(ids)))
+for o in done:
+    assert o["priority"] == 6 and o["level"] == "info", o
+    assert o["status"] == "FAIL" and o["body"] == "湘乡市民政局" and o["region"] == "430381", o
+    assert o["errors"] == int(sys.argv[3]) and o["warnings"] >= 1 and o["notices"] >= 0, o
+    assert o["attempt"] >= 1 and len(o["worker"]) >= 2 and isinstance(o["ms"], int) and o["ms"] >= 0, o
+PYEOF2
 say "2: after the restart all $N submissions have exactly one Result and one publication;" \
-    "JSON log lines parse, job events carry submission_id, attempt, worker"
+    "JSON log lines parse, job events carry submission_id, attempt, worker; one JSON 'job done' line each"
 # a worker process reloads too: it validates and names what it cannot apply
 sed 's/threads: 1/threads: 3/' "$T/c2w1.yaml" > "$T/c2.new" && mv "$T/c2.new" "$T/c2w1.yaml"
 kill -HUP "$W1"

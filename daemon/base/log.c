@@ -89,7 +89,7 @@ static void stamp(char *ts, size_t len)
 }
 
 /* Caller holds the lock. */
-static void emit(int pri, const struct log_job *job, const char *msg)
+static void emit(int pri, const struct log_job *job, const char *const *fields, const char *msg)
 {
     char ts[40];
     stamp(ts, sizeof ts);
@@ -106,6 +106,11 @@ static void emit(int pri, const struct log_job *job, const char *msg)
             json_object_set_new(o, "attempt", json_integer(job->attempt));
         if (job && job->worker && *job->worker)
             json_object_set_new(o, "worker", json_string(job->worker));
+        for (const char *const *f = fields; f && f[0] && f[1]; f += 2) {
+            int number = f[0][0] == '#';
+            json_t *v = number ? json_integer((json_int_t)strtoll(f[1], NULL, 10)) : json_string(f[1]);
+            json_object_set_new(o, f[0] + number, v ? v : json_string("(not UTF-8)"));
+        }
         char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
         json_decref(o);
         /* under journald the prefix sets the priority; it strips it */
@@ -124,6 +129,9 @@ static void emit(int pri, const struct log_job *job, const char *msg)
             buf_printf(&b, " attempt=%d", job->attempt);
         if (job && job->worker && *job->worker)
             buf_printf(&b, " worker=%s", job->worker);
+        for (const char *const *f = fields; f && f[0] && f[1]; f += 2)
+            buf_printf(&b, strpbrk(f[1], " \"") || !*f[1] ? " %s=\"%s\"" : " %s=%s",
+                       f[0] + (f[0][0] == '#'), f[1]);
     }
     buf_puts(&b, "\n");
     log_write_hook(b.data, b.len);
@@ -138,7 +146,7 @@ static void roll(struct slot *s, time_t now)
         char msg[300];
         snprintf(msg, sizeof msg, "%ld more like \"%s…\" in the last %ld s: not logged",
                  s->suppressed, s->what, (long)(now - s->window));
-        emit(s->pri, NULL, msg);
+        emit(s->pri, NULL, NULL, msg);
     }
     s->window = now;
     s->lines = 0;
@@ -203,7 +211,8 @@ static int admit(int pri, const char *fmt, const char *msg)
     return 0;
 }
 
-static void vlog(int pri, const struct log_job *job, const char *fmt, va_list ap)
+static void vlog(int pri, const struct log_job *job, const char *const *fields, const char *fmt,
+                 va_list ap)
 {
     if (pri < LOG_PRI_ERR)
         pri = LOG_PRI_ERR;
@@ -214,7 +223,7 @@ static void vlog(int pri, const struct log_job *job, const char *fmt, va_list ap
     trim_utf8(msg);
     pthread_mutex_lock(&lock);
     if (pri <= max_pri && admit(pri, fmt, msg))
-        emit(pri, job, msg);
+        emit(pri, job, fields, msg);
     pthread_mutex_unlock(&lock);
 }
 
@@ -222,7 +231,7 @@ void log_msg(int pri, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vlog(pri, NULL, fmt, ap);
+    vlog(pri, NULL, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -230,7 +239,16 @@ void log_job(int pri, const struct log_job *job, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vlog(pri, job, fmt, ap);
+    vlog(pri, job, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void log_job_fields(int pri, const struct log_job *job, const char *const *fields,
+                    const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(pri, job, fields, fmt, ap);
     va_end(ap);
 }
 

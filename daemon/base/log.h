@@ -41,6 +41,12 @@ int log_level_parse(const char *name);
 void log_msg(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_job(int pri, const struct log_job *job, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A job event with more of what it is about: fields is "key", "value", …,
+ * NULL; a key written "#key" has a whole number as its value. Text: " key=value"
+ * after the job's (quoted when the value holds a space or is empty); JSON: a
+ * member each, a string or (#) a number. For the one line per finished job. */
+void log_job_fields(int pri, const struct log_job *job, const char *const *fields,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Report suppressed lines whose window has ended. Call now and then. */
 void log_tick(void);
 

@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "check/jsonout.h"
 #include "conf/config.h"
 #include "wire/mdp.h"
 #include "broker/broker_private.h"
@@ -34,9 +35,41 @@
 #define MAX_FRAMES 64           /* frames per message we accept */
 #define BURST 512               /* messages handled per wake-up before timers run */
 
-/* A job's first Result was recorded (r NULL: the reply was not a Result). */
-static void count_result(struct broker *b, const struct job *j, const Reportd__Result *r)
+/* The job's outcome, one info line: who, what, how it went, how long. */
+static void log_outcome(const struct job *j, const struct worker *w, const Reportd__Result *r)
 {
+    unsigned sev[3] = {0, 0, 0};
+    for (size_t i = 0; i < r->n_findings; i++)
+        if (r->findings[i]->severity >= 0 && r->findings[i]->severity < 3)
+            sev[r->findings[i]->severity]++;
+    const char *region = r->enrichment && r->enrichment->region && r->enrichment->region->code
+                         ? r->enrichment->region->code
+                         : r->body && r->body->region_code ? r->body->region_code : "";
+    const char *body = r->body && r->body->name ? r->body->name : "";
+    int64_t since = j->queued_us ? j->queued_us : j->sent_us;
+    char hex[33] = "", errors[16], warnings[16], notices[16], ms[24];
+    if (w)
+        roster_worker_hex(w, hex);
+    snprintf(errors, sizeof errors, "%u", sev[2]);
+    snprintf(warnings, sizeof warnings, "%u", sev[1]);
+    snprintf(notices, sizeof notices, "%u", sev[0]);
+    snprintf(ms, sizeof ms, "%lld", (long long)(since ? (util_now_us() - since) / 1000 : 0));
+    const char *status = jsonout_status(r->status);
+    const char *const fields[] = {"status", status, "body", body, "region", region, "#errors",
+                                  errors, "#warnings", warnings, "#notices", notices, "#ms", ms,
+                                  NULL};
+    const char *sid = r->submission_id && *r->submission_id ? r->submission_id : j->submission_id;
+    log_job_fields(LOG_PRI_INFO, &(struct log_job){sid, j->deliveries + 1, hex}, fields,
+            "job done: %s, %s%s%s, %u errors, %u warnings, %u notices, %s ms", status,
+            *body ? body : "(no name)", *region ? " " : "", region, sev[2], sev[1], sev[0], ms);
+}
+
+/* A job's first Result was recorded (r NULL: the reply was not a Result). */
+static void count_result(struct broker *b, const struct job *j, const struct worker *w,
+                         const Reportd__Result *r)
+{
+    if (r)
+        log_outcome(j, w, r);
     if (r && r->status >= 0 && r->status < 4) {
         b->st.results[r->status]++;
         if ((b->cfg->alert_statuses >> r->status) & 1u) {
@@ -52,7 +85,8 @@ static void count_result(struct broker *b, const struct job *j, const Reportd__R
 
 /* A Titanic job's reply: frames body.. of m (9/TSP "frames 1+": stored whole;
  * a first frame that is a Result of cfg->service is published). */
-static void finish_titanic(struct broker *b, struct job *j, const struct mdp_msg *m, size_t body)
+static void finish_titanic(struct broker *b, struct job *j, const struct worker *w,
+                           const struct mdp_msg *m, size_t body)
 {
     char err[256];
     const void *data = mdp_msg_data(m, body);
@@ -80,13 +114,14 @@ static void finish_titanic(struct broker *b, struct job *j, const struct mdp_msg
         b->st.spool_failures++;
         log_job(LOG_PRI_ERR, &lj, "%s", err);
     } else if (done == 1) {
-        count_result(b, j, r);
+        count_result(b, j, w, r);
     }
     if (r)
         reportd__result__free_unpacked(r, NULL);
 }
 
-static void finish_plain(struct broker *b, struct job *j, const struct mdp_msg *m, size_t body)
+static void finish_plain(struct broker *b, struct job *j, const struct worker *w,
+                         const struct mdp_msg *m, size_t body)
 {
     char err[256];
     struct mdp_msg *out = mdp_client_cmd(j->client, j->clen, j->service);
@@ -103,7 +138,7 @@ static void finish_plain(struct broker *b, struct job *j, const struct mdp_msg *
         log_msg(LOG_PRI_WARNING, "a %s reply is not a Result: not published", j->service);
         return;
     }
-    count_result(b, j, r);
+    count_result(b, j, w, r);
     if (!publisher_result(b->pub, r, mdp_msg_data(m, body), mdp_msg_size(m, body), err,
                           sizeof err))
         log_msg(LOG_PRI_ERR, "%s", err);
@@ -119,9 +154,9 @@ static void on_reply(struct broker *b, struct worker *w, const struct mdp_msg *m
     if (j->sent_us)
         telemetry_observe(b->tm, TELEMETRY_WORK, (double)(util_now_us() - j->sent_us) / 1e6);
     if (j->uuid[0])
-        finish_titanic(b, j, m, p->body);
+        finish_titanic(b, j, w, m, p->body);
     else
-        finish_plain(b, j, m, p->body);
+        finish_plain(b, j, w, m, p->body);
     roster_job_free(j);
     roster_idle(w->svc, w);
     roster_dispatch(b, w->svc);

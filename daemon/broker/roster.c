@@ -79,8 +79,7 @@ void roster_send(struct broker *b, struct worker *w, int cmd)
     mdp_msg_destroy(&m);
 }
 
-/* A worker's ROUTER identity in hex, for logs (out holds 33 bytes). */
-static void worker_hex(const struct worker *w, char out[33])
+void roster_worker_hex(const struct worker *w, char out[33])
 {
     static const char digits[] = "0123456789abcdef";
     size_t n = w->idlen < 16 ? w->idlen : 16;
@@ -148,7 +147,7 @@ void roster_delete(struct broker *b, struct worker *w, int disconnect, const cha
     struct job *held = w->job;
     struct service *svc = w->svc;
     char hex[33];
-    worker_hex(w, hex);
+    roster_worker_hex(w, hex);
     for (size_t i = 0; i < b->nworkers; i++)
         if (b->workers[i] == w) {
             b->workers[i] = b->workers[--b->nworkers];
@@ -194,7 +193,7 @@ void roster_dispatch(struct broker *b, struct service *s)
             j->sent_us = util_now_us();
             telemetry_observe(b->tm, TELEMETRY_QUEUE, (double)(j->sent_us - j->queued_us) / 1e6);
             char hex[33];
-            worker_hex(w, hex);
+            roster_worker_hex(w, hex);
             log_job(LOG_PRI_DEBUG, &(struct log_job){j->submission_id, j->deliveries + 1, hex},
                     "job %s handed to a worker", j->uuid[0] ? j->uuid : s->name);
         }

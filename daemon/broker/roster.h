@@ -18,6 +18,8 @@ void roster_enqueue(struct broker *b, struct service *s, struct job *j, int fron
 /* Hand queued jobs of s to its idle workers. */
 void roster_dispatch(struct broker *b, struct service *s);
 void roster_job_free(struct job *j);
+/* A worker's ROUTER identity in hex, for logs (out holds 33 bytes). */
+void roster_worker_hex(const struct worker *w, char out[33]);
 
 /* The worker with this ROUTER identity, or NULL. */
 struct worker *roster_find(struct broker *b, const void *id, size_t len);

@@ -275,6 +275,10 @@ int ctl_watch(int argc, char **argv)
         long long last = broker_last(&w);
         w.last = last > 0 ? (uint64_t)last : 0;
     }
+    /* ready: whatever is published from here on is printed (a message the
+     * subscription missed comes back through reportd.replay) */
+    fprintf(stderr, "reportctl: watch: following from seq %llu\n", (unsigned long long)w.last);
+    fflush(stderr);
     follow(&w, sub, idle_exit);
     fprintf(stderr, "reportctl: watch: %ld printed, %lu gaps, %lu replayed, last seq %llu\n",
             w.printed, w.gaps, w.replayed, (unsigned long long)w.last);

@@ -98,6 +98,31 @@ static void test_log_json_lines(void **state)
     json_decref(o);
 }
 
+/* The job's outcome: extra fields after the job's, "#" ones numbers in JSON. */
+static void test_log_job_outcome_fields(void **state)
+{
+    (void)state;
+    const char *const fields[] = {"status", "FAIL", "body", "湘乡市 民政局", "region", "430381",
+                                  "#errors", "5", "#ms", "12", NULL};
+    const struct log_job job = {"a1b2", 1, "00ab"};
+    log_job_fields(LOG_PRI_INFO, &job, fields, "job done: %s", "FAIL");
+    assert_string_equal(text(), "<6>job done: FAIL submission=a1b2 attempt=1 worker=00ab "
+                                "status=FAIL body=\"湘乡市 民政局\" region=430381 errors=5 ms=12\n");
+    buf_free(&captured);
+    memset(&captured, 0, sizeof captured);
+    unsetenv("JOURNAL_STREAM");
+    log_configure(1, LOG_PRI_INFO);
+    log_job_fields(LOG_PRI_INFO, &job, fields, "job done: %s", "FAIL");
+    json_t *o = json_loads(text(), 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "region")), "430381");
+    assert_string_equal(json_string_value(json_object_get(o, "body")), "湘乡市 民政局");
+    assert_int_equal(json_integer_value(json_object_get(o, "errors")), 5);
+    assert_int_equal(json_integer_value(json_object_get(o, "ms")), 12);
+    assert_null(json_object_get(o, "#errors"));
+    json_decref(o);
+}
+
 static void test_log_repeated_errors_rate_limited(void **state)
 {
     (void)state;
@@ -208,6 +233,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_log_text_prefix_and_job_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_json_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_job_outcome_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_repeated_errors_rate_limited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_priorities, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_suppression_summary_counts, setup, teardown),

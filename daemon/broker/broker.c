@@ -243,11 +243,20 @@ static void on_client(struct broker *b, const struct mdp_msg *m, const struct md
         log_msg(LOG_PRI_NOTICE, "draining: a %.*s request refused", (int)len, name);
         return;
     }
+    struct service *s = roster_service(b, name, len, ROSTER_CREATE);
+    if (!s) {
+        char why[96];
+        snprintf(why, sizeof why, "503 too many services (limits.max_services %d): not queued",
+                 b->cfg->max_services);
+        log_msg(LOG_PRI_WARNING, "a request for a new service %.*s refused: %zu services known "
+                "(limits.max_services)", (int)(len < 64 ? len : 64), name, b->nsvcs);
+        roster_answer_status(b, m, p, why);
+        return;
+    }
     struct job *j = xcalloc(1, sizeof *j);
     j->clen = mdp_msg_size(m, 0);
     j->client = xmalloc(j->clen);
     memcpy(j->client, mdp_msg_data(m, 0), j->clen);
-    struct service *s = roster_service(b, name, len, 1);
     j->service = s->name;
     j->body = mdp_msg_new();
     for (size_t i = p->body; i < m->n; i++)
@@ -375,18 +384,10 @@ void broker_destroy(struct broker **bp)
         }
         roster_delete(b, w, b->router != NULL, "broker stopping");
     }
-    for (size_t i = 0; i < b->nsvcs; i++) {
-        struct service *s = b->svcs[i];
-        while (s->head) {
-            struct job *j = s->head;
-            s->head = j->next;
-            roster_job_free(j);
-        }
-        free(s->waiting);
-        free(s->name);
-        free(s);
-    }
-    free(b->svcs);
+    roster_services_free(b);
+    for (size_t i = 0; i < b->ncredits; i++)
+        free(b->credits[i].id);
+    free(b->credits);
     free(b->workers);
     titanic_acks_fail(b);
     free(b->acks);

@@ -39,10 +39,20 @@ struct worker {
 
 struct service {
     char *name;
+    size_t len;                 /* of name */
+    uint64_t hash;              /* of name (roster.c) */
+    struct service *hnext;      /* next in its hash bucket */
+    size_t index;               /* in broker.svcs */
     struct job *head, *tail;    /* queued jobs */
     struct worker **waiting;    /* idle workers, longest idle first */
     size_t nwaiting;
     size_t nworkers;
+};
+
+struct replay_credit {          /* a client that got reportd.replay bytes in this window */
+    void *id;                   /* ROUTER identity */
+    size_t idlen;
+    uint64_t spent;
 };
 
 struct broker {
@@ -50,8 +60,14 @@ struct broker {
     void *router;
     struct spool *sp;
     struct publisher *pub;
-    struct service **svcs;
+    struct service **svcs;      /* every service, in no order (for ticks and stats) */
     size_t nsvcs;
+    struct service **buckets;   /* the same, by the hash of their name */
+    size_t nbuckets;            /* a power of two, or 0 before the first */
+    struct replay_credit *credits;  /* reportd.replay bytes per client in this window */
+    size_t ncredits;
+    uint64_t replay_spent;      /* … for all clients */
+    int64_t replay_window_end;  /* ms (monotonic): the counts start again */
     struct worker **workers;
     size_t nworkers;
     struct mdp_msg **acks;      /* titanic.request answers waiting for the commit */

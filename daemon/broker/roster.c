@@ -21,18 +21,97 @@
 #include "broker/telemetry.h"
 #include "base/util.h"
 
+static uint64_t name_hash(const char *name, size_t len)
+{
+    uint64_t h = 14695981039346656037u;     /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)name[i]) * 1099511628211u;
+    return h;
+}
+
+/* Size the hash table for n services (twice as many buckets, at least 64). */
+static void rehash(struct broker *b, size_t n)
+{
+    size_t want = 64;
+    while (want < 2 * n)
+        want *= 2;
+    if (want == b->nbuckets)
+        return;
+    free(b->buckets);
+    b->buckets = xcalloc(want, sizeof *b->buckets);
+    b->nbuckets = want;
+    for (size_t i = 0; i < b->nsvcs; i++) {
+        struct service *s = b->svcs[i];
+        size_t k = s->hash & (want - 1);
+        s->hnext = b->buckets[k];
+        b->buckets[k] = s;
+    }
+}
+
+/* The service called name[0..len): ROSTER_FIND only finds it; ROSTER_CREATE
+ * creates it unless limits.max_services are known already (NULL then);
+ * ROSTER_FORCE creates it regardless (a Titanic job already in the spool must
+ * have its queue). */
 struct service *roster_service(struct broker *b, const char *name, size_t len, int create)
 {
-    for (size_t i = 0; i < b->nsvcs; i++)
-        if (strlen(b->svcs[i]->name) == len && memcmp(b->svcs[i]->name, name, len) == 0)
-            return b->svcs[i];
-    if (!create)
+    uint64_t h = name_hash(name, len);
+    for (struct service *s = b->nbuckets ? b->buckets[h & (b->nbuckets - 1)] : NULL; s;
+         s = s->hnext)
+        if (s->hash == h && s->len == len && memcmp(s->name, name, len) == 0)
+            return s;
+    if (create == ROSTER_FIND ||
+        (create == ROSTER_CREATE && b->nsvcs >= (size_t)b->cfg->max_services))
         return NULL;
     struct service *s = xcalloc(1, sizeof *s);
     s->name = xstrndup(name, len);
+    s->len = len;
+    s->hash = h;
+    s->index = b->nsvcs;
     b->svcs = xrealloc(b->svcs, (b->nsvcs + 1) * sizeof *b->svcs);
     b->svcs[b->nsvcs++] = s;
+    if (b->nsvcs > b->nbuckets / 2) {
+        rehash(b, b->nsvcs);        /* links s too */
+    } else {
+        size_t k = h & (b->nbuckets - 1);
+        s->hnext = b->buckets[k];
+        b->buckets[k] = s;
+    }
     return s;
+}
+
+/* Forget s (no worker, nothing queued: no job points at its name). */
+static void service_remove(struct broker *b, struct service *s)
+{
+    struct service **pp = &b->buckets[s->hash & (b->nbuckets - 1)];
+    while (*pp != s)
+        pp = &(*pp)->hnext;
+    *pp = s->hnext;
+    struct service *last = b->svcs[--b->nsvcs];
+    b->svcs[s->index] = last;
+    last->index = s->index;
+    free(s->waiting);
+    free(s->name);
+    free(s);
+}
+
+void roster_services_free(struct broker *b)
+{
+    for (size_t i = 0; i < b->nsvcs; i++) {
+        struct service *s = b->svcs[i];
+        while (s->head) {
+            struct job *j = s->head;
+            s->head = j->next;
+            roster_job_free(j);
+        }
+        free(s->waiting);
+        free(s->name);
+        free(s);
+    }
+    free(b->svcs);
+    free(b->buckets);
+    b->svcs = NULL;
+    b->buckets = NULL;
+    b->nsvcs = b->nbuckets = 0;
 }
 
 void roster_job_free(struct job *j)
@@ -216,11 +295,19 @@ void roster_ready(struct broker *b, struct worker *w, const struct mdp_msg *m,
         roster_delete(b, w, 1, "worker re-registered");
         return;
     }
+    struct service *s = roster_service(b, name, len, ROSTER_CREATE);
+    if (!s) {
+        log_msg(LOG_PRI_WARNING, "READY for a new service %.*s refused: %zu services known "
+                "(limits.max_services)", (int)(len < 64 ? len : 64), name, b->nsvcs);
+        struct worker tmp = {.id = (void *)mdp_msg_data(m, 0), .idlen = mdp_msg_size(m, 0)};
+        roster_send(b, &tmp, MDP_DISCONNECT);
+        return;
+    }
     w = xcalloc(1, sizeof *w);
     w->idlen = mdp_msg_size(m, 0);
     w->id = xmalloc(w->idlen);
     memcpy(w->id, mdp_msg_data(m, 0), w->idlen);
-    w->svc = roster_service(b, name, len, 1);
+    w->svc = s;
     w->svc->nworkers++;
     w->expiry = util_now_ms() + (int64_t)b->cfg->heartbeat_ms * b->cfg->liveness;
     b->workers = xrealloc(b->workers, (b->nworkers + 1) * sizeof *b->workers);
@@ -243,7 +330,7 @@ void roster_tick(struct broker *b, int64_t now)
             roster_send(b, w, MDP_HEARTBEAT);
         }
     }
-    for (size_t i = 0; i < b->nsvcs; i++) {
+    for (size_t i = b->nsvcs; i-- > 0;) {
         struct service *s = b->svcs[i];
         struct job **pp = &s->head, *last = NULL;
         while (*pp) {
@@ -259,6 +346,8 @@ void roster_tick(struct broker *b, int64_t now)
             pp = &j->next;
         }
         s->tail = last;
+        if (!s->head && s->nworkers == 0)   /* idle: forgotten (a later request makes it anew) */
+            service_remove(b, s);
     }
     b->heartbeat_at = now + b->cfg->heartbeat_ms;
 }

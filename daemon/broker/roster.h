@@ -12,7 +12,9 @@
 struct mdp_parsed;
 
 /* The service called name[0..len), created when create is set; else NULL. */
+enum { ROSTER_FIND = 0, ROSTER_CREATE = 1, ROSTER_FORCE = 2 };
 struct service *roster_service(struct broker *b, const char *name, size_t len, int create);
+void roster_services_free(struct broker *b);
 /* Put j at the tail (or, front: the head) of s's queue. Takes j. */
 void roster_enqueue(struct broker *b, struct service *s, struct job *j, int front);
 /* Hand queued jobs of s to its idle workers. */

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/util.h"
+#include "conf/config.h"
 #include "check/jsonout.h"
 #include "wire/mdp.h"
 #include "wire/titanic_id.h"
@@ -38,18 +40,22 @@ struct replay {
     const struct mdp_msg *req;
     size_t prefix0;             /* first prefix frame */
     uint64_t next;
+    uint64_t bytes, max;        /* message bytes in the answer, and its limit */
 };
 
 static int replay_one(void *arg, uint64_t seq, const char *topic, const void *body, size_t len)
 {
     struct replay *r = arg;
-    r->next = seq + 1;
     int match = r->prefix0 >= r->req->n;
     for (size_t i = r->prefix0; !match && i < r->req->n; i++) {
         size_t n = mdp_msg_size(r->req, i);
         match = strlen(topic) >= n && memcmp(topic, mdp_msg_data(r->req, i), n) == 0;
     }
+    if (match && r->bytes && r->bytes + len > r->max)
+        return 1;               /* the answer is full: NEXT stays at seq */
+    r->next = seq + 1;
     if (match) {
+        r->bytes += len;
         char seqs[24];
         snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)seq);
         mdp_msg_addstr(r->out, topic);
@@ -70,6 +76,30 @@ static uint64_t frame_u64(const struct mdp_msg *m, size_t i, uint64_t dflt)
     return ok ? (uint64_t)v : dflt;
 }
 
+/* The replay bytes this client (ROUTER identity id) got in this window; the
+ * window starts again (every count 0) each limits.replay_window seconds. */
+static struct replay_credit *credit(struct broker *b, const void *id, size_t idlen)
+{
+    int64_t now = util_now_ms();
+    if (now >= b->replay_window_end) {
+        for (size_t i = 0; i < b->ncredits; i++)
+            free(b->credits[i].id);
+        b->ncredits = 0;
+        b->replay_spent = 0;
+        b->replay_window_end = now + (int64_t)b->cfg->replay_window * 1000;
+    }
+    for (size_t i = 0; i < b->ncredits; i++)
+        if (b->credits[i].idlen == idlen && memcmp(b->credits[i].id, id, idlen) == 0)
+            return &b->credits[i];
+    b->credits = xrealloc(b->credits, (b->ncredits + 1) * sizeof *b->credits);
+    struct replay_credit *c = &b->credits[b->ncredits++];
+    c->id = xmalloc(idlen ? idlen : 1);
+    memcpy(c->id, id, idlen);
+    c->idlen = idlen;
+    c->spent = 0;
+    return c;
+}
+
 static void replay(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p)
 {
     uint64_t from = frame_u64(m, p->body, 0), to = frame_u64(m, p->body + 1, UINT64_MAX);
@@ -77,12 +107,29 @@ static void replay(struct broker *b, const struct mdp_msg *m, const struct mdp_p
         roster_answer_status(b, m, p, "400 expected: FROM [TO [PREFIX…]], FROM >= 1");
         return;
     }
+    /* what one client may have queued and unread is bounded by its budget,
+     * what all clients may, by four budgets: a client that asks and never
+     * reads cannot grow the broker */
+    uint64_t budget = (uint64_t)b->cfg->replay_budget;
+    struct replay_credit *c = credit(b, mdp_msg_data(m, 0), mdp_msg_size(m, 0));
+    int mine = c->spent >= budget;
+    if (mine || b->replay_spent >= 4 * budget) {
+        log_msg(LOG_PRI_WARNING, "reportd.replay refused: %s had %llu bytes of replay in the last "
+                "%d s (limits.replay_budget %llu)", mine ? "a client" : "all clients",
+                (unsigned long long)(mine ? c->spent : b->replay_spent), b->cfg->replay_window,
+                (unsigned long long)(mine ? budget : 4 * budget));
+        roster_answer_status(b, m, p, mine ? "500 replay budget of this client spent: retry later"
+                                           : "500 replay budget of the broker spent: retry later");
+        return;
+    }
     struct mdp_msg *out = mdp_client_answer(m, p, "200");
     struct mdp_msg *items = mdp_msg_new();
-    struct replay r = {items, m, p->body + 2, from};
+    struct replay r = {items, m, p->body + 2, from, 0, (uint64_t)b->cfg->replay_bytes};
     uint64_t last = spool_last_seq(b->sp);
     if (spool_replay(b->sp, from, to, REPLAY_LIMIT, replay_one, &r) != 0)
         log_msg(LOG_PRI_ERR, "spool: replay failed");
+    c->spent += r.bytes;
+    b->replay_spent += r.bytes;
     if (r.next == from)         /* nothing in range: skip to its end */
         r.next = (to < last ? to : last) + 1;
     if (r.next < from)
@@ -165,7 +212,7 @@ static int service_known(struct broker *b, const char *name, size_t len)
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         if (strlen(own[i]) == len && memcmp(own[i], name, len) == 0)
             return 1;
-    struct service *s = roster_service(b, name, len, 0);
+    struct service *s = roster_service(b, name, len, ROSTER_FIND);
     return s && s->nworkers > 0;
 }
 

@@ -39,7 +39,7 @@ static Reportd__Submission *untrusted_submission(const void *body, size_t len)
 void titanic_queue(struct broker *b, const char *uuid, const char *submission_id,
                    const char *service, const void *body, size_t len)
 {
-    struct service *s = roster_service(b, service, strlen(service), 1);
+    struct service *s = roster_service(b, service, strlen(service), ROSTER_FORCE);
     struct job *j = xcalloc(1, sizeof *j);
     snprintf(j->uuid, sizeof j->uuid, "%s", uuid);
     j->body = mdp_msg_new();
@@ -94,6 +94,17 @@ void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp
     }
     if (b->draining) {          /* stopping: take no new work; 9/TSP "500" = retry later */
         roster_answer_status(b, m, p, "500");
+        b->st.rejected++;
+        return;
+    }
+    if (!roster_service(b, mdp_msg_data(m, p->body), mdp_msg_size(m, p->body), ROSTER_FIND) &&
+        b->nsvcs >= (size_t)b->cfg->max_services) {
+        char why[96];
+        snprintf(why, sizeof why, "500 too many services (limits.max_services %d): retry later",
+                 b->cfg->max_services);
+        log_msg(LOG_PRI_WARNING, "titanic.request for a new service refused: %zu services "
+                "known (limits.max_services)", b->nsvcs);
+        roster_answer_status(b, m, p, why);
         b->st.rejected++;
         return;
     }

@@ -31,6 +31,10 @@ struct config {
     int pdf_timeout_ms;         /* ms: wall clock of one PDF extraction, then SIGKILL */
     long pdf_max_memory;        /* bytes: address space of the pdftotext child */
     long pdf_max_output;        /* bytes: most text taken from one PDF */
+    int max_services;           /* service names the broker keeps at once */
+    long replay_bytes;          /* bytes: most message bytes in one reportd.replay answer */
+    long replay_budget;         /* bytes: most replay bytes one client gets per window */
+    int replay_window;          /* s: the replay budget's window */
     char *metrics_bind;         /* "ADDR:PORT" serving /metrics, /healthz, /readyz; "" off */
     char *log_format;           /* "text" or "json" */
     char *log_level;            /* least important priority logged: error … debug */

@@ -7,6 +7,8 @@
  *  - titanic.close of a pending job is refused, and a request identical to a
  *    closed one runs again (item 5);
  *  - titanic.request and titanic.reply carry every body frame (item 6);
+ *  - reportd.replay answers are bounded in bytes and per client (item 8);
+ *  - service names are bounded and expire when idle (item 9);
  *  - a REJECTED Result from a known submitter is published on its region's
  *    topic (item 12). */
 #include <stdarg.h>
@@ -350,6 +352,121 @@ static void test_faults_titanic_carries_every_frame(void **state)
     mdp_msg_destroy(&req);
 }
 
+/* Fill the spool's publication log with n messages of size bytes each. */
+static void fill_published(struct fixture *f, int n, size_t size)
+{
+    char err[256];
+    struct spool *sp = spool_open(f->b.cfg.spool_path, err, sizeof err);
+    assert_non_null(sp);
+    uint8_t *body = xcalloc(1, size);
+    for (int i = 0; i < n; i++)
+        assert_int_not_equal(spool_log(sp, "result.43.4303.430381", body, size, err, sizeof err),
+                             0);
+    assert_int_equal(spool_commit(sp, err, sizeof err), 0);
+    spool_close(&sp);
+    free(body);
+}
+
+/* Item 8: 300 published messages of 16 KiB. One reportd.replay answer holds at
+ * most limits.replay_bytes (1 MiB by default: 64 messages, NEXT says where to
+ * go on); a client asking again and again without reading gets at most
+ * limits.replay_budget (8 MiB) per window (limits.replay_window), then "500 …: retry later". */
+static void test_faults_replay_is_bounded_per_client(void **state)
+{
+    struct fixture *f = *state;
+    fill_published(f, 300, 16384);
+    f->b.cfg.replay_window = 3600;              /* the whole test is one window */
+    start(f);
+    struct mdp_msg *r = call(f, "reportd.replay", "1", (size_t)1, NULL);
+    expect_status(r, "200");
+    assert_true(mdp_msg_is(r, 1, "65"));        /* next */
+    assert_true(mdp_msg_is(r, 2, "300"));       /* last */
+    assert_int_equal(r->n, 3 + 3 * 64);
+    mdp_msg_destroy(&r);
+    /* 20 more requests before reading any answer */
+    for (int i = 0; i < 20; i++) {
+        struct mdp_msg *m = mdp_client_cmd(NULL, 0, "reportd.replay");
+        mdp_msg_addstr(m, "1");
+        assert_int_equal(mdp_msg_send(m, f->client, 0), 0);
+        mdp_msg_destroy(&m);
+    }
+    int served = 0, refused = 0;
+    for (int i = 0; i < 20; i++) {
+        struct mdp_msg *m = bf_recv(f->client, 3000);
+        assert_non_null(m);
+        if (mdp_msg_is(m, 3, "200"))
+            served++;
+        else if (mdp_msg_is(m, 3, "500 replay budget of this client spent: retry later"))
+            refused++;
+        else
+            fail_msg("unexpected replay answer of %zu frames", m->n);
+        mdp_msg_destroy(&m);
+    }
+    assert_int_equal(served, 7);                /* 8 × ~1 MiB in the window, one sent above */
+    assert_int_equal(refused, 13);
+}
+
+/* Item 9: plain requests for one-off service names; a service with no worker
+ * and nothing queued is forgotten at the next heartbeat after its requests
+ * expired; at most limits.max_services (10,000) names at once: beyond, the
+ * request is answered "503 …" instead of queued. */
+static void test_faults_service_names_are_bounded_and_expire(void **state)
+{
+    struct fixture *f = *state;
+    f->b.cfg.request_expiry_ms = 60000;         /* keep them queued for the bound */
+    start(f);
+    bf_worker(&f->b, "report.check");            /* one service with a worker */
+    char name[32];
+    for (int i = 0; i < 9999; i++) {
+        snprintf(name, sizeof name, "oneoff.%d", i);
+        struct mdp_msg *m = mdp_client_cmd(NULL, 0, name);
+        mdp_msg_addstr(m, "x");
+        assert_int_equal(mdp_msg_send(m, f->client, 0), 0);
+        mdp_msg_destroy(&m);
+    }
+    assert_null(bf_recv(f->client, 300));   /* all queued: no answer */
+    struct mdp_msg *r = call(f, "oneoff.last", "x", (size_t)1, NULL);
+    expect_status(r, "503 too many services (limits.max_services 10000): not queued");
+    mdp_msg_destroy(&r);
+    /* a name already known is still served: a worker for oneoff.7 gets its request */
+    void *w = bf_worker(&f->b, "oneoff.7");
+    struct mdp_msg *req = bf_recv_cmd(w, 2000);
+    assert_non_null(req);
+    assert_true(mdp_msg_is(req, 5, "x"));
+    mdp_msg_destroy(&req);
+}
+
+/* Item 9: an idle service (no worker, nothing queued) is forgotten once its
+ * requests expired, which makes room under the bound. */
+static void test_faults_idle_services_expire(void **state)
+{
+    struct fixture *f = *state;
+    f->b.cfg.max_services = 3;
+    start(f);
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "idle.%d", i);
+        bf_send(f->client, 4, "", "MDPC01", name, "x");
+    }
+    struct mdp_msg *r = call(f, "idle.new", "x", (size_t)1, NULL);
+    expect_status(r, "503 too many services (limits.max_services 3): not queued");
+    mdp_msg_destroy(&r);
+    /* request_expiry_ms 300: the queued requests expire, then their services */
+    for (int i = 0; i < 100; i++) {
+        struct mdp_msg *m = mdp_client_cmd(NULL, 0, "idle.new");
+        mdp_msg_addstr(m, "x");
+        mdp_msg_send(m, f->client, 0);
+        mdp_msg_destroy(&m);
+        m = bf_recv(f->client, 50);
+        int refused = m != NULL;
+        mdp_msg_destroy(&m);
+        if (!refused)
+            return;                             /* queued: room was made */
+        usleep(50000);
+    }
+    fail_msg("idle services never expired");
+}
+
 /* Item 12: a worker answers an unreadable document from 湘乡市民政局 (430381)
  * with the checker's REJECTED Result; it is published on the region's topics
  * with the submitter's name. */
@@ -421,6 +538,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_faults_request_after_close_runs_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_faults_titanic_carries_every_frame, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_faults_replay_is_bounded_per_client, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_faults_service_names_are_bounded_and_expire, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_faults_idle_services_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_faults_rejected_reaches_its_region, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

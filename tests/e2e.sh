@@ -213,11 +213,20 @@ BROKER_PID=$!
 # no wait for readiness needed: submit connects, resends and waits for its Result
 "$CTL" submit --fail-on none --broker "$BROKER" --region 430381 "$EX" | grep -q FAIL || fail "6: embedded default"
 [ -s "$T/state/spool.db" ] || fail "6: no spool in \$STATE_DIRECTORY"
+# the published forms through the daemon: a PDF, a truncated PDF (REJECTED,
+# the worker serves on), the same PDF again, the HTML page (WARN: submitted
+# now, long after the deadline, R-DEADLINE joins 淮安's clean report)
+SR=../shared/reports
+head -c 100000 $SR/huaian-2024.pdf > "$T/cut.pdf"
+"$CTL" submit --fail-on none --broker "$BROKER" $SR/huaian-2024.pdf "$T/cut.pdf" $SR/huaian-2024.pdf \
+    $SR/shuyang-fgj-2023.html > "$T/forms.out" 2>>"$T/submit.log" || fail "6: submit the published forms"
+[ "$(cut -f3 "$T/forms.out" | tr '\n' ' ')" = "WARN REJECTED WARN WARN " ] ||
+    fail "6: the published forms: $(cut -f1,3 "$T/forms.out" | tr '\n' ' ')"
 "$REPORTD" --check-config config/reportd.yaml | grep -qx "configuration OK" || fail "6: check-config"
 printf 'spool:\n  batch_max: -1\n' > "$T/bad.yaml"
 "$REPORTD" --check-config "$T/bad.yaml" 2>/dev/null
 [ $? -eq 78 ] || fail "6: a bad config does not exit 78"
-say "6: embedded default with \$STATE_DIRECTORY, check-config OK / 78"
+say "6: embedded default with \$STATE_DIRECTORY (a PDF, a truncated PDF, the PDF again, the HTML page: WARN REJECTED WARN WARN), check-config OK / 78"
 # stop everything gracefully, so leak checkers in sanitizer builds get to report
 touch "$T/stop"
 kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null; BROKER_PID=

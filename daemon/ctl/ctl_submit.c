@@ -17,6 +17,7 @@
 #include "ctl/commands.h"
 #include "ctl/ctl.h"
 #include "ctl/ctlnet.h"
+#include "read/reader.h"
 #include "wire/mdp.h"
 #include "report.pb-c.h"
 #include "wire/titanic_id.h"
@@ -316,7 +317,6 @@ struct submit_parse {
 
 static int take_opt(void *ctx, int key, const char *arg)
 {
-    static const char *const forms[] = {"auto", "text", "layout", "yaml", "pb"};
     struct submit_opts *o = ((struct submit_parse *)ctx)->o;
     int rc = ctlnet_option(((struct submit_parse *)ctx)->ep, key, arg);
     long v;
@@ -336,12 +336,10 @@ static int take_opt(void *ctx, int key, const char *arg)
         fprintf(stderr, "reportctl: --kind must be department or government, not '%s'\n", arg);
         return CTL_EX_USAGE;
     case 'f':
-        for (int i = 0; i < 5; i++)
-            if (!strcmp(arg, forms[i])) {
-                o->form = i;
-                return 0;
-            }
-        fprintf(stderr, "reportctl: --form must be auto, text, layout, yaml or pb, not '%s'\n", arg);
+        /* "auto" is reader.h's "detect": the worker detects the form */
+        if ((o->form = !strcmp(arg, "auto") ? READER_DETECT : reader_form_parse(arg)) >= 0)
+            return 0;
+        fprintf(stderr, "reportctl: --form must be auto, text, layout, yaml, pb, pdf or html, not '%s'\n", arg);
         return CTL_EX_USAGE;
     }
     /* the numbers */

@@ -1,7 +1,9 @@
 /* test_worker: a worker thread (real checker on config/) under a broker played
  * by the test over inproc:// — exact READY, a REPLY carrying the client
- * address back, a REJECTED Result for garbage instead of a crash, heartbeats,
- * and a new socket (new identity) with a new READY after DISCONNECT; and under
+ * address back, a REJECTED Result for garbage instead of a crash, a real
+ * report's Result, invalid broker messages dropped, heartbeats, a new socket
+ * (new identity) with a new READY after DISCONNECT or a silent broker, a pool
+ * of threads each answering its own request; and under
  * the real broker, a check longer than interval × liveness (the fault hook
  * sleeps) that is neither redelivered nor answered twice: the worker
  * heartbeats while it works. */
@@ -51,6 +53,7 @@ static void test_worker_speaks_mdpw01(void **state)
     struct config cfg;
     config_defaults(&cfg);
     cfg.heartbeat_ms = 50;
+    cfg.liveness = 100;         /* the test never heartbeats: no reconnect mid-test, even under valgrind */
     cfg.reconnect_min_ms = 10;
     struct checker *chk =
         checker_new(&(struct checker_options){.datadir = "config"}, err, sizeof err);
@@ -281,12 +284,231 @@ static void test_worker_serves_after_bad_pdfs(void **state)
     config_free(&cfg);
 }
 
+/* A pool of n threads on a ROUTER the test plays the broker with. */
+struct rig {
+    struct config cfg;
+    struct checker *chk;
+    void *ctx, *router;
+    int stopfd;
+    struct worker_pool *pool;
+};
+
+static void rig_start(struct rig *g, const char *ep, int threads, int heartbeat_ms)
+{
+    char err[512] = "";
+    config_defaults(&g->cfg);
+    g->cfg.heartbeat_ms = heartbeat_ms;
+    g->cfg.reconnect_min_ms = 10;
+    g->chk = checker_new(&(struct checker_options){.datadir = "config"}, err, sizeof err);
+    assert_non_null(g->chk);
+    g->ctx = zmq_ctx_new();
+    g->router = zmq_socket(g->ctx, ZMQ_ROUTER);
+    int linger = 0;
+    zmq_setsockopt(g->router, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_bind(g->router, ep), 0);
+    g->stopfd = eventfd(0, 0);
+    g->pool = worker_start(g->ctx, &g->cfg, ep, threads, g->chk, g->stopfd, err, sizeof err);
+    assert_non_null(g->pool);
+}
+
+static void rig_stop(struct rig *g)
+{
+    eventfd_write(g->stopfd, 1);
+    worker_join(&g->pool);
+    assert_null(g->pool);
+    zmq_close(g->router);
+    zmq_ctx_term(g->ctx);
+    close(g->stopfd);
+    checker_destroy(&g->chk);
+    config_free(&g->cfg);
+}
+
+/* Send a REQUEST carrying body to the worker that sent ready, for client. */
+static void send_request(struct rig *g, const struct mdp_msg *ready, const char *client, const void *body,
+                         size_t len)
+{
+    struct mdp_msg *req = mdp_worker_cmd(mdp_msg_data(ready, 0), mdp_msg_size(ready, 0), MDP_REQUEST);
+    mdp_msg_addstr(req, client);
+    mdp_msg_add(req, "", 0);
+    mdp_msg_add(req, body, len);
+    assert_int_equal(mdp_msg_send(req, g->router, 0), 0);
+    mdp_msg_destroy(&req);
+}
+
+static int same_identity(const struct mdp_msg *a, const struct mdp_msg *b)
+{
+    return mdp_msg_size(a, 0) == mdp_msg_size(b, 0) &&
+           !memcmp(mdp_msg_data(a, 0), mdp_msg_data(b, 0), mdp_msg_size(a, 0));
+}
+
+/* A real report in, its Result out: the exact REPLY frames and the findings. */
+static void test_worker_checks_a_real_report(void **state)
+{
+    (void)state;
+    struct rig g;
+    rig_start(&g, "inproc://test-worker-real", 1, 1000);
+    struct mdp_msg *ready = recv_cmd(g.router, 2000, MDP_READY);
+    assert_non_null(ready);
+    char err[256];
+    size_t tlen, n;
+    char *text = util_read_file("../shared/reports/xiangxiang-minzheng-2024.txt", 1u << 20, &tlen, err, sizeof err);
+    assert_non_null(text);
+    Reportd__Document doc = REPORTD__DOCUMENT__INIT;
+    doc.data.data = (uint8_t *)text;
+    doc.data.len = tlen;
+    doc.has_form = 1;
+    doc.form = REPORTD__DOCUMENT_FORM__FORM_TEXT;
+    Reportd__Submission sub = REPORTD__SUBMISSION__INIT;
+    sub.schema_version = 1;
+    sub.submission_id = (char *)"real-1";
+    sub.content_case = REPORTD__SUBMISSION__CONTENT_DOCUMENT;
+    sub.document = &doc;
+    n = reportd__submission__get_packed_size(&sub);
+    uint8_t *body = xmalloc(n);
+    reportd__submission__pack(&sub, body);
+    send_request(&g, ready, "client-real", body, n);
+    struct mdp_msg *rep = recv_cmd(g.router, 20000, MDP_REPLY);
+    assert_non_null(rep);
+    /* identity, "", MDPW01, REPLY, client address, "", Result */
+    assert_int_equal(rep->n, 7);
+    assert_true(same_identity(rep, ready));
+    assert_true(mdp_msg_is(rep, 1, ""));
+    assert_true(mdp_msg_is(rep, 2, "MDPW01"));
+    assert_true(mdp_msg_is(rep, 4, "client-real"));
+    assert_true(mdp_msg_is(rep, 5, ""));
+    Reportd__Result *r = reportd__result__unpack(NULL, mdp_msg_size(rep, 6), mdp_msg_data(rep, 6));
+    assert_non_null(r);
+    assert_string_equal(r->submission_id, "real-1");
+    assert_int_equal(r->status, REPORTD__STATUS__STATUS_FAIL);
+    assert_int_equal(r->n_findings, 8);
+    assert_string_equal(r->findings[0]->rule, "R-CELL-MISSING");
+    assert_string_equal(r->findings[6]->rule, "R-S3-RESULTSUM");
+    assert_string_equal(r->enrichment->region->code, "430381");
+    reportd__result__free_unpacked(r, NULL);
+    assert_int_equal(worker_served(g.pool), 1);
+    mdp_msg_destroy(&rep);
+    mdp_msg_destroy(&ready);
+    free(body);
+    free(text);
+    rig_stop(&g);
+}
+
+/* What is not a worker command for it is dropped; the worker keeps serving. */
+static void test_worker_drops_invalid_messages(void **state)
+{
+    (void)state;
+    struct rig g;
+    rig_start(&g, "inproc://test-worker-invalid", 1, 1000);
+    struct mdp_msg *ready = recv_cmd(g.router, 2000, MDP_READY);
+    assert_non_null(ready);
+    static const unsigned char bad_cmd[] = {0x09};
+    struct mdp_msg *m = mdp_msg_new();                       /* a client frame, not MDPW01 */
+    mdp_msg_addframe(m, ready, 0);
+    mdp_msg_add(m, "", 0);
+    mdp_msg_addstr(m, "MDPC01");
+    mdp_msg_addstr(m, "report.check");
+    assert_int_equal(mdp_msg_send(m, g.router, 0), 0);
+    mdp_msg_destroy(&m);
+    m = mdp_msg_new();                                       /* an unknown command */
+    mdp_msg_addframe(m, ready, 0);
+    mdp_msg_add(m, "", 0);
+    mdp_msg_addstr(m, "MDPW01");
+    mdp_msg_add(m, bad_cmd, 1);
+    assert_int_equal(mdp_msg_send(m, g.router, 0), 0);
+    mdp_msg_destroy(&m);
+    m = mdp_worker_cmd(mdp_msg_data(ready, 0), mdp_msg_size(ready, 0), MDP_REPLY);   /* a broker never sends it */
+    mdp_msg_addstr(m, "client-x");
+    mdp_msg_add(m, "", 0);
+    mdp_msg_add(m, "x", 1);
+    assert_int_equal(mdp_msg_send(m, g.router, 0), 0);
+    mdp_msg_destroy(&m);
+    m = mdp_worker_cmd(mdp_msg_data(ready, 0), mdp_msg_size(ready, 0), MDP_REQUEST);  /* no address */
+    assert_int_equal(mdp_msg_send(m, g.router, 0), 0);
+    mdp_msg_destroy(&m);
+    send_request(&g, ready, "client-after", "x", 1);
+    struct mdp_msg *rep = recv_cmd(g.router, 5000, MDP_REPLY);
+    assert_non_null(rep);
+    assert_true(same_identity(rep, ready));                  /* the same connection: no reconnect */
+    assert_true(mdp_msg_is(rep, 4, "client-after"));
+    assert_int_equal(worker_served(g.pool), 1);
+    mdp_msg_destroy(&rep);
+    mdp_msg_destroy(&ready);
+    rig_stop(&g);
+}
+
+/* A broker silent for heartbeat × liveness: the worker registers again on a
+ * new socket, and answers there. */
+static void test_worker_reconnects_to_a_silent_broker(void **state)
+{
+    (void)state;
+    struct rig g;
+    rig_start(&g, "inproc://test-worker-silent", 1, 50);
+    struct mdp_msg *ready = recv_cmd(g.router, 2000, MDP_READY);
+    assert_non_null(ready);
+    struct mdp_msg *again = recv_cmd(g.router, 5000, MDP_READY);   /* the test never speaks */
+    assert_non_null(again);
+    assert_false(same_identity(again, ready));
+    send_request(&g, again, "client-new", "x", 1);
+    struct mdp_msg *rep = recv_cmd(g.router, 5000, MDP_REPLY);
+    assert_non_null(rep);
+    assert_true(same_identity(rep, again));
+    assert_true(mdp_msg_is(rep, 4, "client-new"));
+    mdp_msg_destroy(&rep);
+    mdp_msg_destroy(&again);
+    mdp_msg_destroy(&ready);
+    rig_stop(&g);
+}
+
+/* Three threads: three registrations, each answering its own request once. */
+static void test_worker_pool_threads(void **state)
+{
+    (void)state;
+    struct rig g;
+    rig_start(&g, "inproc://test-worker-pool", 3, 1000);
+    struct mdp_msg *ready[3];
+    for (int i = 0; i < 3; i++) {
+        ready[i] = recv_cmd(g.router, 2000, MDP_READY);
+        assert_non_null(ready[i]);
+        for (int j = 0; j < i; j++)
+            assert_false(same_identity(ready[i], ready[j]));
+    }
+    for (int i = 0; i < 3; i++) {
+        char client[16];
+        snprintf(client, sizeof client, "client-%d", i);
+        send_request(&g, ready[i], client, "x", 1);
+    }
+    int seen[3] = {0};
+    for (int k = 0; k < 3; k++) {
+        struct mdp_msg *rep = recv_cmd(g.router, 5000, MDP_REPLY);
+        assert_non_null(rep);
+        for (int i = 0; i < 3; i++) {
+            char client[16];
+            snprintf(client, sizeof client, "client-%d", i);
+            if (mdp_msg_is(rep, 4, client)) {
+                assert_true(same_identity(rep, ready[i]));  /* answered by the thread asked */
+                seen[i]++;
+            }
+        }
+        mdp_msg_destroy(&rep);
+    }
+    assert_int_equal(seen[0] + seen[1] + seen[2], 3);
+    assert_true(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
+    assert_int_equal(worker_served(g.pool), 3);
+    for (int i = 0; i < 3; i++)
+        mdp_msg_destroy(&ready[i]);
+    rig_stop(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worker_speaks_mdpw01),
         cmocka_unit_test(test_worker_heartbeats_while_checking),
         cmocka_unit_test(test_worker_serves_after_bad_pdfs),
+        cmocka_unit_test(test_worker_checks_a_real_report),
+        cmocka_unit_test(test_worker_drops_invalid_messages),
+        cmocka_unit_test(test_worker_reconnects_to_a_silent_broker),
+        cmocka_unit_test(test_worker_pool_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

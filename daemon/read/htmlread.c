@@ -8,7 +8,9 @@
  * as a grid: rowspan and colspan expanded, a spanned value counted once, a
  * label spanning rows (三、本年度办理结果, （三）不予公开) repeated as the group
  * label of each row, and each grid row classified like a text dump's row
- * (rawdoc_add_cells). A cell with nothing in it is "" — a blank, never 0. */
+ * (rawdoc_add_cells). A cell with nothing in it is "" — a blank, never 0.
+ * Section text is kept only inside the smallest element holding every
+ * heading: the site's footer after 六、 is page chrome, not the report. */
 #include "read/htmlread.h"
 
 #include <errno.h>
@@ -30,11 +32,23 @@
 #define MAX_SPAN 1000            /* rowspan/colspan beyond are clamped */
 #define CHARSET_SCAN 8192        /* bytes searched for a <meta> charset */
 
+/* A line of section text and the block element it came from. */
+struct sline {
+    int sec;
+    const xmlNode *node;
+    char *text;
+};
+
 struct walk {
     const struct layouts *ls;
     struct rawdoc *d;
     struct buf line;             /* the line being gathered, white space collapsed */
     unsigned line_no;            /* of its first text */
+    const xmlNode *block;        /* the block element being walked */
+    const xmlNode *line_node;    /* the block the line's first text is in */
+    const xmlNode *heads[LAYOUT_SECTIONS];   /* each heading's block */
+    struct sline *lines;         /* section text, kept only inside the report (keep_report_text) */
+    size_t nlines;
     int sec, ti, found;
     char *title;                 /* best title candidate so far */
     int too_deep;
@@ -471,6 +485,7 @@ static void flush_line(struct walk *w)
     int h = layouts_match_heading(w->ls, line);
     if (h >= 0 && !w->d->sections[h].found) {
         struct rawsection *sec = &w->d->sections[h];
+        w->heads[h] = w->line_node;
         w->sec = h;
         w->ti = table_of_section(w->ls, h);
         sec->found = 1;
@@ -480,11 +495,55 @@ static void flush_line(struct walk *w)
         sec->text = xstrdup("");
         return;
     }
-    if (w->sec < 0)
+    if (w->sec < 0) {
         title_candidate(w, line);
-    else
-        append_text(&w->d->sections[w->sec].text, line);
-    free(line);
+        free(line);
+        return;
+    }
+    w->lines = xrealloc(w->lines, (w->nlines + 1) * sizeof *w->lines);
+    w->lines[w->nlines++] = (struct sline){w->sec, w->line_node, line};
+}
+
+static const xmlNode *common_ancestor(const xmlNode *a, const xmlNode *b)
+{
+    for (const xmlNode *x = a; x; x = x->parent)
+        for (const xmlNode *y = b; y; y = y->parent)
+            if (x == y)
+                return x;
+    return NULL;
+}
+
+static int inside(const xmlNode *n, const xmlNode *top)
+{
+    for (; n; n = n->parent)
+        if (n == top)
+            return 1;
+    return 0;
+}
+
+/* Section text from the lines inside the report's element (the smallest one
+ * holding every heading; a lone heading's parent); the rest is page chrome. */
+static void keep_report_text(struct walk *w)
+{
+    const xmlNode *top = NULL;
+    int n = 0;
+    for (int i = 0; i < LAYOUT_SECTIONS; i++)
+        if (w->heads[i]) {
+            top = n++ ? common_ancestor(top, w->heads[i]) : w->heads[i];
+        }
+    for (int i = 0; top && i < LAYOUT_SECTIONS; i++)
+        if (top == w->heads[i]) {
+            top = top->parent;
+            break;
+        }
+    for (size_t i = 0; i < w->nlines; i++) {
+        if (!top || inside(w->lines[i].node, top))
+            append_text(&w->d->sections[w->lines[i].sec].text, w->lines[i].text);
+        free(w->lines[i].text);
+    }
+    free(w->lines);
+    w->lines = NULL;
+    w->nlines = 0;
 }
 
 static void walk(struct walk *w, const xmlNode *n, int depth)
@@ -495,8 +554,10 @@ static void walk(struct walk *w, const xmlNode *n, int depth)
     }
     for (const xmlNode *c = n->children; c; c = c->next) {
         if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-            if (!w->line.len)
+            if (!w->line.len) {
                 w->line_no = (unsigned)xmlGetLineNo(c);
+                w->line_node = w->block;
+            }
             if (c->content)
                 put_text(&w->line, (const char *)c->content);
             continue;
@@ -504,14 +565,19 @@ static void walk(struct walk *w, const xmlNode *n, int depth)
         if (c->type != XML_ELEMENT_NODE || is_skipped(c))
             continue;
         int block = is_block(c);
-        if (block)
+        const xmlNode *outer = w->block;
+        if (block) {
             flush_line(w);
+            w->block = c;
+        }
         if (is_element(c, "table") && w->ti >= 0 && !has_table_inside(c, depth))
             read_table(w, c);
         else
             walk(w, c, depth + 1);
-        if (block)
+        if (block) {
             flush_line(w);
+            w->block = outer;
+        }
     }
 }
 
@@ -570,9 +636,11 @@ int htmlread_parse(const char *data, size_t len, const char *filename, const str
         w.line.len = 0;
     }
     if (root) {
+        w.block = root;
         walk(&w, root, 0);
         flush_line(&w);
     }
+    keep_report_text(&w);
     xmlFreeDoc(doc);
     buf_free(&w.line);
     out->title = w.title;

@@ -92,14 +92,18 @@ static char *to_charset(const char *s, size_t len, const char *cs, size_t *outle
     return out;
 }
 
-/* The page's first <meta charset="utf-8" /> becomes cs (same length or not). */
+/* The page's first <meta charset="utf-8" /> becomes <meta charset="cs" />, or
+ * with cs "http-equiv:X" the older <meta http-equiv="Content-Type" …charset=X>. */
 static char *redeclare(const char *page, size_t len, const char *cs, size_t *outlen)
 {
     const char *m = strstr(page, "<meta charset=\"utf-8\" />");
     assert_non_null(m);
     struct buf b = {0};
     buf_append(&b, page, (size_t)(m - page));
-    buf_printf(&b, "<meta charset=\"%s\" />", cs);
+    if (!strncmp(cs, "http-equiv:", 11))
+        buf_printf(&b, "<META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=%s\">", cs + 11);
+    else
+        buf_printf(&b, "<meta charset=\"%s\" />", cs);
     const char *rest = m + strlen("<meta charset=\"utf-8\" />");
     buf_append(&b, rest, len - (size_t)(rest - page));
     *outlen = b.len;
@@ -125,8 +129,9 @@ static void test_html_gbk_and_gb18030_copies_read_identically(void **state)
     size_t len;
     char *page = tu_slurp(SHUYANG, &len);
     Reportd__Result *want = check_bytes(c, page, len);
-    static const char *const charsets[][2] = {{"gbk", "GBK"}, {"GB2312", "GB18030"}, {"gb18030", "GB18030"}};
-    for (int i = 0; i < 3; i++) {
+    static const char *const charsets[][2] = {
+        {"gbk", "GBK"}, {"GB2312", "GB18030"}, {"gb18030", "GB18030"}, {"http-equiv:gb2312", "GBK"}};
+    for (int i = 0; i < 4; i++) {
         size_t dl, gl;
         char *declared = redeclare(page, len, charsets[i][0], &dl);
         char *g = to_charset(declared, dl, charsets[i][1], &gl);
@@ -188,6 +193,43 @@ static void test_html_without_report_is_rejected(void **state)
     checker_destroy(&c);
 }
 
+/* A page as sites publish it: navigation before, a footer after the article.
+ * The title is the shortest line naming a year and a report; section text
+ * stops at the article's end, so the footer is not part of section 六. */
+static void test_html_page_chrome_is_not_report_text(void **state)
+{
+    (void)state;
+    struct checker *c = tu_checker();
+    static const char page[] =
+        "<!DOCTYPE html><html><head><title>某县人民政府</title></head><body>"
+        "<div class=nav><a>首页</a> &gt; <a>政府信息公开</a> &gt; 某县民政局2023年政府信息公开工作年度报告-某县</div>"
+        "<div class=article><h2>某县民政局2023年政府信息公开工作年度报告</h2>"
+        "<p>一、总体情况</p><p>本年收到申请<span>1</span>件。</p>"
+        "<p>二、主动公开政府信息情况</p>"
+        "<table><tr><td>规章</td><td>0</td><td>0</td><td>0</td></tr>"
+        "<tr><td>行政规范性文件</td><td>0</td><td>0</td><td>0</td></tr>"
+        "<tr><td>行政许可</td><td colspan=3>0</td></tr><tr><td>行政处罚</td><td>0</td></tr>"
+        "<tr><td>行政强制</td><td>0</td></tr><tr><td>行政事业性收费</td><td>0</td></tr></table>"
+        "<p>五、存在的主要问题及改进情况</p><p>问题。</p>"
+        "<div><p>六、其他需要报告的事项</p></div><p>本年度未收取信息处理费。</p></div>"
+        "<div class=footer><p>主办单位：某县人民政府办公室 网站标识码：0000000000</p></div>"
+        "</body></html>";
+    char err[1024] = "";
+    struct report *r = NULL;
+    if (reader_read(checker_layouts(c), (const uint8_t *)page, sizeof page - 1, READER_DETECT, "p.html", 0, &r,
+                    err, sizeof err) < 0)
+        fail_msg("%s", err);
+    assert_string_equal(r->title, "某县民政局2023年政府信息公开工作年度报告");
+    assert_string_equal(r->body_name, "某县民政局");
+    assert_string_equal(r->section_text[0], "本年收到申请1件。");
+    assert_string_equal(r->section_text[5], "本年度未收取信息处理费。");
+    char got[256];
+    tu_row_text(r, TABLE_T2, 2, got, sizeof got);
+    assert_string_equal(got, "0");
+    report_destroy(&r);
+    checker_destroy(&c);
+}
+
 static void test_html_detection(void **state)
 {
     (void)state;
@@ -207,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_html_gbk_and_gb18030_copies_read_identically),
         cmocka_unit_test(test_html_mojibake_is_rejected),
         cmocka_unit_test(test_html_without_report_is_rejected),
+        cmocka_unit_test(test_html_page_chrome_is_not_report_text),
         cmocka_unit_test(test_html_detection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 
 #include "check/check.h"
 #include "check/enrich.h"
+#include "read/flatread.h"
 #include "read/reader.h"
 #include "report/report.h"
 #include "read/reportpb.h"
@@ -167,6 +168,24 @@ static void bench_form(const struct checker *c, const char *label, const char *p
     free(data);
 }
 
+/* The run-together reader: reads per second, and the solver's work on the
+ * page (search nodes over all tables, and of its worst table). */
+static void bench_flat(const struct checker *c, const char *label, const char *data, size_t len)
+{
+    struct read_arg a = {c, data, len, READER_FLAT};
+    struct flatread_stats st = {0, 0};
+    struct report *r = NULL;
+    char err[512];
+    if (flatread_read(checker_layouts(c), data, len, "bench", 0, &r, &st, err, sizeof err) < 0) {
+        fprintf(stderr, "bench: %s\n", err);
+        exit(70);
+    }
+    report_destroy(&r);
+    double per = rate(do_read, &a);
+    printf("  %-34s %9.0f reports/s  (%zu bytes; %.1f us a page; solver %lu nodes, worst table %lu)\n",
+           label, per, len, 1e6 / per, st.nodes, st.max_nodes);
+}
+
 static void bench_check(const struct checker *c, const char *label, const struct report *r, const char *region)
 {
     struct check_arg a = {c, r, region};
@@ -213,6 +232,12 @@ int main(int argc, char **argv)
     bench_form(c, "HTML page (沭阳)", "../shared/reports/shuyang-fgj-2023.html", READER_HTML);
     bench_form(c, "PDF, isolated child (淮安)", "../shared/reports/huaian-2024.pdf", READER_PDF);
     bench_form(c, "PDF, isolated child (洪泽)", "../shared/reports/hongze-2023.pdf", READER_PDF);
+    size_t f3l, f4l;
+    char *f3 = load("../shared/reports/pingtan-2023.page.txt", &f3l);
+    char *f4 = load("../shared/reports/pingtan-2024.page.txt", &f4l);
+    bench_flat(c, "run-together page (平潭 2023)", f3, f3l);
+    bench_flat(c, "run-together page (平潭 2024)", f4, f4l);
+    free(f3), free(f4);
     }
     if (strcmp(only, "readers")) {
     printf("check+enrich of an already-read report -> Result:\n");

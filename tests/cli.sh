@@ -195,5 +195,25 @@ expect_rc "reportd without its data" 78 $?
 (cd "$tmp/fresh" && REPORTD_DATADIR=$tmp/nodata "$ABS_CTL" check "$ABS_EX") > /dev/null 2>&1
 expect_rc "reportctl check without its data" 78 $?
 
+# 8. Run-together page text (平潭): read by the flat reader, cells reconstructed;
+# one digit altered in a temp copy (the shared file is not changed): REJECTED
+# naming the row, exit 2.
+$CTL check --json $R/pingtan-2024.page.txt > "$tmp/p.json"; expect_rc "check 平潭" 0 $?
+$PY - "$tmp/p.json" <<'PYEOF' && ok || bad "平潭 JSON"
+import json, sys
+o = json.loads(open(sys.argv[1], encoding="utf-8").read())
+assert o["status"] == "WARN" and o["layout"] == 2021 and o["year"] == 2024, o
+assert [(x["rule"], x["table"], x["row"], len(x["missing"])) for x in o["findings"]] == [("R-CELL-MISSING", "T2", "normative_docs", 3)], o["findings"]
+e = o["enrichment"]
+assert e["reader"] == "flat" and e["reconstructed"] == ["T2", "T3", "T4"], e
+assert e["unread"] == [{"table": "T2", "row": "normative_docs", "why": "6233440 splits 15 ways: 6,2,33440 | 6,23,3440 | 6,233,440 | …"}], e["unread"]
+assert e["received"] == 218 and e["reviews"] == 7 and e["suits"] == 19, e
+PYEOF
+$CTL check $R/pingtan-2023.page.txt | grep -q "read: flat; cells reconstructed from digits that ran together: T2 T3 T4" && ok || bad "平潭 text output"
+sed 's/申请数量21710000218/申请数量21710000219/' $R/pingtan-2024.page.txt > "$tmp/pingtan.txt"
+$CTL check --json "$tmp/pingtan.txt" > "$tmp/pr.json"; expect_rc "check altered 平潭" 65 $?
+$PY -c 'import json,sys; o=json.loads(open(sys.argv[1]).read()); assert o["status"]=="REJECTED" and "pingtan.txt:10:" in o["reason"] and "T3 row new: 21710000219 has no split" in o["reason"], o' "$tmp/pr.json" && ok || bad "altered 平潭 REJECTED"
+$CTL check --form flat --json examples/xiangxiang-minzheng-2024.txt > "$tmp/xf.json"; expect_rc "text dump forced flat" 65 $?
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

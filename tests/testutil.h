@@ -155,11 +155,18 @@ static inline void tu_row_text(const struct report *r, int ti, int row, char *ou
 }
 
 /* Two Results are the same (findings, figures, fingerprint, …) when they pack
- * to the same bytes with their timing cleared. */
+ * to the same bytes with their timing and the reader's name cleared (a PDF
+ * and its layout text are one report read by two readers). */
 static inline void tu_same_result(Reportd__Result *a, Reportd__Result *b)
 {
     a->has_processing_us = b->has_processing_us = 0;
     a->processing_us = b->processing_us = 0;
+    Reportd__Enrichment *e[2] = {a->enrichment, b->enrichment};
+    for (int i = 0; i < 2; i++)
+        if (e[i]) {
+            free(e[i]->reader);
+            e[i]->reader = NULL;
+        }
     size_t la = reportd__result__get_packed_size(a), lb = reportd__result__get_packed_size(b);
     uint8_t *pa = xmalloc(la), *pb = xmalloc(lb);
     reportd__result__pack(a, pa);

@@ -166,6 +166,31 @@ static Reportd__Finding *finding_to_pb(const struct report *r, const struct find
     return m;
 }
 
+/* How the document was read: the reader, and per table whether its cells
+ * were reconstructed and which rows were left unread. */
+static void read_info(const struct report *r, Reportd__Enrichment *e)
+{
+    e->reader = r->reader ? xstrdup(r->reader) : NULL;
+    for (int ti = 0; ti < LAYOUT_TABLES; ti++) {
+        const struct report_table *t = &r->tables[ti];
+        if (!t->layout || (!t->reconstructed && !t->unread))
+            continue;
+        Reportd__TableRead *m = xmalloc(sizeof *m);
+        reportd__table_read__init(m);
+        m->table = xstrdup(layout_table_id(ti));
+        m->has_reconstructed = 1;
+        m->reconstructed = t->reconstructed != 0;
+        const struct layout_table *lt = &t->layout->tables[ti];
+        for (int row = 0; t->unread && row < lt->nrows; row++)
+            if (t->unread[row]) {
+                m->unread = xrealloc(m->unread, (m->n_unread + 1) * sizeof *m->unread);
+                m->unread[m->n_unread++] = xasprintf("%s: %s", lt->rows[row].id, t->unread[row]);
+            }
+        e->tables_read = xrealloc(e->tables_read, (e->n_tables_read + 1) * sizeof *e->tables_read);
+        e->tables_read[e->n_tables_read++] = m;
+    }
+}
+
 static int is_government(const char *name)
 {
     static const char suffix[] = "人民政府";
@@ -212,6 +237,7 @@ Reportd__Result *checker_check_report(const struct checker *c, const struct repo
     struct enrich_ctx ec = {c->regions, (const struct evp_md_st *)c->sha256, meta->region_code, name,
                             year, gov, meta->submitted_at};
     enrich_report(&ec, r, res->enrichment);
+    read_info(r, res->enrichment);
     res->has_layout = 1;
     res->layout = r->layout;
     res->body = body_pb(name, res->enrichment->region ? res->enrichment->region->code : meta->region_code, gov);

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <string.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,26 @@ static json_t *enrichment_json(const Reportd__Enrichment *e)
     set_str(o, "deadline", e->deadline);
     set_int(o, "days_after_deadline", e->has_days_after_deadline, e->days_after_deadline);
     set_str(o, "fingerprint", e->fingerprint);
+    set_str(o, "reader", e->reader);
+    if (e->n_tables_read) {
+        json_t *reconstructed = json_array(), *unread = json_array();
+        for (size_t i = 0; i < e->n_tables_read; i++) {
+            const Reportd__TableRead *t = e->tables_read[i];
+            if (t->reconstructed)
+                json_array_append_new(reconstructed, json_string(t->table));
+            for (size_t k = 0; k < t->n_unread; k++) {
+                const char *why = strstr(t->unread[k], ": ");
+                size_t n = why ? (size_t)(why - t->unread[k]) : strlen(t->unread[k]);
+                json_t *u = json_object();
+                json_object_set_new(u, "table", json_string(t->table));
+                json_object_set_new(u, "row", json_stringn(t->unread[k], n));
+                json_object_set_new(u, "why", json_string(why ? why + 2 : ""));
+                json_array_append_new(unread, u);
+            }
+        }
+        json_object_set_new(o, "reconstructed", reconstructed);
+        json_object_set_new(o, "unread", unread);
+    }
     return o;
 }
 

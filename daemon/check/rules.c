@@ -240,7 +240,14 @@ static void blank_line(const struct rules_ctx *ctx, const struct report *r, int 
     }
     snprintf(f->expected, sizeof f->expected, "%d个数字", n);
     snprintf(f->actual, sizeof f->actual, "%d个空白或占位符", n);
-    if (line_row >= 0) {
+    const char *unread = line_row >= 0 && r->tables[ti].unread ? r->tables[ti].unread[line_row] : NULL;
+    if (unread) {
+        snprintf(f->actual, sizeof f->actual, "%s", unread);
+        f->message_zh = xasprintf("%s「%s」行的数字连在一起（%s），没有勾稽关系可以确定如何拆分，按缺失处理",
+                                  layout_table_id(ti), lt->rows[line_row].label, unread);
+        f->message_en = xasprintf("%s row %s: its cells ran together and no identity decides the split "
+                                  "(%s): missing values", layout_table_id(ti), lt->rows[line_row].id, unread);
+    } else if (line_row >= 0) {
         const char *label = lt->nrows == 1 ? "" : lt->rows[line_row].label;
         f->message_zh = xasprintf("%s「%s」行全部%d个单元格为空白或占位符，应填写数字（没有则填0）",
                                   layout_table_id(ti), label, n);

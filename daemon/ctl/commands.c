@@ -18,7 +18,7 @@
     {"server-key", 'S', 0, "FILE", "CURVE: the broker's public key file"}
 
 #define READ_OPTIONS \
-    {"form", 'f', 0, "FORM", "text, layout, yaml, pb, pdf or html (default: detected from the content)"}, \
+    {"form", 'f', 0, "FORM", "text, layout, flat, yaml, pb, pdf or html (default: detected from the content)"}, \
     {"year", 'y', 0, "YEAR", "the report's year, 2000 to 2100 (default: from the report)"}
 
 static const struct ctl_option CHECK_OPTS[] = {
@@ -45,7 +45,7 @@ static const struct ctl_option SUBMIT_OPTS[] = {
     {"name", 'N', 0, "NAME", "the body's name"},
     {"kind", 'k', 0, "KIND", "department or government"},
     {"year", 'y', 0, "YEAR", "the report's year, 2000 to 2100"},
-    {"form", 'f', 0, "FORM", "auto, text, layout, yaml or pb (default auto)"},
+    {"form", 'f', 0, "FORM", "auto, text, layout, flat, yaml, pb, pdf or html (default auto)"},
     {"id", 'i', 0, "UUID", "the submission id (one FILE, no --repeat); default: a random UUID"},
     {"repeat", 'R', 0, "N", "submit each FILE N times, 1 to 1000000 (default 1)"},
     {"timeout", 't', 0, "MS", "wait this long for an answer before resending, 10 to 3600000 (default 5000)"},

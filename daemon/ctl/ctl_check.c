@@ -50,7 +50,7 @@ static int take_opt(void *ctx, int key, const char *arg)
     case 'j': o->json = 1; return 0;
     case 'f':
         if ((o->form = reader_form_parse(arg)) < 0) {
-            fprintf(stderr, "reportctl: --form must be text, layout, yaml, pb, pdf or html, not '%s'\n", arg);
+            fprintf(stderr, "reportctl: --form must be text, layout, flat, yaml, pb, pdf or html, not '%s'\n", arg);
             return CTL_EX_USAGE;
         }
         return 0;
@@ -131,6 +131,16 @@ static void print_enrichment(const Reportd__Enrichment *e)
     }
     if (e->fingerprint)
         printf("  fingerprint: sha256:%s\n", e->fingerprint);
+    if (e->n_tables_read) {
+        printf("  read: %s; cells reconstructed from digits that ran together:", e->reader ? e->reader : "?");
+        for (size_t i = 0; i < e->n_tables_read; i++)
+            if (e->tables_read[i]->reconstructed)
+                printf(" %s", e->tables_read[i]->table);
+        printf("\n");
+        for (size_t i = 0; i < e->n_tables_read; i++)
+            for (size_t k = 0; k < e->tables_read[i]->n_unread; k++)
+                printf("  unread: %s %s\n", e->tables_read[i]->table, e->tables_read[i]->unread[k]);
+    }
 }
 
 static void print_human(const char *file, const Reportd__Result *res)

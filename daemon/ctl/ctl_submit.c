@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "read/reader.h"
 #include "wire/client.h"
 #include "ctl/commands.h"
 #include "ctl/ctl.h"
@@ -339,7 +340,7 @@ static int take_opt(void *ctx, int key, const char *arg)
         /* "auto" is reader.h's "detect": the worker detects the form */
         if ((o->form = !strcmp(arg, "auto") ? READER_DETECT : reader_form_parse(arg)) >= 0)
             return 0;
-        fprintf(stderr, "reportctl: --form must be auto, text, layout, yaml, pb, pdf or html, not '%s'\n", arg);
+        fprintf(stderr, "reportctl: --form must be auto, text, layout, flat, yaml, pb, pdf or html, not '%s'\n", arg);
         return CTL_EX_USAGE;
     }
     /* the numbers */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "read/fit.h"
+#include "read/flatread.h"
 #include "read/htmlread.h"
 #include "read/layoutread.h"
 #include "read/pdfread.h"
@@ -16,7 +17,7 @@
 #include "base/util.h"
 #include "read/yamlreport.h"
 
-static const char *const NAMES[] = {"detect", "text", "layout", "yaml", "pb", "pdf", "html"};
+static const char *const NAMES[] = {"detect", "text", "layout", "yaml", "pb", "pdf", "html", "flat"};
 
 const char *reader_form_name(enum reader_form f)
 {
@@ -47,6 +48,8 @@ enum reader_form reader_detect(const uint8_t *data, size_t len)
         return READER_PROTOBUF;
     if (yamlreport_sniff(s, len))
         return READER_YAML;
+    if (flatread_sniff(s, len))
+        return READER_FLAT;
     if (textread_sniff(s, len))
         return READER_TEXT;
     return READER_LAYOUT;
@@ -88,22 +91,32 @@ int reader_read(const struct layouts *ls, const uint8_t *data, size_t len, enum 
         form = reader_detect(data, len);
     if (form == READER_YAML && !util_utf8_valid((const char *)data, len))
         return errf(err, errlen, "%s: not valid UTF-8 text (or contains a NUL byte)", fn);
+    int rc;
     switch (form) {
     case READER_TEXT:
     case READER_LAYOUT:
     case READER_HTML:
-        return read_raw(ls, (const char *)data, len, form, fn, year_hint, out, err, errlen);
+        rc = read_raw(ls, (const char *)data, len, form, fn, year_hint, out, err, errlen);
+        break;
     case READER_PDF:
-        return read_pdf(ls, data, len, fn, year_hint, out, err, errlen);
+        rc = read_pdf(ls, data, len, fn, year_hint, out, err, errlen);
+        break;
+    case READER_FLAT:
+        rc = flatread_read(ls, (const char *)data, len, fn, year_hint, out, NULL, err, errlen);
+        break;
     case READER_YAML:
-        return yamlreport_read(ls, (const char *)data, len, fn, out, err, errlen);
+        rc = yamlreport_read(ls, (const char *)data, len, fn, out, err, errlen);
+        break;
     case READER_PROTOBUF: {
         char why[512];
-        if (reportpb_read(ls, data, len, out, why, sizeof why) == 0)
-            return 0;
-        return errf(err, errlen, "%s: neither UTF-8 text nor a readable protobuf Report: %s", fn, why);
+        if ((rc = reportpb_read(ls, data, len, out, why, sizeof why)) < 0)
+            return errf(err, errlen, "%s: neither UTF-8 text nor a readable protobuf Report: %s", fn, why);
+        break;
     }
     default:
         return errf(err, errlen, "%s: unknown document form %d", fn, (int)form);
     }
+    if (rc == 0)
+        (*out)->reader = reader_form_name(form);
+    return rc;
 }

@@ -16,15 +16,17 @@ enum reader_form {
     READER_PROTOBUF = 4,
     READER_PDF = 5,              /* the published PDF: pdfread.c, then layoutread.c */
     READER_HTML = 6,             /* the web page: htmlread.c */
+    READER_FLAT = 7,             /* page text whose table cells ran together: flatread.c */
 };
 
 /* The form of data, guessed from its content, in this order: the PDF
  * signature "%PDF-" in the first 1024 bytes; HTML markup at the start
  * (<!DOCTYPE html, <html or <table near the start, after a BOM and white
- * space; any charset); then, for valid UTF-8, YAML, the text dump, else
+ * space; any charset); then, for valid UTF-8, YAML, run-together page text
+ * (a T3 or T4 label followed straight by its digits), the text dump, else
  * pdftotext -layout text; anything else is tried as a protobuf Report. */
 enum reader_form reader_detect(const uint8_t *data, size_t len);
-/* "text", "layout", "yaml", "pb", "pdf", "html"; and back (-1 when unknown). */
+/* "text", "layout", "yaml", "pb", "pdf", "html", "flat"; and back (-1 when unknown). */
 const char *reader_form_name(enum reader_form f);
 int reader_form_parse(const char *name);
 

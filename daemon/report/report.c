@@ -20,9 +20,14 @@ struct report *report_new(void)
 
 static void clear_table(struct report_table *t, int ti)
 {
+    t->reconstructed = 0;
     if (!t->layout)
         return;
     const struct layout_table *lt = &t->layout->tables[ti];
+    for (int k = 0; t->unread && k < lt->nrows; k++)
+        free(t->unread[k]);
+    free(t->unread);
+    t->unread = NULL;
     for (int k = 0; k < lt->ncells; k++)
         free(t->cells[k].raw);
     for (int k = 0; k < lt->nrows; k++)

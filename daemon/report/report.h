@@ -22,6 +22,9 @@ struct report_table {
     const struct layout *layout; /* NULL when the table is absent */
     struct cell *cells;          /* layout->tables[i].ncells cells */
     char **printed;              /* per row: label as printed, or NULL */
+    uint8_t reconstructed;       /* cells split from digits that ran together (flatread) */
+    char **unread;               /* per row: why it was left blank, no identity deciding the split of
+                                  * its digits ("77132470 splits 21 ways: …"); owned; NULL array or entry: none */
 };
 
 struct report {
@@ -35,6 +38,7 @@ struct report {
     unsigned section_line[LAYOUT_SECTIONS];
     struct report_table tables[LAYOUT_TABLES];
     const char *filename;        /* borrowed, for messages */
+    const char *reader;          /* the form it was read from ("text", "flat", …); static, or NULL */
 };
 
 /* A report with no tables and no sections. */

@@ -414,14 +414,17 @@ static int replay_one(const struct checker *c, const char *target, const uint8_t
     static const struct {
         const char *name;
         enum reader_form form;
-    } readers[] = {{"text", READER_TEXT}, {"layout", READER_LAYOUT}, {"yaml", READER_YAML},
-                   {"pb", READER_PROTOBUF}, {"html", READER_HTML}, {"pdf", READER_PDF}};
+    } readers[] = {{"text", READER_TEXT}, {"layout", READER_LAYOUT}, {"flat", READER_FLAT},
+                   {"yaml", READER_YAML}, {"pb", READER_PROTOBUF}, {"html", READER_HTML},
+                   {"pdf", READER_PDF}};
     if (!strcmp(target, "submission"))
         return fuzz_submission(c, d, n);
     if (!strcmp(target, "config"))
         return fuzz_config(d, n);
     if (!strcmp(target, "mdp"))
         return fuzz_mdp(d, n);
+    if (!strcmp(target, "digitsplit"))
+        return fuzz_digitsplit(c, d, n);
     for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++)
         if (!strcmp(target, readers[i].name))
             return fuzz_reader(c, readers[i].form, d, n);

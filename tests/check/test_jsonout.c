@@ -116,7 +116,8 @@ static void test_jsonout_result_xiangxiang(void **state)
     assert_string_equal(str(json_array_get(missing, 0), "column"), "nonprofit");
     const json_t *e = json_object_get(o, "enrichment");
     assert_string_equal(keys_of(e), "received,carried_over,concluded,carried_forward,reviews,"
-                                    "suits,region,deadline,fingerprint");
+                                    "suits,region,deadline,fingerprint,reader");
+    assert_string_equal(str(e, "reader"), "text");
     assert_int_equal(num(e, "received"), 0);
     assert_int_equal(num(e, "concluded"), 0);
     assert_string_equal(str(e, "deadline"), "2025-01-31");

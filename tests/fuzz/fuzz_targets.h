@@ -18,6 +18,7 @@
 #include "check/check.h"
 #include "conf/config.h"
 #include "wire/mdp.h"
+#include "read/digitsplit.h"
 #include "read/reader.h"
 #include "report/report.h"
 #include "read/reportpb.h"
@@ -135,6 +136,76 @@ static inline int fuzz_reader(const struct checker *c, enum reader_form form, co
         rc = -1;
     free(fp);
     report_destroy(&r);
+    return rc;
+}
+
+#define FUZZ_SPLIT_NODES 200000ul   /* the solver's bound in the target: keeps each input fast */
+
+/* (b') The digit-run solver alone. Byte 0 picks the table (T2, T3, T4 of the
+ * 2021 layout); the rest is the rows' runs, separated by any byte that is
+ * not a digit or '.'. A solution must cut each split row into exactly its
+ * run, counts without leading zeros, and keep every identity lying wholly in
+ * a split row; a refusal must say why and name a row of the table or none. */
+static inline int fuzz_digitsplit(const struct checker *c, const uint8_t *data, size_t size)
+{
+    if (size < 1 || size > 4096)
+        return 0;
+    const struct layout *l = layouts_find(checker_layouts(c), 2021);
+    const struct layout_table *lt = &l->tables[data[0] % LAYOUT_TABLES];
+    const char *runs[LAYOUT_MAX_ROWS];
+    size_t lens[LAYOUT_MAX_ROWS];
+    const char *p = (const char *)data + 1, *end = (const char *)data + size;
+    for (int r = 0; r < lt->nrows; r++) {
+        while (p < end && !((*p >= '0' && *p <= '9') || *p == '.'))
+            p++;
+        runs[r] = p;
+        while (p < end && ((*p >= '0' && *p <= '9') || *p == '.'))
+            p++;
+        lens[r] = (size_t)(p - runs[r]);
+    }
+    char err[1024] = "";
+    int bad = -2;
+    struct digitsplit *d = digitsplit_solve(lt, runs, lens, FUZZ_SPLIT_NODES, &bad, err, sizeof err);
+    if (!d)
+        return err[0] && bad >= -1 && bad < lt->nrows ? 0 : -1;
+    int rc = digitsplit_nodes(d) <= FUZZ_SPLIT_NODES + 1 ? 0 : -1;
+    int64_t v[LAYOUT_MAX_ROWS * LAYOUT_MAX_COLS];
+    uint8_t have[LAYOUT_MAX_ROWS * LAYOUT_MAX_COLS] = {0};
+    for (int r = 0; r < lt->nrows; r++) {
+        size_t at = 0, off, len;
+        for (int k = 0; k < lt->rows[r].ncols && digitsplit_cell(d, r, k, &off, &len); k++) {
+            int col = lt->rows[r].cols[k], cell = lt->cell_index[r][col];
+            if (off != at || len == 0 || (!lt->cols[col].amount && lt->rows[r].ncols > 1 &&
+                                          runs[r][off] == '0' && len > 1))
+                rc = -1;
+            at = off + len;
+            if (!lt->cols[col].amount && len <= 15 && !memchr(runs[r] + off, '.', len)) {
+                v[cell] = 0;
+                for (size_t j = 0; j < len; j++)
+                    v[cell] = v[cell] * 10 + (runs[r][off + j] - '0');
+                have[cell] = 1;
+            }
+        }
+        if (at && at != lens[r])
+            rc = -1;
+    }
+    for (int s = 0; s < lt->nsums; s++) {
+        const int *f = lt->sums[s].flat;
+        for (int i = 0; i < lt->sums[s].ninst; i++) {
+            int64_t side[2] = {0, 0};
+            int complete = 1, row = -1, local = 1;
+            for (int k = 0; k < 2; k++)
+                for (int n = *f++; n > 0; n--, f++) {
+                    complete &= have[*f];
+                    side[k] += have[*f] ? v[*f] : 0;
+                    local &= row < 0 || lt->cell_row[*f] == row;
+                    row = lt->cell_row[*f];
+                }
+            if (complete && local && side[0] != side[1])
+                rc = -1;
+        }
+    }
+    digitsplit_destroy(&d);
     return rc;
 }
 

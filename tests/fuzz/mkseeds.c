@@ -73,6 +73,32 @@ static void put_submission(const char *name, const uint8_t *doc, size_t len, int
     free(b);
 }
 
+/* The solver's seeds: each table of r written as fuzz_digitsplit reads it,
+ * byte 0 the table, then each row's cells run together, rows apart. */
+static void seed_digitsplit(const struct report *r, const char *base)
+{
+    for (int ti = 0; ti < LAYOUT_TABLES; ti++) {
+        if (!r->tables[ti].layout)
+            continue;
+        const struct layout_table *lt = &r->tables[ti].layout->tables[ti];
+        struct buf b = {0};
+        unsigned char t = (unsigned char)ti;
+        buf_append(&b, &t, 1);
+        for (int row = 0; row < lt->nrows; row++) {
+            for (int k = 0; k < lt->rows[row].ncols; k++) {
+                char v[64];
+                report_format_cell(&r->tables[ti].cells[lt->cell_index[row][lt->rows[row].cols[k]]], v, sizeof v);
+                buf_puts(&b, v);
+            }
+            buf_puts(&b, " ");
+        }
+        char *name = xasprintf("%s.%s", base, layout_table_id(ti));
+        put("digitsplit", name, b.data, b.len);
+        free(name);
+        buf_free(&b);
+    }
+}
+
 static void seed_document(const struct checker *c, const char *path)
 {
     char err[1024];
@@ -85,8 +111,7 @@ static void seed_document(const struct checker *c, const char *path)
     char *copy = xstrdup(path);
     const char *base = basename(copy);
     enum reader_form form = reader_detect((const uint8_t *)data, len);
-    put(form == READER_TEXT ? "text" : form == READER_HTML ? "html" : form == READER_PDF ? "pdf" : "layout",
-        base, data, len);
+    put(reader_form_name(form), base, data, len);
     char *name = xasprintf("%s.doc", base);
     put_submission(name, (const uint8_t *)data, len, -1, NULL);
     free(name);
@@ -109,6 +134,7 @@ static void seed_document(const struct checker *c, const char *path)
     put_submission(name, pb, n, READER_PROTOBUF, NULL);
     free(name);
     free(pb);
+    seed_digitsplit(r, base);
     Reportd__Report *m = reportpb_from_report(r);
     name = xasprintf("%s.report", base);
     put_submission(name, NULL, 0, -1, m);

@@ -309,6 +309,9 @@ static void test_broker_redelivers_then_dead_letters(void **state)
     mdp_msg_destroy(&again);
     mdp_msg_destroy(&first);
     free(sub);
+    bf_stop(&f->b);                       /* reportd_dead_letters_waiting */
+    assert_int_equal(f->b.final.dead, 1);
+    assert_int_equal(f->b.final.dead_waiting, 1);
 }
 
 static void test_broker_term_drains_jobs_in_flight(void **state)
@@ -368,6 +371,8 @@ static void test_broker_spool_failure_is_an_error(void **state)
     assert_true(mdp_msg_is(r, 1, SID_UUID));
     mdp_msg_destroy(&r);
     free(sub);
+    bf_stop(&f->b);                       /* reportd_spool_write_failures_total */
+    assert_int_equal(f->b.final.spool_failures, 1);
 }
 
 int main(void)

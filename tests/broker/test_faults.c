@@ -415,9 +415,8 @@ static void test_faults_service_names_are_bounded_and_expire(void **state)
     struct fixture *f = *state;
     f->b.cfg.request_expiry_ms = 60000;         /* keep them queued for the bound */
     start(f);
-    bf_worker(&f->b, "report.check");            /* one service with a worker */
     char name[32];
-    for (int i = 0; i < 9999; i++) {
+    for (int i = 0; i < 10000; i++) {
         snprintf(name, sizeof name, "oneoff.%d", i);
         struct mdp_msg *m = mdp_client_cmd(NULL, 0, name);
         mdp_msg_addstr(m, "x");

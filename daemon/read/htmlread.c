@@ -461,15 +461,6 @@ static void title_candidate(struct walk *w, const char *s)
     }
 }
 
-static void append_text(char **text, const char *s)
-{
-    size_t old = *text ? strlen(*text) : 0, n = strlen(s);
-    *text = xrealloc(*text, old + n + 2);
-    if (old)
-        (*text)[old++] = '\n';
-    memcpy(*text + old, s, n + 1);
-}
-
 static void flush_line(struct walk *w)
 {
     size_t len = w->line.len;
@@ -536,11 +527,21 @@ static void keep_report_text(struct walk *w)
             top = top->parent;
             break;
         }
+    struct buf text[LAYOUT_SECTIONS] = {{0}};   /* linear in the page, however many lines */
     for (size_t i = 0; i < w->nlines; i++) {
-        if (!top || inside(w->lines[i].node, top))
-            append_text(&w->d->sections[w->lines[i].sec].text, w->lines[i].text);
+        struct buf *b = &text[w->lines[i].sec];
+        if (!top || inside(w->lines[i].node, top)) {
+            if (b->len)
+                buf_append(b, "\n", 1);
+            buf_puts(b, w->lines[i].text);
+        }
         free(w->lines[i].text);
     }
+    for (int i = 0; i < LAYOUT_SECTIONS; i++)
+        if (text[i].len) {
+            free(w->d->sections[i].text);
+            w->d->sections[i].text = buf_take(&text[i]);
+        }
     free(w->lines);
     w->lines = NULL;
     w->nlines = 0;

@@ -26,14 +26,13 @@ static void row_of_group(struct rawtable *t, int ti, const struct line *g, size_
     free(c);
 }
 
-static void append_text(char **text, const struct line *l)
+/* One more line of text (a buffer, not strlen and realloc per line: a
+ * document of millions of short lines stays linear). */
+static void append_text(struct buf *b, const struct line *l)
 {
-    size_t old = *text ? strlen(*text) : 0;
-    *text = xrealloc(*text, old + l->len + 2);
-    if (old)
-        (*text)[old++] = '\n';
-    memcpy(*text + old, l->s, l->len);
-    (*text)[old + l->len] = '\0';
+    if (b->len)
+        buf_append(b, "\n", 1);
+    buf_append(b, l->s, l->len);
 }
 
 static size_t split_lines(const char *text, size_t len, struct line **out)
@@ -87,7 +86,8 @@ int textread_parse(const char *text, size_t len, const char *filename, const str
     size_t n = split_lines(text, len, &lines);
     int sec = -1, found = 0, ti = -1;
     size_t gstart = 0, glen = 0;
-    char *title = NULL;
+    struct buf title = {0}, stext[LAYOUT_SECTIONS];
+    memset(stext, 0, sizeof stext);
     for (size_t i = 0; i <= n; i++) {
         const struct line *l = i < n ? &lines[i] : NULL;
         int cell = l && l->cell;
@@ -125,18 +125,23 @@ int textread_parse(const char *text, size_t len, const char *filename, const str
         if (sec < 0)
             append_text(&title, l);
         else if (!cell)
-            append_text(&out->sections[sec].text, l);
+            append_text(&stext[sec], l);
     }
     free(lines);
-    if (title) {
+    for (int i = 0; i < LAYOUT_SECTIONS; i++)
+        if (stext[i].len) {
+            free(out->sections[i].text);
+            out->sections[i].text = buf_take(&stext[i]);
+        }
+    out->title = title.len ? buf_take(&title) : NULL;
+    if (out->title) {
         /* the title may wrap: join its lines without separators */
-        char *w = title;
-        for (char *r = title; *r; r++)
+        char *w = out->title;
+        for (char *r = out->title; *r; r++)
             if (*r != '\n')
                 *w++ = *r;
         *w = '\0';
     }
-    out->title = title;
     if (!found)
         return errf(err, errlen, "%s:1:1: no section heading found (expected \"一、总体情况\" …)", fn);
     return 0;

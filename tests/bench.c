@@ -15,6 +15,7 @@
 
 #include "check/check.h"
 #include "check/enrich.h"
+#include "read/digitsplit.h"
 #include "read/flatread.h"
 #include "read/reader.h"
 #include "report/report.h"
@@ -186,6 +187,34 @@ static void bench_flat(const struct checker *c, const char *label, const char *d
            label, per, len, 1e6 / per, st.nodes, st.max_nodes);
 }
 
+struct hostile_arg {
+    const struct layout_table *lt;
+    const char *runs[LAYOUT_MAX_ROWS];
+    size_t lens[LAYOUT_MAX_ROWS];
+};
+
+static void do_hostile(void *p)
+{
+    struct hostile_arg *a = p;
+    char err[256];
+    int bad;
+    struct digitsplit *d = digitsplit_solve(a->lt, a->runs, a->lens, DIGITSPLIT_MAX_NODES, &bad, err, sizeof err);
+    digitsplit_destroy(&d);
+}
+
+/* The solver at its bound: every T3 row a run of twenty 1s (no split keeps a
+ * row's sum, and there are C(19,6) ways to cut each). */
+static void bench_hostile(const struct checker *c)
+{
+    static const char ones[] = "11111111111111111111";
+    struct hostile_arg a = {&layouts_find(checker_layouts(c), 2021)->tables[TABLE_T3], {0}, {0}};
+    for (int r = 0; r < a.lt->nrows; r++)
+        a.runs[r] = ones, a.lens[r] = sizeof ones - 1;
+    double per = rate(do_hostile, &a);
+    printf("  %-34s %9.0f tables/s  (%.2f ms at the bound of %lu search nodes)\n",
+           "solver, hostile T3 (20-digit runs)", per, 1e3 / per, DIGITSPLIT_MAX_NODES);
+}
+
 static void bench_check(const struct checker *c, const char *label, const struct report *r, const char *region)
 {
     struct check_arg a = {c, r, region};
@@ -237,6 +266,7 @@ int main(int argc, char **argv)
     char *f4 = load("../shared/reports/pingtan-2024.page.txt", &f4l);
     bench_flat(c, "run-together page (平潭 2023)", f3, f3l);
     bench_flat(c, "run-together page (平潭 2024)", f4, f4l);
+    bench_hostile(c);
     free(f3), free(f4);
     }
     if (strcmp(only, "readers")) {

@@ -11,7 +11,7 @@
 
 #include "report/layout.h"
 
-#define DIGITSPLIT_MAX_NODES 2000000ul  /* search nodes per table: the bound on the work */
+#define DIGITSPLIT_MAX_NODES 100000ul   /* search nodes per table: the bound on the work (real pages: < 1,000) */
 
 struct digitsplit;
 

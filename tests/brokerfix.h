@@ -228,6 +228,8 @@ static inline void bf_stop(struct brokerfix *b)
     eventfd_write(b->stopfd, 1);
     pthread_join(b->thread, NULL);
     b->running = 0;
+    eventfd_t n;
+    eventfd_read(b->stopfd, &n);    /* so bf_start can run the broker again */
 }
 
 /* Stop the broker and start it again on the same spool (a restart): the stop

@@ -34,9 +34,10 @@
 
 #define MAX_FRAMES 64           /* frames per message we accept */
 #define BURST 512               /* messages handled per wake-up before timers run */
+#define HOLD_MS 1000            /* after a failed commit: how long nothing is handed out */
 
 /* The job's outcome, one info line: who, what, how it went, how long. */
-static void log_outcome(const struct job *j, const struct worker *w, const Reportd__Result *r)
+static void log_outcome(const struct job *j, const char *worker, const Reportd__Result *r)
 {
     unsigned sev[3] = {0, 0, 0};
     for (size_t i = 0; i < r->n_findings; i++)
@@ -47,9 +48,7 @@ static void log_outcome(const struct job *j, const struct worker *w, const Repor
                          : r->body && r->body->region_code ? r->body->region_code : "";
     const char *body = r->body && r->body->name ? r->body->name : "";
     int64_t since = j->queued_us ? j->queued_us : j->sent_us;
-    char hex[33] = "", errors[16], warnings[16], notices[16], ms[24];
-    if (w)
-        roster_worker_hex(w, hex);
+    char errors[16], warnings[16], notices[16], ms[24];
     snprintf(errors, sizeof errors, "%u", sev[2]);
     snprintf(warnings, sizeof warnings, "%u", sev[1]);
     snprintf(notices, sizeof notices, "%u", sev[0]);
@@ -59,17 +58,18 @@ static void log_outcome(const struct job *j, const struct worker *w, const Repor
                                   errors, "#warnings", warnings, "#notices", notices, "#ms", ms,
                                   NULL};
     const char *sid = r->submission_id && *r->submission_id ? r->submission_id : j->submission_id;
-    log_job_fields(LOG_PRI_INFO, &(struct log_job){sid, j->deliveries + 1, hex}, fields,
+    log_job_fields(LOG_PRI_INFO, &(struct log_job){sid, j->deliveries + 1, worker}, fields,
             "job done: %s, %s%s%s, %u errors, %u warnings, %u notices, %s ms", status,
             *body ? body : "(no name)", *region ? " " : "", region, sev[2], sev[1], sev[0], ms);
 }
 
-/* A job's first Result was recorded (r NULL: the reply was not a Result). */
-static void count_result(struct broker *b, const struct job *j, const struct worker *w,
+/* A job's first Result was recorded (r NULL: the reply was not a Result);
+ * worker: who answered (hex). */
+static void count_result(struct broker *b, const struct job *j, const char *worker,
                          const Reportd__Result *r)
 {
     if (r)
-        log_outcome(j, w, r);
+        log_outcome(j, worker, r);
     if (r && r->status >= 0 && r->status < 4) {
         b->st.results[r->status]++;
         if ((b->cfg->alert_statuses >> r->status) & 1u) {
@@ -83,17 +83,50 @@ static void count_result(struct broker *b, const struct job *j, const struct wor
         telemetry_observe(b->tm, TELEMETRY_TOTAL, (double)(util_now_us() - j->queued_us) / 1e6);
 }
 
+/* The open batch was committed (ok) or rolled back: settle the jobs whose end
+ * was in it. Committed: counted and forgotten. Rolled back (disk full, spool
+ * lost): the spool still has them pending, so they go back to the head of
+ * their queue, not charged — a Result that was not stored must run again. */
+static void settle_unrecorded(struct broker *b, int ok)
+{
+    struct job *list = b->unrecorded;
+    b->unrecorded = NULL;
+    while (list) {
+        struct job *j = list;
+        list = j->next;
+        if (ok && j->outcome) {
+            if (j->outcome == JOB_RESULT) {
+                count_result(b, j, j->worker, j->result);
+            } else {
+                b->st.dead++;
+                b->st.dead_waiting++;
+            }
+            roster_job_drop(b, j);
+            continue;
+        }
+        log_job(LOG_PRI_ERR, &(struct log_job){j->submission_id, -1, NULL},
+                "job %s: its %s was not stored: handed out again once the spool takes writes",
+                j->uuid, j->outcome == JOB_BURIED ? "dead letter" : "Result");
+        j->outcome = 0;
+        if (j->result)
+            reportd__result__free_unpacked(j->result, NULL);
+        j->result = NULL;
+        roster_enqueue(b, roster_service(b, j->service, strlen(j->service), ROSTER_FORCE), j, 1);
+    }
+}
+
 /* A Titanic job's reply: frames body.. of m (9/TSP "frames 1+": stored whole;
- * a first frame that is a Result of cfg->service is published). */
-static void finish_titanic(struct broker *b, struct job *j, const struct worker *w,
-                           const struct mdp_msg *m, size_t body)
+ * a first frame that is a Result of cfg->service is published). Returns 1
+ * when j is kept until the commit settles it, 0 when the caller drops it. */
+static int finish_titanic(struct broker *b, struct job *j, const struct worker *w,
+                          const struct mdp_msg *m, size_t body)
 {
     char err[256];
     const void *data = mdp_msg_data(m, body);
     size_t len = mdp_msg_size(m, body);
     /* only the first reply counts: publish it once, then record it */
     if (spool_get(b->sp, j->uuid, NULL, NULL) != SPOOL_PENDING)
-        return;
+        return 0;
     int publish = strcmp(j->service, b->cfg->service) == 0;
     Reportd__Result *r = publish ? reportd__result__unpack(NULL, len, data) : NULL;
     const struct log_job lj = {j->submission_id, -1, NULL};
@@ -113,11 +146,19 @@ static void finish_titanic(struct broker *b, struct job *j, const struct worker 
     if (done < 0) {
         b->st.spool_failures++;
         log_job(LOG_PRI_ERR, &lj, "%s", err);
-    } else if (done == 1) {
-        count_result(b, j, w, r);
     }
-    if (r)
-        reportd__result__free_unpacked(r, NULL);
+    if (done != 1) {
+        if (r)
+            reportd__result__free_unpacked(r, NULL);
+        if (done == 0)
+            return 0;
+        r = NULL;
+    }
+    /* done < 0: not written; the job runs again after the next commit */
+    j->result = r;
+    roster_worker_hex(w, j->worker);
+    roster_unrecorded(b, j, done == 1 ? JOB_RESULT : 0);
+    return 1;
 }
 
 static void finish_plain(struct broker *b, struct job *j, const struct worker *w,
@@ -138,7 +179,9 @@ static void finish_plain(struct broker *b, struct job *j, const struct worker *w
         log_msg(LOG_PRI_WARNING, "a %s reply is not a Result: not published", j->service);
         return;
     }
-    count_result(b, j, w, r);
+    char hex[33];
+    roster_worker_hex(w, hex);
+    count_result(b, j, hex, r);
     if (!publisher_result(b->pub, r, mdp_msg_data(m, body), mdp_msg_size(m, body), err,
                           sizeof err))
         log_msg(LOG_PRI_ERR, "%s", err);
@@ -153,13 +196,22 @@ static void on_reply(struct broker *b, struct worker *w, const struct mdp_msg *m
     b->st.replies++;
     if (j->sent_us)
         telemetry_observe(b->tm, TELEMETRY_WORK, (double)(util_now_us() - j->sent_us) / 1e6);
+    if (j->suspect) {           /* it came back: nothing to suspect any more */
+        j->suspect = 0;
+        b->nsuspects--;
+    }
+    int kept = 0;
     if (j->uuid[0])
-        finish_titanic(b, j, w, m, p->body);
+        kept = finish_titanic(b, j, w, m, p->body);
     else
         finish_plain(b, j, w, m, p->body);
-    roster_job_free(j);
+    if (!kept)
+        roster_job_drop(b, j);
     roster_idle(w->svc, w);
-    roster_dispatch(b, w->svc);
+    if (b->nsuspects)           /* the next suspect may go out now, in any service */
+        roster_dispatch_all(b);
+    else
+        roster_dispatch(b, w->svc);
 }
 
 /* Nonzero when the REPLY's client address frame names the job w holds: its
@@ -286,6 +338,18 @@ static void on_message(struct broker *b, struct mdp_msg *m)
         on_client(b, m, &p);
 }
 
+/* Once the spool file is deleted: say so once, at error priority; from then
+ * on nothing is acknowledged or handed out (see titanic.c, roster.c). */
+static int check_spool(struct broker *b)
+{
+    char why[512];
+    if (!b->spool_lost && spool_lost(b->sp, why, sizeof why)) {
+        b->spool_lost = 1;
+        log_msg(LOG_PRI_ERR, "%s", why);
+    }
+    return b->spool_lost;
+}
+
 /* Commit the open batch, then release what waited for it. */
 static int commit(struct broker *b, char *err, size_t errlen)
 {
@@ -295,23 +359,23 @@ static int commit(struct broker *b, char *err, size_t errlen)
     b->spool_failed = spool_commit(b->sp, err, errlen) != 0;
     if (b->spool_failed) {
         b->st.spool_failures++;
+        check_spool(b);
         publisher_discard(b->pub);
-        titanic_acks_fail(b);
+        titanic_acks_fail(b, b->spool_lost ? TITANIC_SPOOL_LOST : "500");
+        settle_unrecorded(b, 0);
+        /* the Results that were not stored wait a moment: no busy loop on a full disk */
+        b->hold_until = util_now_ms() + HOLD_MS;
         return -1;
     }
     telemetry_observe(b->tm, TELEMETRY_COMMIT, (double)(util_now_us() - t0) / 1e6);
     publisher_flush(b->pub);
     titanic_acks_flush(b);
+    settle_unrecorded(b, 1);
     b->batch_started = 0;
+    if (titanic_refill(b) != 0)
+        log_msg(LOG_PRI_ERR, "spool: cannot read the pending jobs");
+    roster_dispatch_all(b);
     return 0;
-}
-
-
-static void requeue_pending(void *arg, const char *uuid, const char *service, const void *body,
-                            size_t len)
-{
-    struct broker *b = arg;
-    titanic_queue(b, uuid, NULL, service, body, len);
 }
 
 static void *router_socket(void *ctx, const struct config *cfg)
@@ -357,7 +421,10 @@ struct broker *broker_new(void *ctx, const struct config *cfg, const char *const
     if (!b->pub || (b->zap && zap_watch(b->zap, publisher_socket(b->pub), "publish", err,
                                         errlen) != 0))
         goto fail;
-    if (spool_each_pending(b->sp, requeue_pending, b) != 0) {
+    /* the oldest spool.window pending jobs; the rest are read as the window frees */
+    long pending = spool_count(b->sp, SPOOL_PENDING);
+    b->spooled = pending > 0 ? (size_t)pending : 0;
+    if (pending < 0 || titanic_refill(b) != 0) {
         errf(err, errlen, "spool: cannot read pending jobs");
         goto fail;
     }
@@ -376,6 +443,7 @@ void broker_destroy(struct broker **bp)
     char err[256];
     if (b->sp && b->pub)
         commit(b, err, sizeof err);
+    settle_unrecorded(b, 0);        /* only after a failed commit: queued, freed below */
     while (b->nworkers) {
         struct worker *w = b->workers[b->nworkers - 1];
         if (w->job) {               /* stays pending in the spool if it is Titanic */
@@ -389,7 +457,7 @@ void broker_destroy(struct broker **bp)
         free(b->credits[i].id);
     free(b->credits);
     free(b->workers);
-    titanic_acks_fail(b);
+    titanic_acks_fail(b, "500");
     free(b->acks);
     publisher_destroy(&b->pub);
     if (b->router)
@@ -437,8 +505,10 @@ static void serve(struct broker *b, int readable)
     if (spool_uncommitted(b->sp) && now >= b->batch_started + b->cfg->batch_ms &&
         commit(b, err, sizeof err) != 0)
         log_msg(LOG_PRI_ERR, "%s", err);
-    if (now >= b->heartbeat_at)
+    if (now >= b->heartbeat_at) {
+        check_spool(b);
         roster_tick(b, now);
+    }
     if (b->tick && now >= b->tick_at) {
         b->tick_at = now + b->tick_ms;
         b->tick(b->tick_arg);
@@ -488,7 +558,10 @@ int broker_drain(struct broker *b, int timeout_ms, char *err, size_t errlen)
                 "stay pending in the spool for the next start", left, timeout_ms);
     else
         log_msg(LOG_PRI_INFO, "drain: every job in flight came back");
-    return commit(b, err, errlen);
+    if (commit(b, err, errlen) != 0)
+        return -1;
+    /* the exit status tells: what was written since the deletion is lost */
+    return check_spool(b) ? spool_lost(b->sp, err, errlen) * -1 : 0;
 }
 
 void broker_set_tick(struct broker *b, int interval_ms, broker_tick_fn *tick, void *arg)
@@ -517,14 +590,16 @@ int broker_reload(struct broker *b, struct config *live, const struct config *ne
     return (strcmp(live->broker_bind, next->broker_bind) != 0) +
            (strcmp(live->publish_bind, next->publish_bind) != 0) +
            (strcmp(live->spool_path, next->spool_path) != 0) +
-           (live->max_message != next->max_message) + (live->hwm != next->hwm);
+           (live->max_message != next->max_message) + (live->hwm != next->hwm) +
+           (live->window != next->window);
 }
 
 void broker_stats(const struct broker *b, struct broker_stats *st)
 {
     *st = b->st;
     st->workers = b->nworkers;
-    st->queued = 0;
+    st->queued = b->spooled;    /* those waiting in the spool, then those in memory */
+    st->resident = b->resident;
     int64_t oldest = 0;
     for (size_t i = 0; i < b->nsvcs; i++)
         for (const struct job *j = b->svcs[i]->head; j; j = j->next) {
@@ -541,6 +616,7 @@ void broker_stats(const struct broker *b, struct broker_stats *st)
     }
     st->in_flight = (size_t)busy_workers(b);
     st->last_seq = spool_last_seq(b->sp);
-    st->spool_ok = !b->spool_failed;
+    st->spool_ok = !b->spool_failed && !b->spool_lost;
+    st->spool_lost = b->spool_lost;
     st->draining = b->draining;
 }

@@ -26,7 +26,8 @@ int broker_run(struct broker *b, int stopfd, char *err, size_t errlen);
 /* After broker_run returned for TERM: hand out nothing new, refuse new
  * submissions ("500": retry later), wait up to timeout_ms for the workers'
  * jobs in flight to come back (Titanic ones still out stay pending in the
- * spool), commit. 0 or -1. */
+ * spool), commit. 0, or -1 with err — also when the spool file was deleted
+ * under the running broker (spool_lost): the exit status must tell. */
 int broker_drain(struct broker *b, int timeout_ms, char *err, size_t errlen);
 
 /* Take the reloadable settings of next (heartbeat, liveness, expiry, batching,
@@ -59,10 +60,12 @@ struct broker_stats {
     uint64_t rejected;          /* … refused: malformed, draining, spool error */
     uint64_t results[4];        /* Results recorded, by Status (PASS … REJECTED) */
     uint64_t alerts;            /* Results that raised an Alert */
-    size_t queued;              /* jobs waiting for a worker */
+    size_t queued;              /* jobs waiting for a worker (in memory or the spool) */
+    size_t resident;            /* Titanic jobs held in memory (at most spool.window) */
     size_t in_flight;           /* jobs held by workers */
     uint64_t last_seq;          /* last published (committed) sequence number */
-    int spool_ok;               /* 1 unless the last commit failed */
+    int spool_ok;               /* 1 unless the last commit failed or the spool is lost */
+    int spool_lost;             /* the spool file was deleted under the broker */
     int draining;               /* 1 after TERM */
     uint64_t spool_failures;    /* spool writes and commits that failed */
     size_t dead_waiting;        /* dead letters in the spool, not retried */

@@ -14,6 +14,7 @@
 #include "wire/keys.h"
 
 struct mdp_msg;
+struct Reportd__Result;
 
 struct job {                    /* a request waiting for, or held by, a worker */
     struct job *next;
@@ -27,6 +28,20 @@ struct job {                    /* a request waiting for, or held by, a worker *
     int64_t expires;            /* ms (monotonic); plain requests only */
     int64_t queued_us;          /* µs (monotonic): first queued, for latency metrics */
     int64_t sent_us;            /* µs (monotonic): handed to its worker */
+    int64_t rowid;              /* Titanic: its row in the spool (its place in line) */
+    int suspect;                /* Titanic: a worker died holding it among others */
+    int isolated;               /* handed out while no other job was out … */
+    uint64_t epoch;             /* … as dispatch number epoch (alone while it is the last) */
+    int outcome;                /* in b->unrecorded: JOB_RESULT, JOB_BURIED, else 0 */
+    struct Reportd__Result *result; /* JOB_RESULT: the Result, for the counts (or NULL) */
+    char worker[33];            /* JOB_RESULT: who answered (hex), for the log */
+};
+
+enum { JOB_RESULT = 1, JOB_BURIED = 2 };
+
+struct ack {                    /* a titanic.request answer waiting for the commit */
+    struct mdp_msg *msg;        /* "200", UUID */
+    struct job *job;            /* the new job, queued once committed; NULL: duplicate */
 };
 
 struct worker {
@@ -70,8 +85,16 @@ struct broker {
     int64_t replay_window_end;  /* ms (monotonic): the counts start again */
     struct worker **workers;
     size_t nworkers;
-    struct mdp_msg **acks;      /* titanic.request answers waiting for the commit */
+    struct ack *acks;           /* titanic.request answers waiting for the commit */
     size_t nacks, capacks;
+    struct job *unrecorded;     /* jobs whose end (Result, dead letter) is in the open batch */
+    size_t resident;            /* Titanic jobs in memory: queued, out, or in unrecorded */
+    size_t spooled;             /* pending jobs left in the spool (window full), at most */
+    int64_t cursor;             /* every pending job up to this rowid is in memory */
+    size_t nsuspects;           /* suspect jobs: while any, they go out one at a time */
+    uint64_t dispatches;        /* jobs handed out so far */
+    int64_t hold_until;         /* ms (monotonic): a commit failed, hand nothing out */
+    int spool_lost;             /* the spool file was deleted: acknowledge nothing */
     int64_t heartbeat_at;       /* ms */
     int64_t batch_started;      /* ms: first write of the open batch */
     int draining;               /* stopping: hand out nothing new */

@@ -20,6 +20,7 @@
 #include "broker/spool.h"
 #include "broker/telemetry.h"
 #include "base/util.h"
+#include "report.pb-c.h"
 
 static uint64_t name_hash(const char *name, size_t len)
 {
@@ -119,8 +120,26 @@ void roster_job_free(struct job *j)
     if (!j)
         return;
     mdp_msg_destroy(&j->body);
+    if (j->result)
+        reportd__result__free_unpacked(j->result, NULL);
     free(j->client);
     free(j);
+}
+
+void roster_job_drop(struct broker *b, struct job *j)
+{
+    if (j->uuid[0])
+        b->resident--;
+    if (j->suspect)
+        b->nsuspects--;
+    roster_job_free(j);
+}
+
+void roster_unrecorded(struct broker *b, struct job *j, int outcome)
+{
+    j->outcome = outcome;
+    j->next = b->unrecorded;
+    b->unrecorded = j;
 }
 
 void roster_enqueue(struct broker *b, struct service *s, struct job *j, int front)
@@ -169,7 +188,13 @@ void roster_worker_hex(const struct worker *w, char out[33])
     out[2 * n] = '\0';
 }
 
-/* The worker holding j died: hand j out again, or give up on it. */
+/* The worker holding j died: hand j out again, or give up on it. A Titanic
+ * job is charged an attempt only when it was out alone (nothing else out when
+ * it was handed out, nothing handed out since): the worker's process may have
+ * held others (worker.threads), and a poison kills them all. One that died in
+ * company becomes a suspect, not charged; while there are suspects they go
+ * out one at a time with nothing else out, so the next death has one job to
+ * blame. */
 static void redeliver(struct broker *b, struct service *s, struct job *j, const char *why,
                       const char *worker)
 {
@@ -186,26 +211,40 @@ static void redeliver(struct broker *b, struct service *s, struct job *j, const 
         roster_dispatch(b, s);
         return;
     }
+    const struct log_job lj = {j->submission_id, j->deliveries, worker};
+    if (!j->isolated || j->epoch != b->dispatches) {
+        if (!j->suspect) {
+            j->suspect = 1;
+            b->nsuspects++;
+        }
+        log_job(LOG_PRI_WARNING, &lj, "job %s: %s while other jobs were out: not charged; it "
+                "goes out again alone", j->uuid, why);
+        b->st.redelivered++;
+        roster_enqueue(b, s, j, 1);
+        roster_dispatch_all(b);
+        return;
+    }
     int n = spool_attempt(b->sp, j->uuid, err, sizeof err);
+    if (n < 0)
+        log_job(LOG_PRI_ERR, &lj, "spool: %s", err);
     if (n >= b->cfg->max_attempts) {
         char reason[160];
-        snprintf(reason, sizeof reason, "%s on %d attempts", why, n);
-        if (spool_bury(b->sp, j->uuid, reason, err, sizeof err) == 0 && ++b->st.dead_waiting)
+        snprintf(reason, sizeof reason, "worker died while holding only this job, %d times "
+                 "(last: %s)", n, why);
+        if (spool_bury(b->sp, j->uuid, reason, err, sizeof err) == 0)
             publisher_deadletter(b->pub, j->uuid, j->submission_id, reason, n, err, sizeof err);
         log_job(LOG_PRI_ERR, &(struct log_job){j->submission_id, n, worker},
                 "dead letter %s: %s", j->uuid, reason);
-        b->st.dead++;
-        roster_job_free(j);
+        /* counted once the batch is committed (a failed commit hands it out again) */
+        roster_unrecorded(b, j, JOB_BURIED);
         return;
     }
-    if (n < 0)
-        log_job(LOG_PRI_ERR, &(struct log_job){j->submission_id, -1, worker}, "spool: %s", err);
     j->deliveries = n;          /* for the attempt number in logs */
     log_job(LOG_PRI_WARNING, &(struct log_job){j->submission_id, n, worker},
-            "job %s handed out again: %s", j->uuid, why);
+            "job %s handed out again: %s while holding only this job", j->uuid, why);
     b->st.redelivered++;
     roster_enqueue(b, s, j, 1);
-    roster_dispatch(b, s);
+    roster_dispatch_all(b);
 }
 
 void roster_delete(struct broker *b, struct worker *w, int disconnect, const char *why)
@@ -245,18 +284,51 @@ void roster_idle(struct service *s, struct worker *w)
     s->waiting[s->nwaiting++] = w;
 }
 
-/* Hand queued jobs to idle workers, oldest idle worker first. */
+static int jobs_out(const struct broker *b)
+{
+    int n = 0;
+    for (size_t i = 0; i < b->nworkers; i++)
+        n += b->workers[i]->job != NULL;
+    return n;
+}
+
+/* The job of s to hand out next, unlinked from the queue, or NULL. While
+ * there are suspects, only a suspect, and only when nothing else is out. */
+static struct job *next_job(struct broker *b, struct service *s)
+{
+    struct job **pp = &s->head, *prev = NULL;
+    if (b->nsuspects) {
+        if (jobs_out(b) > 0)
+            return NULL;
+        while (*pp && !(*pp)->suspect) {
+            prev = *pp;
+            pp = &(*pp)->next;
+        }
+    }
+    struct job *j = *pp;
+    if (!j)
+        return NULL;
+    *pp = j->next;
+    if (s->tail == j)
+        s->tail = prev;
+    j->next = NULL;
+    /* alone while nothing else is out and nothing is handed out after it */
+    j->isolated = b->nsuspects > 0 || jobs_out(b) == 0;
+    j->epoch = ++b->dispatches;
+    return j;
+}
+
+/* Hand queued jobs to idle workers, oldest idle worker first. Nothing while
+ * draining, for HOLD_MS after a failed commit, or once the spool is lost. */
 void roster_dispatch(struct broker *b, struct service *s)
 {
-    while (!b->draining && s->head && s->nwaiting) {
+    if (b->spool_lost || util_now_ms() < b->hold_until)
+        return;
+    struct job *j;
+    while (!b->draining && s->nwaiting && (j = next_job(b, s))) {
         struct worker *w = s->waiting[0];
         memmove(&s->waiting[0], &s->waiting[1], (s->nwaiting - 1) * sizeof *s->waiting);
         s->nwaiting--;
-        struct job *j = s->head;
-        s->head = j->next;
-        if (!s->head)
-            s->tail = NULL;
-        j->next = NULL;
         struct mdp_msg *m = mdp_worker_cmd(w->id, w->idlen, MDP_REQUEST);
         if (j->uuid[0])
             mdp_msg_add(m, j->uuid, 32);
@@ -283,6 +355,12 @@ void roster_dispatch(struct broker *b, struct service *s)
             roster_delete(b, w, 0, "worker unreachable");
         }
     }
+}
+
+void roster_dispatch_all(struct broker *b)
+{
+    for (size_t i = 0; i < b->nsvcs; i++)
+        roster_dispatch(b, b->svcs[i]);
 }
 
 void roster_ready(struct broker *b, struct worker *w, const struct mdp_msg *m,
@@ -346,9 +424,12 @@ void roster_tick(struct broker *b, int64_t now)
             pp = &j->next;
         }
         s->tail = last;
-        if (!s->head && s->nworkers == 0)   /* idle: forgotten (a later request makes it anew) */
+        /* idle: forgotten (a later request makes it anew); not while a batch is open,
+         * as its jobs (acks, unrecorded) still point at their service's name */
+        if (!s->head && s->nworkers == 0 && !b->nacks && !b->unrecorded)
             service_remove(b, s);
     }
+    roster_dispatch_all(b);     /* a hold that ended, a suspect whose turn came */
     b->heartbeat_at = now + b->cfg->heartbeat_ms;
 }
 

@@ -17,9 +17,17 @@ struct service *roster_service(struct broker *b, const char *name, size_t len, i
 void roster_services_free(struct broker *b);
 /* Put j at the tail (or, front: the head) of s's queue. Takes j. */
 void roster_enqueue(struct broker *b, struct service *s, struct job *j, int front);
-/* Hand queued jobs of s to its idle workers. */
+/* Hand queued jobs of s to its idle workers (suspect jobs one at a time, with
+ * nothing else out; nothing during a hold or once the spool is lost). */
 void roster_dispatch(struct broker *b, struct service *s);
+void roster_dispatch_all(struct broker *b);
 void roster_job_free(struct job *j);
+/* Free j, which the broker counted (resident Titanic jobs, suspects). */
+void roster_job_drop(struct broker *b, struct job *j);
+/* The end of j (outcome JOB_RESULT, JOB_BURIED, or 0: not written) is in the
+ * open batch: keep j in b->unrecorded until the commit settles it (a failed
+ * one hands it out again). */
+void roster_unrecorded(struct broker *b, struct job *j, int outcome);
 /* A worker's ROUTER identity in hex, for logs (out holds 33 bytes). */
 void roster_worker_hex(const struct worker *w, char out[33]);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "base/util.h"
@@ -40,7 +41,8 @@ static const char *const sql[S_NSTMT] = {
     [S_BURY] = "UPDATE job SET state = 2, reason = ?2, updated_at = ?3 WHERE uuid = ?1",
     [S_RETRY] = "UPDATE job SET state = 0, attempts = 0, reason = NULL, updated_at = ?2"
                 " WHERE uuid = ?1 AND state = 2",
-    [S_PENDING] = "SELECT uuid, service, body FROM job WHERE state = 0 ORDER BY created_at, rowid",
+    [S_PENDING] = "SELECT rowid, uuid, service, body FROM job WHERE state = 0 AND rowid > ?1"
+                  " ORDER BY rowid LIMIT ?2",
     [S_DEAD] = "SELECT uuid, submission_id, reason, attempts, updated_at FROM job"
                " WHERE state = 2 ORDER BY updated_at, rowid",
     [S_DEAD_ONE] = "SELECT uuid, submission_id, reason, attempts, updated_at, body, service FROM job"
@@ -64,6 +66,10 @@ static const char schema[] =
 
 struct spool {
     sqlite3 *db;
+    char *path;
+    struct stat file, wal;      /* the files as opened: a deleted one is noticed */
+    int wal_seen;               /* wal holds the WAL's identity */
+    int lost;                   /* a file was deleted or replaced: nothing is durable */
     sqlite3_stmt *st[S_NSTMT];
     size_t uncommitted;         /* writes in the open transaction */
     uint64_t committed_seq;     /* highest durable sequence number */
@@ -122,6 +128,11 @@ struct spool *spool_open(const char *path, char *err, size_t errlen)
         sqlite3_finalize(q);
     }
     sp->last_seq = sp->committed_seq;
+    sp->path = xstrdup(path);
+    if (stat(path, &sp->file) != 0) {
+        errf(err, errlen, "spool: %s: cannot stat it", path);
+        goto fail;
+    }
     return sp;
 fail:
     spool_close(&sp);
@@ -138,6 +149,7 @@ void spool_close(struct spool **spp)
     for (int i = 0; i < S_NSTMT; i++)
         sqlite3_finalize(sp->st[i]);
     sqlite3_close(sp->db);
+    free(sp->path);
     free(sp);
     *spp = NULL;
 }
@@ -152,13 +164,42 @@ static int begin(struct spool *sp, char *err, size_t errlen)
     return 0;
 }
 
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+int spool_lost(struct spool *sp, char *err, size_t errlen)
+{
+    if (!sp->lost) {
+        struct stat now;
+        char *wal = xasprintf("%s-wal", sp->path);
+        if (stat(sp->path, &now) != 0 || !same_file(&now, &sp->file)) {
+            sp->lost = 1;
+        } else if (stat(wal, &now) != 0) {
+            sp->lost = sp->wal_seen;
+        } else if (!sp->wal_seen) {
+            sp->wal = now;      /* SQLite makes the WAL on the first write */
+            sp->wal_seen = 1;
+        } else {
+            sp->lost = !same_file(&now, &sp->wal);
+        }
+        free(wal);
+    }
+    if (sp->lost)
+        errf(err, errlen, "spool %s was deleted or replaced under the running broker: nothing "
+             "written since is durable; restart reportd to open a new spool", sp->path);
+    return sp->lost;
+}
+
 int spool_commit(struct spool *sp, char *err, size_t errlen)
 {
     if (sp->uncommitted == 0)
         return 0;
     sp->uncommitted = 0;
-    if (sqlite3_exec(sp->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        dberr(sp, err, errlen, "commit");
+    if (spool_lost(sp, err, errlen) ||
+        (sqlite3_exec(sp->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK &&
+         dberr(sp, err, errlen, "commit"))) {
         sqlite3_exec(sp->db, "ROLLBACK", NULL, NULL, NULL);
         sp->last_seq = sp->committed_seq;
         return -1;
@@ -269,15 +310,27 @@ int spool_retry(struct spool *sp, const char *uuid, char *err, size_t errlen)
     return exec_uuid(sp, S_RETRY, uuid, NULL, err, errlen);
 }
 
-int spool_each_pending(struct spool *sp, spool_job_fn *fn, void *arg)
+long spool_pending_after(struct spool *sp, int64_t after, size_t limit, spool_job_fn *fn,
+                         void *arg)
 {
     sqlite3_stmt *q = stmt(sp, S_PENDING);
+    sqlite3_bind_int64(q, 1, after);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
     int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        fn(arg, (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
-           sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2));
+    long n = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        fn(arg, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+           (const char *)sqlite3_column_text(q, 2), sqlite3_column_blob(q, 3),
+           (size_t)sqlite3_column_bytes(q, 3));
+        n++;
+    }
     sqlite3_reset(q);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == SQLITE_DONE ? n : -1;
+}
+
+int64_t spool_last_rowid(const struct spool *sp)
+{
+    return sqlite3_last_insert_rowid(sp->db);
 }
 
 static void dead_row(sqlite3_stmt *q, struct spool_dead *d, int with_body)

@@ -18,8 +18,13 @@ struct spool *spool_open(const char *path, char *err, size_t errlen);
 void spool_close(struct spool **sp);
 
 /* Make every write since the last commit durable. Returns 0, or -1 with err
- * (the batch is rolled back then: nothing in it may be acknowledged). */
+ * (the batch is rolled back then: nothing in it may be acknowledged). Fails
+ * once the spool is lost (spool_lost). */
 int spool_commit(struct spool *sp, char *err, size_t errlen);
+/* 1 (and why in err) when the file opened, or its WAL, was deleted or
+ * replaced since (`rm spool.db*`): what is written to it then is gone at the
+ * next start. Sticky. 0 otherwise. */
+int spool_lost(struct spool *sp, char *err, size_t errlen);
 /* Writes waiting for spool_commit. */
 size_t spool_uncommitted(const struct spool *sp);
 
@@ -55,10 +60,14 @@ int spool_bury(struct spool *sp, const char *uuid, const char *reason, char *err
  * not, -1 on error. */
 int spool_retry(struct spool *sp, const char *uuid, char *err, size_t errlen);
 
-/* Call fn for every pending job, oldest first. Returns 0 or -1. */
-typedef void spool_job_fn(void *arg, const char *uuid, const char *service, const void *body,
-                          size_t len);
-int spool_each_pending(struct spool *sp, spool_job_fn *fn, void *arg);
+/* Call fn for at most limit pending jobs whose rowid (their order of arrival)
+ * is above after, in that order. Returns how many, or -1. */
+typedef void spool_job_fn(void *arg, int64_t rowid, const char *uuid, const char *service,
+                          const void *body, size_t len);
+long spool_pending_after(struct spool *sp, int64_t after, size_t limit, spool_job_fn *fn,
+                         void *arg);
+/* The rowid of the job the last spool_put stored. */
+int64_t spool_last_rowid(const struct spool *sp);
 
 /* A dead letter, as listed. Strings borrowed for the callback's duration. */
 struct spool_dead {

@@ -36,8 +36,9 @@ static Reportd__Submission *untrusted_submission(const void *body, size_t len)
                                                  PBGUARD_BUDGET(len), err, sizeof err);
 }
 
-void titanic_queue(struct broker *b, const char *uuid, const char *submission_id,
-                   const char *service, const void *body, size_t len)
+/* A new Titanic job (not queued); submission_id may be NULL. */
+static struct job *new_job(struct broker *b, const char *uuid, const char *submission_id,
+                           const char *service, const void *body, size_t len)
 {
     struct service *s = roster_service(b, service, strlen(service), ROSTER_FORCE);
     struct job *j = xcalloc(1, sizeof *j);
@@ -59,8 +60,45 @@ void titanic_queue(struct broker *b, const char *uuid, const char *submission_id
         }
     }
     j->service = s->name;
+    return j;
+}
+
+/* Queue j at the tail of its service's queue, in memory. */
+static void admit(struct broker *b, struct job *j)
+{
+    struct service *s = roster_service(b, j->service, strlen(j->service), ROSTER_FIND);
+    b->resident++;
     roster_enqueue(b, s, j, 0);
     roster_dispatch(b, s);
+}
+
+void titanic_queue(struct broker *b, const char *uuid, const char *submission_id,
+                   const char *service, const void *body, size_t len)
+{
+    admit(b, new_job(b, uuid, submission_id, service, body, len));
+}
+
+static void load_one(void *arg, int64_t rowid, const char *uuid, const char *service,
+                     const void *body, size_t len)
+{
+    struct broker *b = arg;
+    struct job *j = new_job(b, uuid, NULL, service, body, len);
+    j->rowid = rowid;
+    b->cursor = rowid;
+    admit(b, j);
+}
+
+int titanic_refill(struct broker *b)
+{
+    while (b->spooled && b->resident < (size_t)b->cfg->window) {
+        size_t want = (size_t)b->cfg->window - b->resident;
+        long n = spool_pending_after(b->sp, b->cursor, want, load_one, b);
+        if (n < 0)
+            return -1;
+        /* fewer than asked: none is left (closed or dead meanwhile, or the count was high) */
+        b->spooled = (size_t)n < want || (size_t)n >= b->spooled ? 0 : b->spooled - (size_t)n;
+    }
+    return 0;
 }
 
 /* The job's UUID and submission id (sid[64], "" when the body has none):
@@ -97,6 +135,11 @@ void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp
         b->st.rejected++;
         return;
     }
+    if (b->spool_lost) {        /* nothing written now would survive a restart */
+        roster_answer_status(b, m, p, TITANIC_SPOOL_LOST);
+        b->st.rejected++;
+        return;
+    }
     if (!roster_service(b, mdp_msg_data(m, p->body), mdp_msg_size(m, p->body), ROSTER_FIND) &&
         b->nsvcs >= (size_t)b->cfg->max_services) {
         char why[96];
@@ -122,48 +165,60 @@ void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp
         free(body);
         return;
     }
-    if (rc == 1)
-        b->st.accepted++;
-    else
-        b->st.duplicate++;
-    log_job(LOG_PRI_DEBUG, &(struct log_job){sid, -1, NULL}, "%s %s %s", rc == 1 ? "accepted" :
-            "duplicate", service, uuid);
-    if (rc == 1)
-        titanic_queue(b, uuid, sid, service, body, len);
+    /* the job is queued, and counted, only once its batch is committed */
+    struct job *j = NULL;
+    if (rc == 1) {
+        j = new_job(b, uuid, sid, service, body, len);
+        j->rowid = spool_last_rowid(b->sp);
+    }
     free(service);
     free(body);
     struct mdp_msg *ack = mdp_client_answer(m, p, "200");
     mdp_msg_addstr(ack, uuid);
-    if (spool_uncommitted(b->sp) == 0) {
-        roster_answer(b, &ack);
-        return;
-    }
     if (b->nacks == b->capacks) {
         b->capacks = b->capacks ? 2 * b->capacks : 64;
         b->acks = xrealloc(b->acks, b->capacks * sizeof *b->acks);
     }
-    b->acks[b->nacks++] = ack;
+    b->acks[b->nacks++] = (struct ack){ack, j};
 }
 
 void titanic_acks_flush(struct broker *b)
 {
-    for (size_t i = 0; i < b->nacks; i++)
-        roster_answer(b, &b->acks[i]);
+    for (size_t i = 0; i < b->nacks; i++) {
+        struct job *j = b->acks[i].job;
+        log_job(LOG_PRI_DEBUG, &(struct log_job){j ? j->submission_id : NULL, -1, NULL},
+                "%s %s", j ? "accepted" : "duplicate",
+                (const char *)mdp_msg_data(b->acks[i].msg, b->acks[i].msg->n - 1));
+        if (!j) {
+            b->st.duplicate++;
+        } else if (b->spooled == 0 && b->resident < (size_t)b->cfg->window) {
+            b->st.accepted++;
+            b->cursor = j->rowid;
+            admit(b, j);
+        } else {                /* the window is full: it waits in the spool, in line */
+            b->st.accepted++;
+            b->spooled++;
+            roster_job_free(j);
+        }
+        roster_answer(b, &b->acks[i].msg);
+    }
     b->nacks = 0;
 }
 
-void titanic_acks_fail(struct broker *b)
+void titanic_acks_fail(struct broker *b, const char *status)
 {
     for (size_t i = 0; i < b->nacks; i++) {
-        struct mdp_msg *ack = b->acks[i];
+        struct mdp_msg *ack = b->acks[i].msg;
         if (b->router) {
             struct mdp_msg *m = mdp_msg_new();
             for (size_t k = 0; k < 4; k++)
                 mdp_msg_addframe(m, ack, k);
-            mdp_msg_addstr(m, "500");
+            mdp_msg_addstr(m, status);
             roster_answer(b, &m);
         }
         mdp_msg_destroy(&ack);
+        roster_job_free(b->acks[i].job);
+        b->st.rejected++;
     }
     b->nacks = 0;
 }

@@ -22,9 +22,16 @@ void titanic_close(struct broker *b, const struct mdp_msg *m, const struct mdp_p
 void titanic_queue(struct broker *b, const char *uuid, const char *submission_id,
                    const char *service, const void *body, size_t len);
 
-/* The batch committed: send the 200s that waited for it. It failed: send
- * 500s instead (9/TSP: retry later). */
+/* The answer to titanic.request once the spool is lost (spool_lost). */
+#define TITANIC_SPOOL_LOST "500 spool lost: deleted under the running broker"
+
+/* The batch committed: queue the new jobs (in memory while the window has
+ * room, else they wait in the spool) and send the 200s that waited for it.
+ * It failed: drop the jobs and send status ("500": 9/TSP retry later). */
 void titanic_acks_flush(struct broker *b);
-void titanic_acks_fail(struct broker *b);
+void titanic_acks_fail(struct broker *b, const char *status);
+/* Read pending jobs from the spool, in order, while the window (spool.window)
+ * has room. Call when nothing is uncommitted. 0, or -1 on a spool error. */
+int titanic_refill(struct broker *b);
 
 #endif

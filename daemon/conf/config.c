@@ -60,6 +60,8 @@ static const struct config_key keys[] = {
      .doc = "ms the first write of a batch waits for its commit at most"},
     {"spool.max_attempts", CONFIG_INT, F(max_attempts), "3", .min = 1, .max = 1000, .live = 1,
      .doc = "worker deaths before a submission goes to the dead letters"},
+    {"spool.window", CONFIG_INT, F(window), "1000", .min = 1, .max = 10000000,
+     .doc = "pending jobs kept in memory; the rest wait in the spool, read in order"},
     {"alerts.statuses", CONFIG_STATUSES, F(alert_statuses), "[FAIL]", .live = 1,
      .doc = "Result statuses that raise an Alert"},
     {"rules.severity", CONFIG_SEVERITIES, 0, "{}",

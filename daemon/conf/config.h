@@ -22,6 +22,7 @@ struct config {
     int batch_max;              /* writes per commit at most */
     int batch_ms;               /* ms, longest a write waits for its commit */
     int max_attempts;           /* worker deaths before a submission is dead-lettered */
+    int window;                 /* pending Titanic jobs in the broker's memory at most */
     unsigned alert_statuses;    /* bit (1 << STATUS_x) raises an Alert */
     long max_message;           /* bytes, ZMQ_MAXMSGSIZE on outside-facing sockets */
     int hwm;                    /* messages, SNDHWM/RCVHWM */

@@ -167,7 +167,7 @@ PSID=$(cut -f2 "$T/poison.out")
 grep -q "\"submission_id\":\"$PSID\"" "$T/watch3.out" || fail "3: the deadletter event names another submission"
 "$CTL" deadletter --broker "$BROKER" list > "$T/dl.out" || fail "3: deadletter list failed"
 PUUID=$(echo "$PSID" | tr -d -)
-grep -q "$PUUID.*on 3 attempts" "$T/dl.out" || fail "3: the dead letter is not listed: $(cat "$T/dl.out")"
+grep -q "$PUUID.*holding only this job, 3 times" "$T/dl.out" || fail "3: the dead letter is not listed: $(cat "$T/dl.out")"
 "$CTL" deadletter --broker "$BROKER" show "$PUUID" | grep -q '"bytes":' || fail "3: deadletter show"
 "$CTL" deadletter --broker "$BROKER" retry "$PUUID" >/dev/null || fail "3: deadletter retry"
 wait_for 30 at_least "$T/watch3.out" '"topic":"deadletter"' 2 || fail "3: a retried poison did not die again"

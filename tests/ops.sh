@@ -13,6 +13,8 @@
 #      limits.shutdown_timeout and exits 0; after a restart every submission
 #      has exactly one Result (nothing accepted is lost); JSON logs parse
 #   3. /readyz of a broker without workers says why it is not ready
+#   4. the spool deleted under a running broker (rm spool.db*): an error line,
+#      /readyz 503 naming it, titanic.request 500, exit status 70 after TERM
 set -u
 BUILD=${REPORTD_BUILD:-build}
 REPORTD=$BUILD/reportd
@@ -291,6 +293,22 @@ wait_for 10 sh -c "[ \$($PY $H sample $MURL reportd_queue_oldest_seconds) -ge 2 
     fail "3: reportd_queue_oldest_seconds stays $($PY "$H" sample "$MURL" reportd_queue_oldest_seconds) with a job waiting"
 kill -TERM "$B3"; wait "$B3" || fail "3: exit status $? after TERM"
 say "3: /readyz 503 'no workers registered' without workers; reportd_queue_oldest_seconds grows with a job waiting"
+
+# 4. the spool deleted under the running broker ---------------------------------------
+"$REPORTD" -c "$T/c2.yaml" broker 2>>"$T/broker4.log" & B4=$!
+PIDS="$PIDS $B4"
+READYZ="$PY $H http http://127.0.0.1:$((BASE + 7))/readyz"
+wait_for 5 sh -c "$READYZ | grep -q '^503 not ok: no workers registered'" || fail "4: broker not up"
+rm -f "$T"/s2.db "$T"/s2.db-wal "$T"/s2.db-shm
+wait_for 5 sh -c "$READYZ | grep -q '^503 not ok: spool .*s2.db was deleted under the running broker'" ||
+    fail "4: /readyz after rm spool.db*: $($READYZ)"
+grep -q '"priority":3,.*spool .*s2.db was deleted or replaced under the running broker' "$T/broker4.log" ||
+    fail "4: no error line about the deleted spool"
+submit --no-wait --timeout 500 --retries 1 "$EX" > "$T/lost.out" 2>&1 && fail "4: a submission was acknowledged"
+grep -q '500 spool lost' "$T/lost.out" || fail "4: submit after rm: $(cat "$T/lost.out")"
+kill -TERM "$B4"; wait "$B4"; rc=$?
+[ "$rc" -eq 70 ] || fail "4: exit status $rc after TERM, not 70"
+say "4: rm spool.db*: <3> line, /readyz 503 naming it, titanic.request '500 spool lost', exit 70"
 if grep -l "Sanitizer\|runtime error" "$T"/*.log >/dev/null 2>&1; then
     fail "a sanitizer reported an error"
 fi

@@ -52,7 +52,7 @@ struct telemetry {
     size_t npending, cap;
     /* probe inputs, written by the loop, read by the HTTP thread */
     int64_t alive_ms;
-    int spool_ok, draining;
+    int spool_ok, spool_lost, draining;
     int64_t workers, backlog, backlog_limit;
 };
 
@@ -222,6 +222,7 @@ void telemetry_update(struct telemetry *t, const struct broker_stats *st, long r
     metrics_set(m, id[G_DRAINING], st->draining);
     metrics_unlock(m);
     __atomic_store_n(&t->spool_ok, st->spool_ok && spool_writable(t), __ATOMIC_RELAXED);
+    __atomic_store_n(&t->spool_lost, st->spool_lost, __ATOMIC_RELAXED);
     __atomic_store_n(&t->draining, st->draining, __ATOMIC_RELAXED);
     __atomic_store_n(&t->workers, (int64_t)st->workers, __ATOMIC_RELAXED);
     __atomic_store_n(&t->backlog, (int64_t)st->queued, __ATOMIC_RELAXED);
@@ -262,6 +263,9 @@ int telemetry_ready(void *arg, char *why, size_t whylen)
         return 0;
     if (__atomic_load_n(&t->draining, __ATOMIC_RELAXED))
         snprintf(why, whylen, "draining for shutdown");
+    else if (__atomic_load_n(&t->spool_lost, __ATOMIC_RELAXED))
+        snprintf(why, whylen, "spool %s was deleted under the running broker: nothing is "
+                 "acknowledged; restart it", t->spool_path);
     else if (!__atomic_load_n(&t->spool_ok, __ATOMIC_RELAXED))
         snprintf(why, whylen, "spool %s is not writable", t->spool_path);
     else if (workers == 0)

@@ -115,6 +115,7 @@ check: all $(BUILD)/reportd-test $(TEST_BIN)
 	@/usr/bin/python3 tests/mdp_interop.py titanic $(BUILD)/reportctl examples/xiangxiang-minzheng-2024.txt
 	@REPORTD_BUILD=$(BUILD) sh tests/systemd.sh
 	@REPORTD_BUILD=$(BUILD) bash tests/e2e.sh
+	@REPORTD_BUILD=$(BUILD) bash tests/soak.sh
 	@REPORTD_BUILD=$(BUILD) bash tests/ops.sh
 	@REPORTD_BUILD=$(BUILD) bash tests/curve.sh
 	@echo "make check: all test programs passed"
@@ -151,6 +152,13 @@ bench-abuse: all $(BUILD)/bench_abuse
 
 $(BUILD)/bench_abuse: $(BUILD)/tests/bench_abuse.o $(LIBS_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Broker memory with 100,000 pending jobs and no workers (issue 9): RSS with
+# the backlog and after a restart on it, under spool.window.
+.PHONY: bench-backlog
+bench: bench-backlog
+bench-backlog: all
+	REPORTD_BUILD=$(BUILD) bash scripts/bench-backlog.sh
 
 # The whole flow on the embedded default: reportd, a subscriber, the examples.
 .PHONY: demo

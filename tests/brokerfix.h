@@ -95,6 +95,16 @@ static inline void *bf_keep(struct brokerfix *b, void *s)
     return s;
 }
 
+/* A SUB connected to the broker's publication, subscribed to everything,
+ * closed by bf_free. */
+static inline void *bf_subscriber(struct brokerfix *b)
+{
+    void *s = bf_keep(b, zmq_socket(b->ctx, ZMQ_SUB));
+    zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
+    zmq_connect(s, b->cfg.publish_bind);
+    return s;
+}
+
 /* A DEALER (linger 0) connected to the broker, closed by bf_free. */
 static inline void *bf_dealer(struct brokerfix *b)
 {
@@ -232,13 +242,11 @@ static inline void bf_stop(struct brokerfix *b)
     eventfd_read(b->stopfd, &n);    /* so bf_start can run the broker again */
 }
 
-/* Stop the broker and start it again on the same spool (a restart): the stop
- * fd is reset first. Returns what bf_start returns. */
+/* Stop the broker and start it again on the same spool (a restart; bf_stop
+ * resets the stop fd). Returns what bf_start returns. */
 static inline int bf_restart(struct brokerfix *b, useconds_t settle_us)
 {
-    eventfd_t v;
     bf_stop(b);
-    eventfd_read(b->stopfd, &v);
     return bf_start(b, settle_us);
 }
 

@@ -241,7 +241,7 @@ static void redeliver(struct broker *b, struct service *s, struct job *j, const 
     }
     j->deliveries = n;          /* for the attempt number in logs */
     log_job(LOG_PRI_WARNING, &(struct log_job){j->submission_id, n, worker},
-            "job %s handed out again: %s while holding only this job", j->uuid, why);
+            "job %s handed out again: %s", j->uuid, why);
     b->st.redelivered++;
     roster_enqueue(b, s, j, 1);
     roster_dispatch_all(b);

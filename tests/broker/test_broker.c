@@ -293,8 +293,9 @@ static void test_broker_redelivers_then_dead_letters(void **state)
     char *text = logged_take();
     assert_non_null(strstr(text, "<4>job " SID_UUID " handed out again: worker expired "
                                  "submission=" SID " attempt=1 worker="));
-    assert_non_null(strstr(text, "<3>dead letter " SID_UUID ": worker expired on 2 attempts "
-                                 "submission=" SID " attempt=2 worker="));
+    assert_non_null(strstr(text, "<3>dead letter " SID_UUID ": worker died while holding only "
+                                 "this job, 2 times (last: worker expired) submission=" SID
+                                 " attempt=2 worker="));
     free(text);
     r = call(f, "titanic.reply", SID_UUID, 32, NULL, 0);
     assert_int_equal(strncmp(mdp_msg_data(r, 0), "500", 3), 0);

@@ -90,9 +90,7 @@ static void start(struct fixture *f)
 {
     assert_int_equal(bf_start(&f->b, 100000), 0);
     f->client = bf_dealer(&f->b);
-    f->sub = bf_keep(&f->b, zmq_socket(f->b.ctx, ZMQ_SUB));
-    zmq_setsockopt(f->sub, ZMQ_SUBSCRIBE, "", 0);
-    zmq_connect(f->sub, f->b.cfg.publish_bind);
+    f->sub = bf_subscriber(&f->b);
     usleep(50000);
 }
 

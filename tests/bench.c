@@ -78,7 +78,8 @@ struct check_arg {
 static void do_check(void *p)
 {
     struct check_arg *a = p;
-    struct check_meta meta = {"bench", NULL, a->region, -1, 0, 1738000000};
+    struct check_meta meta = {.submission_id = "bench", .region_code = a->region, .government = -1,
+                              .submitted_at = 1738000000};
     checker_result_free(checker_check_report(a->c, a->r, &meta));
 }
 

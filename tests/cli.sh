@@ -215,5 +215,51 @@ $CTL check --json "$tmp/pingtan.txt" > "$tmp/pr.json"; expect_rc "check altered 
 $PY -c 'import json,sys; o=json.loads(open(sys.argv[1]).read()); assert o["status"]=="REJECTED" and "pingtan.txt:10:" in o["reason"] and "T3 row new: 21710000219 has no split" in o["reason"], o' "$tmp/pr.json" && ok || bad "altered 平潭 REJECTED"
 $CTL check --form flat --json examples/xiangxiang-minzheng-2024.txt > "$tmp/xf.json"; expect_rc "text dump forced flat" 65 $?
 
+# 10. Across years. 洪泽 has no 2024 report here: "$tmp/hz2024.txt" is a copy
+# of the real 2023 one made by this test — title year 2024, T2 行政规范性文件
+# 本年废止 5 -> 0 (so T2 follows on from 2023), and T3 二、上年结转 商业企业
+# 0 -> 3 (what R-S3-PREV-CARRY must find). Its text is 2023's: R-DUP-PREV too.
+sed -e '2s/2023 年/2024 年/' -e '50s/0          5       5/0          0       5/' \
+    -e '97s/0    0      0     0/0    3      0     0/' $R/hongze-2023.layout.txt > "$tmp/hz2024.txt"
+[ "$(diff $R/hongze-2023.layout.txt "$tmp/hz2024.txt" | grep -c '^>')" -eq 3 ] && ok || bad "the 洪泽 copy: 3 lines altered"
+# the chain in year order whatever the argument order; 2023 is a first year
+$CTL check --json "$tmp/hz2024.txt" $R/hongze-2023.layout.txt > "$tmp/chain.json"; expect_rc "check a chain" 1 $?
+$PY - "$tmp/chain.json" <<'PYEOF' && ok || bad "chain JSON"
+import json, sys
+o = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert [x["year"] for x in o] == [2023, 2024], [x["year"] for x in o]
+cross = ("R-S3-PREV-CARRY", "R-S2-CONTINUITY", "R-DUP-PREV", "R-YOY-JUMP", "R-PREV-PARTIAL")
+c0 = [x for x in o[0]["findings"] if x["rule"] in cross]
+c1 = sorted((x["rule"], x["table"], x["row"], x["column"], x["expected"], x["actual"], x["severity"])
+            for x in o[1]["findings"] if x["rule"] in cross)
+assert c0 == [] and "year_on_year" not in o[0]["enrichment"], c0
+assert c1 == [("R-DUP-PREV", "", "", "", "≤50%", "100.0%", "warning"),
+              ("R-S3-PREV-CARRY", "T3", "carried_over", "commercial", "0", "3", "warning")], c1
+y = o[1]["enrichment"]["year_on_year"]
+assert y == {"previous_year": 2023, "received": 0, "concluded": 0, "disclosure_rate": 0.0, "reviews": 0, "suits": 0}, y
+PYEOF
+# --previous: one pair, the previous file not printed; its form detected
+$CTL convert --to pb -o "$tmp/hz2023.pb" $R/hongze-2023.layout.txt
+$CTL check --json --previous "$tmp/hz2023.pb" "$tmp/hz2024.txt" > "$tmp/pair.json"; expect_rc "check --previous" 1 $?
+cmp -s "$tmp/pair.json" /dev/null && bad "check --previous printed nothing" || ok
+$PY -c 'import json,sys; l=open(sys.argv[1]).read().splitlines(); assert len(l)==1; o=json.loads(l[0]); r=sorted(x["rule"] for x in o["findings"] if x["rule"] in ("R-S3-PREV-CARRY","R-DUP-PREV")); assert r==["R-DUP-PREV","R-S3-PREV-CARRY"] and o["year"]==2024, r' "$tmp/pair.json" && ok || bad "--previous JSON"
+$CTL check --previous $R/hongze-2023.layout.txt "$tmp/hz2024.txt" > "$tmp/pair.txt"; expect_rc "check --previous (text)" 1 $?
+grep -q '^    warning R-S3-PREV-CARRY   row carried_over column commercial: expected 0, actual 3$' "$tmp/pair.txt" &&
+    grep -q '^  year on year (against 2023): received +0, concluded +0, disclosure +0.0 points, reviews +0, suits +0$' "$tmp/pair.txt" &&
+    ok || bad "--previous text: $(cat "$tmp/pair.txt")"
+# only the cross-year warnings are at WARN: --fail-on
+$CTL check --fail-on none --previous $R/hongze-2023.layout.txt "$tmp/hz2024.txt" > /dev/null; expect_rc "check --previous --fail-on none" 0 $?
+$CTL check --previous $R/hongze-2023.layout.txt "$tmp/hz2024.txt" $R/huaian-2024.layout.txt > /dev/null 2> "$tmp/err"
+expect_rc "--previous with two FILEs" 64 $?
+grep -q -- "--previous goes with one FILE" "$tmp/err" && ok || bad "--previous two FILEs: $(cat "$tmp/err")"
+$CTL check --previous "$tmp/no-such-file" "$tmp/hz2024.txt" > /dev/null 2> "$tmp/err"; expect_rc "--previous missing" 66 $?
+grep -q -- "--previous $tmp/no-such-file: " "$tmp/err" && ok || bad "--previous missing: $(cat "$tmp/err")"
+$CTL check --previous "$tmp/junk.txt" "$tmp/hz2024.txt" > /dev/null 2>&1; expect_rc "--previous junk" 65 $?
+# a first year alone, and a previous two years back: said so, nothing compared
+$CTL check --json $R/hongze-2023.layout.txt > "$tmp/first.json"; expect_rc "check 洪泽 2023 alone" 1 $?
+grep -q 'R-PREV\|PREV-CARRY\|DUP-PREV\|YOY-JUMP\|CONTINUITY\|year_on_year' "$tmp/first.json" && bad "a first year has cross-year output" || ok
+$CTL check --json --year 2025 --previous $R/hongze-2023.layout.txt "$tmp/hz2024.txt" > "$tmp/gap.json"
+$PY -c 'import json,sys; o=json.loads(open(sys.argv[1]).read()); r=[(x["rule"],x["expected"],x["actual"]) for x in o["findings"] if "PREV" in x["rule"] or x["rule"] in ("R-YOY-JUMP","R-S2-CONTINUITY")]; assert r==[("R-PREV-PARTIAL","2024","2023")] and "year_on_year" not in o["enrichment"], r' "$tmp/gap.json" && ok || bad "previous two years back"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

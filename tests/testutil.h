@@ -61,7 +61,7 @@ static inline const char *tu_read_error(const struct checker *c, const char *dat
 
 static inline Reportd__Result *tu_check(const struct checker *c, const struct report *r)
 {
-    struct check_meta meta = {"test", NULL, NULL, -1, 0, 0};
+    struct check_meta meta = {.submission_id = "test", .government = -1};
     return checker_check_report(c, r, &meta);
 }
 

@@ -11,9 +11,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "check/crossyear.h"
 #include "check/enrich.h"
 #include "report/findings.h"
 #include "base/pbguard.h"
+#include "report/norm.h"
 #include "read/reader.h"
 #include "report/region.h"
 #include "report/report.h"
@@ -90,6 +92,52 @@ void checker_destroy(struct checker **cp)
     EVP_MD_free(c->sha256);
     free(c);
     *cp = NULL;
+}
+
+/* Drop bracketed parts of a normalised name in place: the fold has made
+ * （） ASCII; 〔〕 and 【】 stay three bytes. */
+static void drop_brackets(char *s)
+{
+    static const char *const open[] = {"(", "〔", "【"}, *const close[] = {")", "〕", "】"};
+    int depth = 0;
+    char *w = s;
+    for (const char *p = s; *p;) {
+        size_t step = 1;
+        int bracket = 0;
+        for (int k = 0; k < 3 && !bracket; k++) {
+            size_t n = strlen(open[k]);
+            if (!strncmp(p, open[k], n))
+                bracket = 1, step = n, depth++;
+            else if (!strncmp(p, close[k], n))
+                bracket = 1, step = n, depth -= depth > 0;
+        }
+        if (!bracket && !depth)
+            memmove(w, p, step), w += step;
+        p += step;
+    }
+    *w = '\0';
+}
+
+static const char *skip_prefix(const char *s, const char *prefix)
+{
+    size_t n = prefix ? strlen(prefix) : 0;
+    return n && !strncmp(s, prefix, n) && s[n] ? s + n : s;
+}
+
+char *checker_body_key(const struct checker *c, const char *name, const char *region_code)
+{
+    if (!name || !*name)
+        return NULL;
+    const char *code = region_code && *region_code ? region_code : regions_guess(c->regions, name);
+    struct region_names rn = {0};
+    if (code)
+        regions_lookup(c->regions, code, &rn);
+    char *n = norm_label(name);
+    drop_brackets(n);
+    const char *rest = skip_prefix(skip_prefix(n, rn.province), rn.prefecture);
+    char *key = xasprintf("%s %s", code ? code : "", rest);
+    free(n);
+    return key;
 }
 
 static Reportd__Result *result_new(const char *submission_id)
@@ -220,6 +268,11 @@ Reportd__Result *checker_check_report(const struct checker *c, const struct repo
     struct rules_ctx ctx = {&c->layouts, c->severity, year, gov, meta->submitted_at};
     struct findings fs = {0};
     rules_check_report(&ctx, r, &fs);
+    int compared = 0;
+    if (meta->previous)
+        compared = crossyear_check(&ctx, r, meta->previous, meta->previous_year, &fs);
+    else if (meta->previous_unusable)
+        crossyear_unusable(&ctx, meta->previous_unusable, &fs);
 
     Reportd__Result *res = result_new(meta->submission_id);
     int worst = -1;
@@ -238,6 +291,9 @@ Reportd__Result *checker_check_report(const struct checker *c, const struct repo
                             year, gov, meta->submitted_at};
     enrich_report(&ec, r, res->enrichment);
     read_info(r, res->enrichment);
+    if (compared)
+        enrich_year_on_year(meta->previous, meta->previous_year ? meta->previous_year : year ? year - 1 : 0,
+                            res->enrichment);
     res->has_layout = 1;
     res->layout = r->layout;
     res->body = body_pb(name, res->enrichment->region ? res->enrichment->region->code : meta->region_code, gov);
@@ -280,6 +336,20 @@ static Reportd__Result *rejected(const struct checker *c, const Reportd__Submiss
     return res;
 }
 
+/* The previous year attached to a Submission, read against the layouts; NULL
+ * with the reason in why when it cannot be used. */
+static struct report *previous_of(const struct checker *c, const Reportd__PreviousReport *p, char *why,
+                                  size_t whylen)
+{
+    struct report *prev = NULL;
+    size_t n = reportd__previous_report__get_packed_size(p);
+    if (n > CHECK_MAX_PREVIOUS)
+        errf(why, whylen, "%zu bytes, over the limit of %zu", n, CHECK_MAX_PREVIOUS);
+    else if (reportpb_to_report(&c->layouts, p->report, &prev, why, whylen) < 0)
+        prev = NULL;
+    return prev;
+}
+
 Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission *sub)
 {
     int64_t t0 = util_now_us();
@@ -308,11 +378,22 @@ Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission 
         return rejected(c, sub, "the Submission carries neither a report nor a document");
     }
     const Reportd__Body *b = sub->body;
-    struct check_meta meta = {id, b && b->name && *b->name ? b->name : NULL,
-                              b && b->region_code && *b->region_code ? b->region_code : NULL,
-                              government_of(b), year, sub->has_submitted_at ? sub->submitted_at : 0};
+    struct check_meta meta = {.submission_id = id,
+                              .body_name = b && b->name && *b->name ? b->name : NULL,
+                              .region_code = b && b->region_code && *b->region_code ? b->region_code : NULL,
+                              .government = government_of(b), .year = year,
+                              .submitted_at = sub->has_submitted_at ? sub->submitted_at : 0};
+    struct report *prev = NULL;
+    char why[512];
+    if (sub->previous) {
+        prev = previous_of(c, sub->previous, why, sizeof why);
+        meta.previous = prev;
+        meta.previous_year = sub->previous->year;
+        meta.previous_unusable = prev ? NULL : why;
+    }
     Reportd__Result *res = checker_check_report(c, r, &meta);
     report_destroy(&r);
+    report_destroy(&prev);
     res->processing_us = (uint64_t)(util_now_us() - t0);
     return res;
 }
@@ -336,8 +417,9 @@ Reportd__Result *checker_run_bytes_reader(const struct checker *c, const uint8_t
     char err[512], why[200];
     if (reader)
         *reader = "none";
-    if (len > c->max_document + 65536) {
-        snprintf(err, sizeof err, "message of %zu bytes exceeds the limit of %zu", len, c->max_document + 65536);
+    size_t limit = c->max_document + CHECK_MAX_PREVIOUS + 65536;
+    if (len > limit) {
+        snprintf(err, sizeof err, "message of %zu bytes exceeds the limit of %zu", len, limit);
         return checker_rejected("", err);
     }
     /* strings UTF-8 without NUL, and a memory budget: protobuf-c checks neither */

@@ -11,6 +11,11 @@
 
 struct checker;
 
+/* Submission.previous: the largest attached previous year's report used, in
+ * packed bytes; a larger one is not compared (R-PREV-PARTIAL says so). A
+ * message may be this much larger than max_document + 64 KiB. */
+#define CHECK_MAX_PREVIOUS ((size_t)1 << 20)
+
 struct checker_options {
     const char *datadir;         /* holds layouts/ and regions.tsv; NULL: util_datadir() */
     /* Severity overrides: parallel arrays of rule ids and severities (0 notice,
@@ -49,15 +54,31 @@ struct check_meta {
     int government;              /* 1 whole government, 0 department, -1 unknown: from the name */
     unsigned year;               /* 0: the year in the title */
     int64_t submitted_at;        /* Unix seconds; 0: unknown (R-DEADLINE not checked) */
+    /* The same body's report for the year before (the cross-year rules), or
+     * NULL: a first year, nothing compared, no finding. */
+    const struct report *previous;
+    unsigned previous_year;      /* its year; 0: unknown, taken as year − 1 */
+    const char *previous_unusable;   /* a previous year was sent but cannot be used: why */
 };
 
 struct report;
 struct layouts;
 
-/* Check and enrich an already-read report. Never NULL; free with
+/* Check and enrich an already-read report (and, with meta->previous, the
+ * cross-year rules and Enrichment.year_on_year). Never NULL; free with
  * checker_result_free. */
 Reportd__Result *checker_check_report(const struct checker *c, const struct report *r,
                                       const struct check_meta *meta);
+
+/* The key that names one body across years, for a report's body name (NULL or
+ * "": none, returns NULL) and region code (NULL: guessed from the name):
+ * "CODE NAME" — the 6-digit code ("" when unknown) and the name folded by
+ * norm_label (white space and quotes dropped, full-width forms half width),
+ * with bracketed parts — (…) （…） 〔…〕 【…】 — removed and the names of its
+ * province and prefecture dropped from the front, so 江苏省淮安市洪泽区人民政府,
+ * 淮安市洪泽区人民政府 and 洪泽区 人民政府 are one body: "320813 洪泽区人民政府".
+ * Equal keys, same body. Heap string (free). */
+char *checker_body_key(const struct checker *c, const char *name, const char *region_code);
 
 /* A REJECTED Result with the reason. */
 Reportd__Result *checker_rejected(const char *submission_id, const char *reason);

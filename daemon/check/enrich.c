@@ -143,6 +143,29 @@ static void t4_figures(const struct report *r, Reportd__Enrichment *e)
     e->suit_after_review_correction_rate = correction(r, after);
 }
 
+void enrich_year_on_year(const struct report *prev, unsigned prev_year, Reportd__Enrichment *e)
+{
+    Reportd__Enrichment *p = xmalloc(sizeof *p);
+    reportd__enrichment__init(p);
+    t3_figures(prev, p);
+    t4_figures(prev, p);
+    Reportd__YearOnYear *y = xmalloc(sizeof *y);
+    reportd__year_on_year__init(y);
+    y->previous_year = prev_year;
+    y->has_received = e->has_received && p->has_received;
+    y->received = e->received - p->received;
+    y->has_concluded = e->has_concluded && p->has_concluded;
+    y->concluded = e->concluded - p->concluded;
+    if (e->disclosure_rate && e->disclosure_rate->has_value && p->disclosure_rate && p->disclosure_rate->has_value)
+        y->has_disclosure_rate = 1, y->disclosure_rate = e->disclosure_rate->value - p->disclosure_rate->value;
+    y->has_reviews = e->has_reviews && p->has_reviews;
+    y->reviews = e->reviews - p->reviews;
+    y->has_suits = e->has_suits && p->has_suits;
+    y->suits = e->suits - p->suits;
+    e->year_on_year = y;
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+}
+
 static void region_figures(const struct enrich_ctx *ctx, const char *name, Reportd__Enrichment *e)
 {
     const char *code = ctx->region_code;

@@ -27,6 +27,11 @@ struct enrich_ctx {
  * is heap-allocated so protobuf_c_message_free_unpacked(…, NULL) frees it). */
 void enrich_report(const struct enrich_ctx *ctx, const struct report *r, Reportd__Enrichment *e);
 
+/* e->year_on_year: e's figures (filled by enrich_report) minus those of
+ * prev, the same body's report for prev_year; each delta absent when either
+ * year's figure is. */
+void enrich_year_on_year(const struct report *prev, unsigned prev_year, Reportd__Enrichment *e);
+
 /* Only the region (from ctx->region_code, or guessed from ctx->body_name):
  * for a Result without a report (REJECTED), so it still names its region. */
 void enrich_region(const struct enrich_ctx *ctx, Reportd__Enrichment *e);

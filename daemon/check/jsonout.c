@@ -138,6 +138,19 @@ static json_t *region_json(const Reportd__Region *g)
     return o;
 }
 
+static json_t *year_on_year_json(const Reportd__YearOnYear *y)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "previous_year", json_integer(y->previous_year));
+    set_int(o, "received", y->has_received, y->received);
+    set_int(o, "concluded", y->has_concluded, y->concluded);
+    if (y->has_disclosure_rate)
+        json_object_set_new(o, "disclosure_rate", json_real(y->disclosure_rate));
+    set_int(o, "reviews", y->has_reviews, y->reviews);
+    set_int(o, "suits", y->has_suits, y->suits);
+    return o;
+}
+
 static json_t *enrichment_json(const Reportd__Enrichment *e)
 {
     json_t *o = json_object();
@@ -178,6 +191,8 @@ static json_t *enrichment_json(const Reportd__Enrichment *e)
         json_object_set_new(o, "reconstructed", reconstructed);
         json_object_set_new(o, "unread", unread);
     }
+    if (e->year_on_year)
+        json_object_set_new(o, "year_on_year", year_on_year_json(e->year_on_year));
     return o;
 }
 

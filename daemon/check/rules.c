@@ -47,6 +47,16 @@ static void at_cell(struct finding *f, const struct layout_table *lt, int row, i
         f->cells[f->ncells++] = lt->cell_index[row][col];
 }
 
+int rules_count(const struct report *r, int ti, const char *row, const char *col, int64_t *v)
+{
+    return count_at(r, ti, row, col, v);
+}
+
+void rules_at_cell(struct finding *f, const struct layout_table *lt, int row, int col)
+{
+    at_cell(f, lt, row, col);
+}
+
 static void R_STRUCT_SECTIONS(const struct rules_ctx *ctx, const struct report *r, struct findings *out)
 {
     const struct layout *l = layouts_find(ctx->layouts, r->layout);

@@ -17,6 +17,14 @@ struct rules_ctx {
     int64_t submitted_at;            /* Unix seconds, 0 when unknown */
 };
 
+/* A whole count ≥ 0 at (row id, column id) of table ti: 1 with *v, 0 when
+ * the table, row or column is absent or the cell is not a clean number. */
+int rules_count(const struct report *r, int ti, const char *row, const char *col, int64_t *v);
+
+/* Point f at (row, col) of table lt (layout indexes) and add that cell to its
+ * cells when it exists. */
+void rules_at_cell(struct finding *f, const struct layout_table *lt, int row, int col);
+
 /* Run every rule on r and append the findings to out. */
 void rules_check_report(const struct rules_ctx *ctx, const struct report *r, struct findings *out);
 

@@ -28,6 +28,7 @@ static const struct ctl_option CHECK_OPTS[] = {
     {"kind", 'k', 0, "KIND", "department or government (decides the deadline)"},
     {"submitted", 's', 0, "DATE", "the submission date, YYYY-MM-DD (R-DEADLINE)"},
     {"fail-on", 'F', 0, "STATUS", "exit 1 when a report is PASS, WARN, FAIL (default) or REJECTED or worse; none: never"},
+    {"previous", 'P', 0, "FILE", "the same body's report for the year before FILE's (one FILE; any form)"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -72,9 +73,11 @@ static const struct ctl_option NO_OPTS[] = {{NULL, 0, 0, NULL, NULL}};
 static const struct ctl_option HELP_OPT = {"help", 'h', 'h', NULL, "this help"};
 
 static const struct ctl_command COMMANDS[] = {
-    {"check", ctl_check, "FILE… (- reads standard input)", "read reports offline, check them and print the findings", CHECK_OPTS,
-     "0 no report at or above --fail-on; 1 one is; 65 a file is not a report;\n"
-     "66 a file cannot be opened; 64 usage; 78 the data directory is unusable"},
+    {"check", ctl_check, "FILE… (- reads standard input)",
+     "read reports offline, check them and print the findings; one body's reports in year order, each against the year before",
+     CHECK_OPTS,
+     "0 no report at or above --fail-on; 1 one is; 65 a file (or --previous) is not a report;\n"
+     "66 a file (or --previous) cannot be opened; 64 usage; 78 the data directory is unusable"},
     {"convert", ctl_convert, "FILE", "write a report in its YAML or protobuf form", CONVERT_OPTS,
      "0 written; 65 the file is not a report; 66 it cannot be opened;\n"
      "73 the output cannot be written; 64 usage; 78 the data directory is unusable"},

@@ -1,6 +1,9 @@
 /* ctl_check: `reportctl check` and `reportctl convert` — the offline checker.
  * Reads each file with the same code the workers run (reader.c, check.c) and
- * prints findings for a person, grouped by table, or one JSON line a report. */
+ * prints findings for a person, grouped by table, or one JSON line a report.
+ * The files of one body (checker_body_key) form a chain checked in year order
+ * whatever the argument order, each against the year before when it is
+ * there; --previous FILE gives one FILE its previous year. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,7 @@ struct check_opts {
     int64_t submitted_at;
     const char *out;
     const char *to;
+    const char *previous;       /* --previous FILE, or NULL */
     int fail_on;                /* exit 1 at this status or above (4: never) */
 };
 
@@ -76,6 +80,7 @@ static int take_opt(void *ctx, int key, const char *arg)
     case 'F': return ctl_fail_on(arg, &o->fail_on);
     case 't': o->to = arg; return 0;
     case 'o': o->out = arg; return 0;
+    case 'P': o->previous = arg; return 0;
     default: return CTL_EX_USAGE;
     }
 }
@@ -119,6 +124,21 @@ static void print_enrichment(const Reportd__Enrichment *e)
     if (e->has_suits)
         printf(", suits %lld", (long long)e->suits);
     printf("\n");
+    const Reportd__YearOnYear *y = e->year_on_year;
+    if (y) {
+        printf("  year on year (against %u):", y->previous_year);
+        if (y->has_received)
+            printf(" received %+lld", (long long)y->received);
+        if (y->has_concluded)
+            printf(", concluded %+lld", (long long)y->concluded);
+        if (y->has_disclosure_rate)
+            printf(", disclosure %+.1f points", y->disclosure_rate * 100);
+        if (y->has_reviews)
+            printf(", reviews %+lld", (long long)y->reviews);
+        if (y->has_suits)
+            printf(", suits %+lld", (long long)y->suits);
+        printf("\n");
+    }
     if (e->region)
         printf("  region: %s %s %s %s\n", e->region->code, e->region->province ? e->region->province : "",
                e->region->prefecture ? e->region->prefecture : "", e->region->county ? e->region->county : "");
@@ -182,8 +202,9 @@ static struct checker *open_checker(void)
     return c;
 }
 
-/* 0, -1 when the file is not a report, -2 when it cannot be read. */
-static int read_report(const struct checker *c, const char *file, const struct check_opts *o,
+/* 0, -1 when the file is not a report, -2 when it cannot be read. form and
+ * year as --form and --year (0: detect, from the report). */
+static int read_report(const struct checker *c, const char *file, int form, unsigned year,
                        struct report **r, char *err, size_t errlen)
 {
     size_t len;
@@ -191,8 +212,8 @@ static int read_report(const struct checker *c, const char *file, const struct c
     char *data = util_read_file(in ? "/dev/stdin" : file, CTL_MAX_FILE, &len, err, errlen);
     if (!data)
         return -2;
-    int rc = reader_read(checker_layouts(c), (const uint8_t *)data, len, (enum reader_form)o->form,
-                         in ? "<stdin>" : file, o->year, r, err, errlen);
+    int rc = reader_read(checker_layouts(c), (const uint8_t *)data, len, (enum reader_form)form,
+                         in ? "<stdin>" : file, year, r, err, errlen);
     free(data);
     return rc;
 }
@@ -203,6 +224,95 @@ static int worse(int a, int b)
     return a > b ? a : b;
 }
 
+/* One FILE of check, read before any is checked so that the years of one
+ * body can be put in order. */
+struct item {
+    const char *file;
+    size_t pos;                  /* its place among the operands */
+    struct report *r;            /* NULL when it could not be read */
+    int rc;                      /* read_report's: 0, -1 not a report, -2 cannot be read */
+    char err[1024];
+    unsigned year;               /* --year, else the report's; 0 unknown */
+    char *body;                  /* checker_body_key, NULL when it names no body */
+    size_t group;                /* pos of the first operand of the same body */
+};
+
+static int by_chain(const void *a, const void *b)
+{
+    const struct item *x = a, *y = b;
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    if (x->year != y->year)
+        return x->year < y->year ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Read every operand, key each by body, and order them: bodies in the order
+ * they first appear, each body's reports by year (then by position). */
+static struct item *read_chain(const struct checker *c, const struct check_opts *o, char **files, size_t n)
+{
+    struct item *v = xcalloc(n, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = &v[i];
+        it->file = files[i];
+        it->pos = it->group = i;
+        it->rc = read_report(c, it->file, o->form, o->year, &it->r, it->err, sizeof it->err);
+        if (it->rc < 0)
+            continue;
+        it->year = o->year ? o->year : it->r->year;
+        it->body = checker_body_key(c, it->r->body_name, o->region);
+        for (size_t j = 0; j < i && it->body; j++)
+            if (v[j].body && !strcmp(v[j].body, it->body)) {
+                it->group = v[j].group;
+                break;
+            }
+    }
+    qsort(v, n, sizeof *v, by_chain);
+    return v;
+}
+
+/* Check one read report against prev (NULL: none), print it; returns the exit code it earns. */
+static int check_one(const struct checker *c, const struct check_opts *o, const struct item *it,
+                     const struct report *prev, unsigned prev_year)
+{
+    int rc = CTL_EX_OK;
+    Reportd__Result *res;
+    if (it->rc < 0) {
+        res = checker_rejected("", it->err);
+        rc = it->rc == -2 ? CTL_EX_NOINPUT : CTL_EX_DATAERR;
+    } else {
+        struct check_meta meta = {.submission_id = "", .region_code = o->region, .government = o->government,
+                                  .year = o->year, .submitted_at = o->submitted_at, .previous = prev,
+                                  .previous_year = prev_year};
+        res = checker_check_report(c, it->r, &meta);
+        if ((int)res->status >= o->fail_on)
+            rc = CTL_EX_FINDINGS;
+    }
+    if (o->json) {
+        char *line = jsonout_result(res, it->file);
+        printf("%s\n", line);
+        free(line);
+    } else {
+        print_human(it->file, res);
+    }
+    checker_result_free(res);
+    return rc;
+}
+
+/* --previous FILE: read it (any form, its own year). NULL after a message,
+ * with the exit code in *rc. */
+static struct report *read_previous(const struct checker *c, const char *file, int *rc)
+{
+    char err[1024];
+    struct report *prev = NULL;
+    int got = read_report(c, file, 0, 0, &prev, err, sizeof err);
+    if (got == 0)
+        return prev;
+    fprintf(stderr, "reportctl: --previous %s: %s\n", file, err);
+    *rc = got == -2 ? CTL_EX_NOINPUT : CTL_EX_DATAERR;
+    return NULL;
+}
+
 int ctl_check(int argc, char **argv)
 {
     struct check_opts o;
@@ -211,34 +321,30 @@ int ctl_check(int argc, char **argv)
         return rc;
     if (first >= argc)
         return ctl_usage_error("check", "no FILE to check");
+    if (o.previous && argc - first != 1)
+        return ctl_usage_error("check", "--previous goes with one FILE (several FILEs of one body are a chain)");
     struct checker *c = open_checker();
     if (!c)
         return CTL_EX_CONFIG;
     int worst = CTL_EX_OK;
-    for (int i = first; i < argc; i++) {
-        char err[1024];
-        struct report *r = NULL;
-        Reportd__Result *res;
-        int got = read_report(c, argv[i], &o, &r, err, sizeof err);
-        if (got < 0) {
-            res = checker_rejected("", err);
-            worst = worse(worst, got == -2 ? CTL_EX_NOINPUT : CTL_EX_DATAERR);
-        } else {
-            struct check_meta meta = {"", NULL, o.region, o.government, o.year, o.submitted_at};
-            res = checker_check_report(c, r, &meta);
-            report_destroy(&r);
-            if ((int)res->status >= o.fail_on)
-                worst = worse(worst, CTL_EX_FINDINGS);
-        }
-        if (o.json) {
-            char *line = jsonout_result(res, argv[i]);
-            printf("%s\n", line);
-            free(line);
-        } else {
-            print_human(argv[i], res);
-        }
-        checker_result_free(res);
+    size_t n = (size_t)(argc - first);
+    struct report *given = o.previous ? read_previous(c, o.previous, &worst) : NULL;
+    struct item *v = o.previous && !given ? NULL : read_chain(c, &o, argv + first, n);
+    for (size_t i = 0; v && i < n; i++) {
+        const struct item *p = i ? &v[i - 1] : NULL;
+        if (given)
+            worst = worse(worst, check_one(c, &o, &v[i], given, given->year));
+        else if (p && p->r && p->group == v[i].group && p->year && p->year + 1 == v[i].year)
+            worst = worse(worst, check_one(c, &o, &v[i], p->r, p->year));
+        else
+            worst = worse(worst, check_one(c, &o, &v[i], NULL, 0));
     }
+    for (size_t i = 0; v && i < n; i++) {
+        report_destroy(&v[i].r);
+        free(v[i].body);
+    }
+    free(v);
+    report_destroy(&given);
     checker_destroy(&c);
     return worst;
 }
@@ -258,7 +364,7 @@ int ctl_convert(int argc, char **argv)
         return CTL_EX_CONFIG;
     char err[1024];
     struct report *r = NULL;
-    if ((rc = read_report(c, argv[first], &o, &r, err, sizeof err)) < 0) {
+    if ((rc = read_report(c, argv[first], o.form, o.year, &r, err, sizeof err)) < 0) {
         fprintf(stderr, "reportctl: %s\n", err);
         checker_destroy(&c);
         return rc == -2 ? CTL_EX_NOINPUT : CTL_EX_DATAERR;

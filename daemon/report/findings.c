@@ -1,5 +1,6 @@
-/* findings: the catalogue of per-report rules of shared/docs/report-format.md
- * with their default severities, and the growable list of findings. */
+/* findings: the catalogue of the rules of shared/docs/report-format.md — per
+ * report, then across years — with their default severities, and the growable
+ * list of findings. */
 #include "report/findings.h"
 
 #include <stdlib.h>
@@ -24,6 +25,11 @@ static const struct rule_info RULES[RULE_COUNT] = {
     [RULE_TEXT_S3] = {"R-TEXT-S3", SEV_WARNING, "counts stated in the text equal the T3 总计 column"},
     [RULE_TEXT_S4] = {"R-TEXT-S4", SEV_WARNING, "review and litigation counts in the text equal the T4 totals"},
     [RULE_DEADLINE] = {"R-DEADLINE", SEV_WARNING, "submitted by the deadline of its kind of body"},
+    [RULE_S3_PREV_CARRY] = {"R-S3-PREV-CARRY", SEV_WARNING, "T3 each column: 二 上年结转 = last year's 四 结转下年度继续办理"},
+    [RULE_S2_CONTINUITY] = {"R-S2-CONTINUITY", SEV_WARNING, "T2 规章, 行政规范性文件: last year's 现行有效 + 本年制发 − 本年废止 = 现行有效"},
+    [RULE_DUP_PREV] = {"R-DUP-PREV", SEV_WARNING, "the narrative sections repeat more than 50% of last year's"},
+    [RULE_YOY_JUMP] = {"R-YOY-JUMP", SEV_NOTICE, "a key total changed by more than ×5 or below ×0.2 year on year"},
+    [RULE_PREV_PARTIAL] = {"R-PREV-PARTIAL", SEV_NOTICE, "last year's report could be compared only in part (old layout, absent table or text)"},
 };
 
 const struct rule_info *findings_rule(enum rule_id r)

@@ -103,12 +103,14 @@ static void test_badinput_garbage_submission(void **state)
     checker_destroy(&c);
 }
 
-/* Over max_document + 64 KiB: refused before protobuf-c allocates anything. */
+/* Over max_document + CHECK_MAX_PREVIOUS (room for Submission.previous) +
+ * 64 KiB: refused before protobuf-c allocates anything. */
 static void test_badinput_oversized_submission(void **state)
 {
     (void)state;
     struct checker *c = tu_checker();
-    size_t limit = (8u << 20) + 65536, n = limit + 1;
+    size_t limit = (8u << 20) + CHECK_MAX_PREVIOUS + 65536, n = limit + 1;
+    assert_int_equal(limit, 9502720);
     uint8_t *b = xcalloc(1, n);
     char want[128];
     snprintf(want, sizeof want, "message of %zu bytes exceeds the limit of %zu", n, limit);

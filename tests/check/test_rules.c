@@ -410,7 +410,8 @@ static Reportd__Result *check_submitted(struct fixture *f, int government, const
     struct tm tm = {0};
     strptime(date, "%Y-%m-%d", &tm);
     tm.tm_hour = 12;
-    struct check_meta meta = {"t", NULL, NULL, government, 2024, (int64_t)timegm(&tm) - 8 * 3600};
+    struct check_meta meta = {.submission_id = "t", .government = government, .year = 2024,
+                              .submitted_at = (int64_t)timegm(&tm) - 8 * 3600};
     return checker_check_report(f->c, f->r, &meta);
 }
 

@@ -80,7 +80,7 @@ static inline int fuzz_submission(const struct checker *c, const uint8_t *data, 
 /* The fingerprint of r as a check computes it ("" when there is none). */
 static inline char *fuzz_fingerprint(const struct checker *c, const struct report *r, int *rc)
 {
-    struct check_meta meta = {"fuzz", NULL, NULL, -1, 0, 0};
+    struct check_meta meta = {.submission_id = "fuzz", .government = -1};
     Reportd__Result *res = checker_check_report(c, r, &meta);
     if (fuzz_result_ok(res) < 0)
         *rc = -1;

@@ -1,7 +1,8 @@
 /* mkseeds: builds the fuzzers' seed corpora at run time from real reports
  * (never committed): `mkseeds OUTDIR FILE...` writes OUTDIR/<target>/ seeds —
  * each document as printed (text, layout, HTML or PDF), its YAML and protobuf forms,
- * Submissions carrying each form or the structured Report, and MDP messages
+ * Submissions carrying each form or the structured Report (once with itself
+ * attached as its previous year, for the rules across years), and MDP messages
  * of every command in the length-prefixed frame encoding of fuzz_mdp. */
 #include <errno.h>
 #include <libgen.h>
@@ -35,9 +36,11 @@ static void put(const char *target, const char *name, const void *data, size_t l
 }
 
 static void put_submission(const char *name, const uint8_t *doc, size_t len, int form,
-                           Reportd__Report *report)
+                           Reportd__Report *report, Reportd__Report *previous)
 {
     Reportd__Submission sub;
+    Reportd__PreviousReport prev;
+    reportd__previous_report__init(&prev);
     Reportd__Document d;
     Reportd__Body body;
     reportd__submission__init(&sub);
@@ -54,6 +57,11 @@ static void put_submission(const char *name, const uint8_t *doc, size_t len, int
     sub.year = 2024;
     sub.has_submitted_at = 1;
     sub.submitted_at = 1736899200;       /* 2025-01-15 */
+    if (previous) {
+        prev.year = 2023;
+        prev.report = previous;
+        sub.previous = &prev;
+    }
     if (report) {
         sub.content_case = REPORTD__SUBMISSION__CONTENT_REPORT;
         sub.report = report;
@@ -113,7 +121,7 @@ static void seed_document(const struct checker *c, const char *path)
     enum reader_form form = reader_detect((const uint8_t *)data, len);
     put(reader_form_name(form), base, data, len);
     char *name = xasprintf("%s.doc", base);
-    put_submission(name, (const uint8_t *)data, len, -1, NULL);
+    put_submission(name, (const uint8_t *)data, len, -1, NULL, NULL);
     free(name);
     struct report *r = NULL;
     if (reader_read(checker_layouts(c), (const uint8_t *)data, len, form, path, 0, &r, err,
@@ -125,19 +133,22 @@ static void seed_document(const struct checker *c, const char *path)
     char *yaml = yamlreport_write(r, &n);
     name = xasprintf("%s.yaml", base);
     put("yaml", name, yaml, n);
-    put_submission(name, (const uint8_t *)yaml, n, READER_YAML, NULL);
+    put_submission(name, (const uint8_t *)yaml, n, READER_YAML, NULL, NULL);
     free(name);
     free(yaml);
     uint8_t *pb = reportpb_write(r, &n);
     name = xasprintf("%s.pb", base);
     put("pb", name, pb, n);
-    put_submission(name, pb, n, READER_PROTOBUF, NULL);
+    put_submission(name, pb, n, READER_PROTOBUF, NULL, NULL);
     free(name);
     free(pb);
     seed_digitsplit(r, base);
     Reportd__Report *m = reportpb_from_report(r);
     name = xasprintf("%s.report", base);
-    put_submission(name, NULL, 0, -1, m);
+    put_submission(name, NULL, 0, -1, m, NULL);
+    free(name);
+    name = xasprintf("%s.with-previous", base);
+    put_submission(name, NULL, 0, -1, m, m);
     free(name);
     protobuf_c_message_free_unpacked(&m->base, NULL);
     report_destroy(&r);

@@ -238,6 +238,17 @@ assert c1 == [("R-DUP-PREV", "", "", "", "≤50%", "100.0%", "warning"),
 y = o[1]["enrichment"]["year_on_year"]
 assert y == {"previous_year": 2023, "received": 0, "concluded": 0, "disclosure_rate": 0.0, "reviews": 0, "suits": 0}, y
 PYEOF
+# 平潭 2023 -> 2024, real consecutive years: carry-over holds, no cross-year finding
+$CTL check --json $R/pingtan-2024.page.txt $R/pingtan-2023.page.txt > "$tmp/pt.json"; expect_rc "check 平潭's chain" 0 $?
+$PY - "$tmp/pt.json" <<'PYEOF' && ok || bad "平潭 chain JSON"
+import json, sys
+o = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert [x["year"] for x in o] == [2023, 2024]
+assert [[x["rule"] for x in r["findings"]] for r in o] == [["R-CELL-MISSING"], ["R-CELL-MISSING"]], o
+y = o[1]["enrichment"]["year_on_year"]
+assert (y["previous_year"], y["received"], y["concluded"], y["reviews"], y["suits"]) == (2023, 137, 137, 5, 12), y
+assert -0.0599 < y["disclosure_rate"] < -0.0598, y
+PYEOF
 # --previous: one pair, the previous file not printed; its form detected
 $CTL convert --to pb -o "$tmp/hz2023.pb" $R/hongze-2023.layout.txt
 $CTL check --json --previous "$tmp/hz2023.pb" "$tmp/hz2024.txt" > "$tmp/pair.json"; expect_rc "check --previous" 1 $?

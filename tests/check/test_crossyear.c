@@ -19,6 +19,8 @@
 
 #define HONGZE SHARED_REPORTS "hongze-2023.layout.txt"
 #define HUAIAN SHARED_REPORTS "huaian-2024.layout.txt"
+#define PINGTAN23 SHARED_REPORTS "pingtan-2023.page.txt"
+#define PINGTAN24 SHARED_REPORTS "pingtan-2024.page.txt"
 
 static const char *const CROSS[] = {"R-S3-PREV-CARRY", "R-S2-CONTINUITY", "R-DUP-PREV", "R-YOY-JUMP",
                                     "R-PREV-PARTIAL"};
@@ -119,6 +121,52 @@ static void test_crossyear_hongze_carry_altered(void **state)
     report_destroy(&other);
     report_destroy(&r);
     report_destroy(&prev);
+    checker_destroy(&c);
+}
+
+/* 平潭 2023 -> 2024, two real consecutive years (run-together page text):
+ * 2023 carried 0 forward in every column and 2024 carried 0 over, so no
+ * cross-year finding; the deltas; the text rewritten (10.6% of 2023's
+ * shingles again), and a copy of 2023 is 100%. */
+static void test_crossyear_pingtan(void **state)
+{
+    (void)state;
+    struct checker *c = tu_checker();
+    struct report *p23 = tu_read(c, PINGTAN23, READER_DETECT);
+    struct report *p24 = tu_read(c, PINGTAN24, READER_DETECT);
+    assert_int_equal(p23->year, 2023);
+    assert_int_equal(p24->year, 2024);
+    const struct layout_table *lt = &p24->tables[TABLE_T3].layout->tables[TABLE_T3];
+    for (int col = 0; col < lt->ncols; col++) {
+        int64_t forward = -1, over = -2;
+        assert_true(rules_count(p23, TABLE_T3, "carry_forward", lt->cols[col].id, &forward));
+        assert_true(rules_count(p24, TABLE_T3, "carried_over", lt->cols[col].id, &over));
+        assert_int_equal(forward, over);
+    }
+    Reportd__Result *res = check_pair(c, p24, 0, p23, 2023);
+    assert_int_equal(cross_count(res), 0);
+    assert_int_equal(tu_count_severity(res, REPORTD__SEVERITY__SEV_ERROR), 0);
+    const Reportd__YearOnYear *y = res->enrichment->year_on_year;
+    assert_non_null(y);
+    assert_int_equal(y->received, 218 - 81);
+    assert_int_equal(y->concluded, 218 - 81);
+    assert_int_equal(y->reviews, 7 - 2);
+    assert_int_equal(y->suits, 19 - 7);
+    assert_true(y->has_disclosure_rate && y->disclosure_rate < -0.0598 && y->disclosure_rate > -0.0599);
+    checker_result_free(res);
+    size_t n;
+    assert_int_equal(crossyear_repeated(p23, p24, &n), 106);
+    assert_int_equal(n, 1516);
+    assert_int_equal(crossyear_repeated(p24, p23, NULL), 131);
+    assert_int_equal(crossyear_repeated(p23, p23, NULL), 1000);
+    /* the carry-over is really compared: 2024 altered in memory */
+    tu_set(p24, TABLE_T3, "carried_over", "natural", "1");
+    res = check_pair(c, p24, 0, p23, 2023);
+    assert_int_equal(cross_count(res), 1);
+    tu_find(res, "R-S3-PREV-CARRY", "carried_over", "natural");
+    checker_result_free(res);
+    report_destroy(&p24);
+    report_destroy(&p23);
     checker_destroy(&c);
 }
 
@@ -564,6 +612,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crossyear_hongze_carry_altered),
+        cmocka_unit_test(test_crossyear_pingtan),
         cmocka_unit_test(test_crossyear_carry_and_continuity),
         cmocka_unit_test(test_crossyear_dup_measure),
         cmocka_unit_test(test_crossyear_dup_rule),

@@ -186,9 +186,10 @@ void titanic_acks_flush(struct broker *b)
 {
     for (size_t i = 0; i < b->nacks; i++) {
         struct job *j = b->acks[i].job;
+        const struct mdp_msg *ack = b->acks[i].msg;   /* its last frame: the UUID */
         log_job(LOG_PRI_DEBUG, &(struct log_job){j ? j->submission_id : NULL, -1, NULL},
-                "%s %s", j ? "accepted" : "duplicate",
-                (const char *)mdp_msg_data(b->acks[i].msg, b->acks[i].msg->n - 1));
+                "%s %.*s", j ? "accepted" : "duplicate", (int)mdp_msg_size(ack, ack->n - 1),
+                (const char *)mdp_msg_data(ack, ack->n - 1));
         if (!j) {
             b->st.duplicate++;
         } else if (b->spooled == 0 && b->resident < (size_t)b->cfg->window) {

@@ -370,11 +370,13 @@ static int commit(struct broker *b, char *err, size_t errlen)
     telemetry_observe(b->tm, TELEMETRY_COMMIT, (double)(util_now_us() - t0) / 1e6);
     publisher_flush(b->pub);
     titanic_acks_flush(b);
+    size_t suspects = b->nsuspects;
     settle_unrecorded(b, 1);
     b->batch_started = 0;
     if (titanic_refill(b) != 0)
         log_msg(LOG_PRI_ERR, "spool: cannot read the pending jobs");
-    roster_dispatch_all(b);
+    if (b->nsuspects != suspects)   /* a suspect was buried: the next one's turn */
+        roster_dispatch_all(b);
     return 0;
 }
 

@@ -168,7 +168,7 @@ static void finish_plain(struct broker *b, struct job *j, const struct worker *w
     struct mdp_msg *out = mdp_client_cmd(j->client, j->clen, j->service);
     for (size_t i = body; i < m->n; i++)
         mdp_msg_addframe(out, m, i);
-    if (mdp_msg_send(out, b->router, ZMQ_DONTWAIT) != 0)
+    if (roster_out(b, out) != 0)
         log_msg(LOG_PRI_WARNING, "client of a %s reply is gone", j->service);
     mdp_msg_destroy(&out);
     if (strcmp(j->service, b->cfg->service) != 0)
@@ -610,6 +610,7 @@ void broker_stats(const struct broker *b, struct broker_stats *st)
                 oldest = j->queued_us;
         }
     st->oldest_queued_us = oldest ? util_now_us() - oldest : 0;
+    st->services = b->nsvcs;
     if (b->zap) {
         struct zap_stats z;
         zap_stats(b->zap, &z);
@@ -621,4 +622,107 @@ void broker_stats(const struct broker *b, struct broker_stats *st)
     st->spool_ok = !b->spool_failed && !b->spool_lost;
     st->spool_lost = b->spool_lost;
     st->draining = b->draining;
+}
+
+void broker_set_send(struct broker *b, broker_send_fn *fn, void *arg)
+{
+    b->send = fn;
+    b->send_arg = arg;
+}
+
+void broker_feed(struct broker *b, struct mdp_msg *m)
+{
+    char err[256];
+    on_message(b, m);
+    if (commit(b, err, sizeof err) != 0)
+        log_msg(LOG_PRI_ERR, "%s", err);
+}
+
+void broker_advance(struct broker *b, int64_t now_ms)
+{
+    char err[256];
+    roster_tick(b, now_ms);
+    if (commit(b, err, sizeof err) != 0)
+        log_msg(LOG_PRI_ERR, "%s", err);
+}
+
+struct check {
+    struct broker *b;
+    int bad;
+    char *err;
+    size_t errlen;
+};
+
+/* Where j is: the number of queues and workers holding it. */
+static int places(const struct broker *b, const char *uuid)
+{
+    int n = 0;
+    for (size_t i = 0; i < b->nsvcs; i++)
+        for (const struct job *j = b->svcs[i]->head; j; j = j->next)
+            n += strcmp(j->uuid, uuid) == 0;
+    for (size_t i = 0; i < b->nworkers; i++)
+        n += b->workers[i]->job && strcmp(b->workers[i]->job->uuid, uuid) == 0;
+    return n;
+}
+
+static void check_pending(void *arg, int64_t rowid, const char *uuid, const char *service,
+                          const void *body, size_t len)
+{
+    struct check *c = arg;
+    (void)rowid, (void)service, (void)body, (void)len;
+    int n = places(c->b, uuid);
+    if (n != 1 && !c->bad) {
+        c->bad = 1;
+        errf(c->err, c->errlen, "pending job %s is in %d places", uuid, n);
+    }
+}
+
+int broker_check(struct broker *b, char *err, size_t errlen)
+{
+    size_t forced = 0;
+    for (size_t i = 0; i < b->nsvcs; i++) {
+        const struct service *s = b->svcs[i];
+        const struct job *last = NULL;
+        for (const struct job *j = s->head; j; j = j->next) {
+            if (j->service != s->name)
+                return errf(err, errlen, "a job of %s is queued under %s", j->service, s->name);
+            if (j->uuid[0] && spool_get(b->sp, j->uuid, NULL, NULL) != SPOOL_PENDING)
+                return errf(err, errlen, "queued job %s is not pending", j->uuid);
+            if (j->uuid[0] && places(b, j->uuid) != 1)
+                return errf(err, errlen, "job %s is in %d places", j->uuid, places(b, j->uuid));
+            last = j;
+        }
+        if (s->tail != last)
+            return errf(err, errlen, "the tail of %s is not its last job", s->name);
+        if (s->index != i)
+            return errf(err, errlen, "service %s is filed at %zu, found at %zu", s->name, s->index, i);
+        if (roster_service(b, s->name, s->len, ROSTER_FIND) != s)
+            return errf(err, errlen, "service %s cannot be found by its name", s->name);
+        forced += s->head && s->head->uuid[0];
+    }
+    if (b->nsvcs > (size_t)b->cfg->max_services + forced)
+        return errf(err, errlen, "%zu services known, limits.max_services %d", b->nsvcs,
+                    b->cfg->max_services);
+    for (size_t i = 0; i < b->nworkers; i++) {
+        const struct worker *w = b->workers[i];
+        for (size_t k = i + 1; k < b->nworkers; k++)
+            if (w->job && b->workers[k]->job == w->job)
+                return errf(err, errlen, "one job held by two workers");
+        if (w->job && w->job->service != w->svc->name)
+            return errf(err, errlen, "a worker of %s holds a job of %s", w->svc->name,
+                        w->job->service);
+        for (size_t k = 0; w->job && k < b->nsvcs; k++)
+            for (const struct job *j = b->svcs[k]->head; j; j = j->next)
+                if (j == w->job)
+                    return errf(err, errlen, "a held job is also queued");
+        if (w->job && w->job->uuid[0] &&
+            spool_get(b->sp, w->job->uuid, NULL, NULL) != SPOOL_PENDING)
+            return errf(err, errlen, "held job %s is not pending", w->job->uuid);
+    }
+    /* with nothing left in the spool beyond the window, every pending job is in memory */
+    struct check c = {b, 0, err, errlen};
+    if (!b->draining && b->spooled == 0 &&
+        spool_pending_after(b->sp, 0, (size_t)b->cfg->window, check_pending, &c) < 0)
+        return errf(err, errlen, "spool: cannot read the pending jobs");
+    return c.bad ? -1 : 0;
 }

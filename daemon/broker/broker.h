@@ -73,7 +73,26 @@ struct broker_stats {
     uint64_t zap_denied;        /* CURVE peers refused for their key */
     uint64_t zap_failed;        /* CURVE handshakes that failed */
     uint64_t alerts_by_province[BROKER_NPROVINCES];   /* telemetry_province_index */
+    size_t services;            /* service names known */
 };
 void broker_stats(const struct broker *b, struct broker_stats *st);
+
+/* The seam for the dispatch fuzzer (tests/fuzz/fuzz_dispatch.c): drive the
+ * broker's state machine without its ROUTER. broker_set_send sends what the
+ * broker would send on its ROUTER to fn instead (fn returns 0, or -1 for an
+ * unreachable peer); broker_feed handles m (frame 0 the peer's identity) as
+ * if the ROUTER received it, then commits the spool batch; broker_advance
+ * runs the heartbeat as if the monotonic clock read now_ms. */
+struct mdp_msg;
+typedef int broker_send_fn(void *arg, const struct mdp_msg *m);
+void broker_set_send(struct broker *b, broker_send_fn *fn, void *arg);
+void broker_feed(struct broker *b, struct mdp_msg *m);
+void broker_advance(struct broker *b, int64_t now_ms);
+/* The broker's invariants: a job is in one place (one queue or one worker's
+ * hands, a worker's job of that worker's service); each queue's tail is its
+ * last job; every Titanic job in memory is pending, and — while none waits
+ * in the spool beyond spool.window — every pending job is in memory once; at most limits.max_services names
+ * unless Titanic jobs forced their queues. 0, or -1 with what broke in err. */
+int broker_check(struct broker *b, char *err, size_t errlen);
 
 #endif

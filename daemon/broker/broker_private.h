@@ -107,6 +107,8 @@ struct broker {
     struct broker_stats st;
     struct curve_keys keys;     /* the server's CURVE key; off without security.curve */
     struct zap *zap;            /* the ZAP handler thread, with security.curve */
+    broker_send_fn *send;       /* the seam: where ROUTER messages go instead (NULL: ROUTER) */
+    void *send_arg;
 };
 
 #endif

@@ -173,7 +173,7 @@ struct worker *roster_find(struct broker *b, const void *id, size_t len)
 void roster_send(struct broker *b, struct worker *w, int cmd)
 {
     struct mdp_msg *m = mdp_worker_cmd(w->id, w->idlen, cmd);
-    mdp_msg_send(m, b->router, ZMQ_DONTWAIT);
+    roster_out(b, m);
     mdp_msg_destroy(&m);
 }
 
@@ -338,7 +338,7 @@ void roster_dispatch(struct broker *b, struct service *s)
         for (size_t i = 0; i < j->body->n; i++)
             mdp_msg_addframe(m, j->body, i);
         w->job = j;
-        int rc = mdp_msg_send(m, b->router, ZMQ_DONTWAIT);
+        int rc = roster_out(b, m);
         mdp_msg_destroy(&m);
         if (rc == 0) {
             j->sent_us = util_now_us();
@@ -433,9 +433,14 @@ void roster_tick(struct broker *b, int64_t now)
     b->heartbeat_at = now + b->cfg->heartbeat_ms;
 }
 
+int roster_out(struct broker *b, const struct mdp_msg *m)
+{
+    return b->send ? b->send(b->send_arg, m) : mdp_msg_send(m, b->router, ZMQ_DONTWAIT);
+}
+
 void roster_answer(struct broker *b, struct mdp_msg **mp)
 {
-    if (mdp_msg_send(*mp, b->router, ZMQ_DONTWAIT) != 0)
+    if (roster_out(b, *mp) != 0)
         log_msg(LOG_PRI_WARNING, "a client left before its answer");
     mdp_msg_destroy(mp);
 }

@@ -50,6 +50,8 @@ void roster_tick(struct broker *b, int64_t now);
 
 /* Send *mp to the client it is addressed to (frame 0), then destroy it; a
  * client gone meanwhile is logged. */
+/* Send m on the ROUTER (or to the seam, broker_set_send). 0, or -1 with errno. */
+int roster_out(struct broker *b, const struct mdp_msg *m);
 void roster_answer(struct broker *b, struct mdp_msg **mp);
 /* Answer client request req (parsed as p) with a bare status frame. */
 void roster_answer_status(struct broker *b, const struct mdp_msg *req,

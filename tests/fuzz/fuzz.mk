@@ -12,7 +12,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_MAXLEN  ?= 131072
-FUZZ_TARGETS := submission text layout flat digitsplit yaml pb config mdp html pdf
+FUZZ_TARGETS := submission text layout flat digitsplit yaml pb config mdp html pdf dispatch
 # pdf forks pdftotext for every input: short inputs keep the smoke run useful.
 FUZZ_MAXLEN_pdf := 8192
 FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
@@ -27,6 +27,12 @@ fuzz-build:
 
 # Inside the recursive make: BUILD is $(FUZZ_BUILD) and CC is clang.
 fuzz-bins: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS)) $(BUILD)/fuzz/mkseeds
+
+# dispatch drives the broker (libreportd-daemon.a, SQLite) through its seam.
+$(BUILD)/fuzz/fuzz_dispatch: tests/fuzz/fuzz_dispatch.c tests/fuzz/dispatch_driver.h $(LIBS_A)
+	@mkdir -p $(BUILD)/fuzz
+	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -Werror -Itests -fsanitize=fuzzer -o $@ $< \
+	  $(LIBS_A) $(LDLIBS)
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_targets.h $(BUILD)/libreportd.a
 	@mkdir -p $(BUILD)/fuzz

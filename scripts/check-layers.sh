@@ -2,7 +2,7 @@
 # The layering check (make check): daemon/<layer>/ may include headers of its
 # own layer and of the layers listed before it, never of a layer after it.
 # Reading order, bottom up:
-#   base    util, log, ydoc, pbguard, metrics, notify — no domain knowledge
+#   base    util, arena, log, ydoc, pbguard, metrics, notify — no domain knowledge
 #   report  the national layouts, the report model, regions, the findings catalogue
 #   read    form detection and every reader, rawdoc, fit, the YAML and protobuf forms
 #   check   sums, rules, enrichment, the pipeline, the JSON encoder

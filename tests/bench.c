@@ -24,6 +24,7 @@
 #include "read/yamlreport.h"
 
 static double BENCH_SECONDS = 0.6;   /* $REPORTD_BENCH_SECONDS overrides */
+static long BENCH_CALLS;             /* $REPORTD_BENCH_CALLS: exactly that many (callgrind) */
 
 static double now(void)
 {
@@ -39,6 +40,11 @@ static double rate(bench_fn fn, void *arg)
 {
     long n = 0, batch = 16;
     double t0 = now(), t;
+    if (BENCH_CALLS) {
+        for (n = 0; n < BENCH_CALLS; n++)
+            fn(arg);
+        return (double)n / (now() - t0);
+    }
     do {
         for (long i = 0; i < batch; i++)
             fn(arg);
@@ -128,6 +134,96 @@ static void do_pdftotext(void *p)
     }
     waitpid(pid, &status, 0);
     posix_spawn_file_actions_destroy(&fa);
+}
+
+/* Submission bytes -> Result bytes, what a worker does per request. */
+struct bytes_arg {
+    const struct checker *c;
+    const uint8_t *sub;
+    size_t len;
+    uint8_t *out;                 /* xmalloc'd like the worker's reply buffer */
+    size_t outlen;
+};
+
+static void do_bytes(void *p)
+{
+    struct bytes_arg *a = p;
+    Reportd__Result *r = checker_run_bytes(a->c, a->sub, a->len);
+    a->outlen = reportd__result__get_packed_size(r);
+    a->out = xmalloc(a->outlen);
+    reportd__result__pack(r, a->out);
+    checker_result_free(r);
+    free(a->out);
+}
+
+/* A Submission of report r (structured Report form) or of a document. */
+static uint8_t *submission(const struct report *r, const char *doc, size_t doclen,
+                           Reportd__DocumentForm form, const char *name, const char *region,
+                           size_t *len)
+{
+    Reportd__Submission s = REPORTD__SUBMISSION__INIT;
+    Reportd__Body body = REPORTD__BODY__INIT;
+    Reportd__Document d = REPORTD__DOCUMENT__INIT;
+    s.schema_version = 1;
+    s.submission_id = (char *)"00000000-0000-4000-8000-000000000001";
+    body.name = (char *)name;
+    body.region_code = (char *)region;
+    s.body = &body;
+    s.has_year = 1, s.year = 2024;
+    s.has_submitted_at = 1, s.submitted_at = 1738000000;
+    if (r) {
+        s.content_case = REPORTD__SUBMISSION__CONTENT_REPORT;
+        s.report = reportpb_from_report(r);
+    } else {
+        d.data.data = (uint8_t *)doc, d.data.len = doclen;
+        d.has_form = 1, d.form = form;
+        s.content_case = REPORTD__SUBMISSION__CONTENT_DOCUMENT;
+        s.document = &d;
+    }
+    *len = reportd__submission__get_packed_size(&s);
+    uint8_t *buf = xmalloc(*len);
+    reportd__submission__pack(&s, buf);
+    if (r)
+        protobuf_c_message_free_unpacked(&s.report->base, NULL);
+    return buf;
+}
+
+static double bench_bytes(const struct checker *c, const char *label, const uint8_t *sub, size_t len)
+{
+    struct bytes_arg a = {c, sub, len, NULL, 0};
+    double v = rate(do_bytes, &a);
+    printf("  %-34s %9.0f reports/s  (%zu -> %zu bytes)\n", label, v, len, a.outlen);
+    return v;
+}
+
+static uint8_t *submission_of(const struct report *r, const char *name, const char *region, size_t *len)
+{
+    return submission(r, NULL, 0, 0, name, region, len);
+}
+
+/* build/bench-data/sub-NAME.pb and reportd's res-NAME.pb for it. */
+static void dump(const struct checker *c, const char *name, uint8_t *sub, size_t len)
+{
+    struct bytes_arg a = {c, sub, len, NULL, 0};
+    Reportd__Result *r = checker_run_bytes(c, sub, len);
+    a.outlen = reportd__result__get_packed_size(r);
+    a.out = xmalloc(a.outlen);
+    reportd__result__pack(r, a.out);
+    checker_result_free(r);
+    const char *dir = getenv("REPORTD_BENCH_DATA") ? getenv("REPORTD_BENCH_DATA") : "build/bench-data";
+    const void *data[2] = {sub, a.out};
+    size_t n[2] = {len, a.outlen};
+    for (int i = 0; i < 2; i++) {
+        char *path = xasprintf("%s/%s-%s.pb", dir, i ? "res" : "sub", name);
+        FILE *f = fopen(path, "wb");
+        if (!f || fwrite(data[i], 1, n[i], f) != n[i] || fclose(f) != 0) {
+            fprintf(stderr, "bench: cannot write %s\n", path);
+            exit(73);
+        }
+        free(path);
+    }
+    free(a.out);
+    free(sub);
 }
 
 static char *load(const char *path, size_t *len)
@@ -232,6 +328,8 @@ int main(int argc, char **argv)
 {
     if (getenv("REPORTD_BENCH_SECONDS"))
         BENCH_SECONDS = atof(getenv("REPORTD_BENCH_SECONDS"));
+    if (getenv("REPORTD_BENCH_CALLS"))
+        BENCH_CALLS = atol(getenv("REPORTD_BENCH_CALLS"));
     const char *only = argc > 1 ? argv[1] : "";   /* "readers" or "check": one part, for profiling */
     char err[1024];
     struct checker *c = checker_new(&(struct checker_options){.datadir = "config"}, err, sizeof err);
@@ -250,8 +348,18 @@ int main(int argc, char **argv)
     char *y = yamlreport_write(rh, &yl);
     uint8_t *p = reportpb_write(rh, &pl);
 
+    size_t sl;
+    uint8_t *s;
+    if (!strcmp(only, "dump")) {         /* for tests/bench/ref_bench.py */
+        s = submission_of(rh, "淮安市人民政府", "320800", &sl);
+        dump(c, "huaian", s, sl);
+        s = submission_of(rx, "湘乡市民政局", "430381", &sl);
+        dump(c, "xiangxiang", s, sl);
+        checker_destroy(&c);
+        return 0;
+    }
     printf("reportd bench (one core, %.1f s per figure)\n", BENCH_SECONDS);
-    if (strncmp(only, "check", 5)) {
+    if (!*only || !strcmp(only, "readers")) {
     printf("readers, bytes in memory -> report:\n");
     bench_reader(c, "text dump (湘乡)", x, xl, READER_TEXT);
     bench_reader(c, "pdftotext -layout (淮安)", h, hl, READER_LAYOUT);
@@ -270,7 +378,26 @@ int main(int argc, char **argv)
     bench_hostile(c);
     free(f3), free(f4);
     }
-    if (strcmp(only, "readers")) {
+    if (!strncmp(only, "bytes", 5) || !*only) {
+    printf("bytes -> bytes, Submission -> checker_run_bytes -> packed Result:\n");
+    s = submission_of(rh, "淮安市人民政府", "320800", &sl);
+    bench_bytes(c, "Report form (淮安, PASS)", s, sl);
+    free(s);
+    if (!strcmp(only, "bytes1")) {       /* one figure, for profiling */
+        checker_destroy(&c);
+        return 0;
+    }
+    s = submission_of(rx, "湘乡市民政局", "430381", &sl);
+    bench_bytes(c, "Report form (湘乡, FAIL)", s, sl);
+    free(s);
+    s = submission(NULL, x, xl, REPORTD__DOCUMENT_FORM__FORM_TEXT, "湘乡市民政局", "430381", &sl);
+    bench_bytes(c, "text dump document (湘乡, FAIL)", s, sl);
+    free(s);
+    s = submission(NULL, h, hl, REPORTD__DOCUMENT_FORM__FORM_LAYOUT, "淮安市人民政府", "320800", &sl);
+    bench_bytes(c, "layout text document (淮安, PASS)", s, sl);
+    free(s);
+    }
+    if (!*only || !strncmp(only, "check", 5)) {
     printf("check+enrich of an already-read report -> Result:\n");
     bench_check(c, "淮安 (PASS, 0 findings)", rh, "320800");
     if (!strcmp(only, "check1")) {

@@ -163,10 +163,8 @@ static inline void tu_same_result(Reportd__Result *a, Reportd__Result *b)
     a->processing_us = b->processing_us = 0;
     Reportd__Enrichment *e[2] = {a->enrichment, b->enrichment};
     for (int i = 0; i < 2; i++)
-        if (e[i]) {
-            free(e[i]->reader);
-            e[i]->reader = NULL;
-        }
+        if (e[i])
+            e[i]->reader = NULL;        /* borrowed: the Result's arena keeps the rest */
     size_t la = reportd__result__get_packed_size(a), lb = reportd__result__get_packed_size(b);
     uint8_t *pa = xmalloc(la), *pb = xmalloc(lb);
     reportd__result__pack(a, pa);

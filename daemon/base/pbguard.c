@@ -1,14 +1,16 @@
 /* pbguard: a wire-format walk that checks string fields against the message
  * descriptors, and a budgeted ProtobufCAllocator. The walk reads the bytes
  * only; whatever it cannot parse it leaves for protobuf-c to refuse, so the
- * two never disagree on what a valid message is. The allocator hands out
- * plain malloc memory, so the usual free_unpacked(m, NULL) frees it. */
+ * two never disagree on what a valid message is. pbguard_unpack's allocator
+ * hands out plain malloc memory, so the usual free_unpacked(m, NULL) frees
+ * it; pbguard_unpack_in draws from an arena, freed with it in one go. */
 #include "base/pbguard.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/arena.h"
 #include "base/util.h"
 
 #define PBGUARD_DEPTH 32            /* nesting we follow (the schema has 4) */
@@ -103,9 +105,11 @@ static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t 
             continue;
         struct path sub = {path, f->name};
         if (f->type == PROTOBUF_C_TYPE_STRING) {
-            const char *why = memchr(p, '\0', (size_t)n) ? "a NUL character inside a string is not accepted"
-                              : !util_utf8_valid((const char *)p, (size_t)n) ? "not valid UTF-8" : NULL;
-            if (why) {
+            /* one pass: util_utf8_valid refuses NUL too; memchr only names why */
+            if (!util_utf8_valid((const char *)p, (size_t)n)) {
+                const char *why = memchr(p, '\0', (size_t)n)
+                                      ? "a NUL character inside a string is not accepted"
+                                      : "not valid UTF-8";
                 char where[256];
                 path_format(&sub, where, sizeof where);
                 return errf(err, errlen, "%s (byte %zu): %s", where, at, why);
@@ -125,17 +129,44 @@ int pbguard_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *bu
     return walk(d, buf, len, 0, &root, 0, err, errlen);
 }
 
-ProtobufCMessage *pbguard_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
-                                 size_t len, size_t budget, char *err, size_t errlen)
+static int budget_refused(const ProtobufCAllocator *pa)
+{
+    return ((const struct budget *)pa->allocator_data)->refused;
+}
+
+static int arena_pb_refused(const ProtobufCAllocator *pa)
+{
+    return arena_refused(pa->allocator_data);
+}
+
+/* Check the strings, then unpack through pa; refused says whether pa ran out. */
+static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                                size_t budget, ProtobufCAllocator *pa,
+                                int (*refused)(const ProtobufCAllocator *), char *err, size_t errlen)
 {
     if (err && errlen)
         err[0] = '\0';
     if (pbguard_check_strings(d, buf, len, err, errlen) != 0)
         return NULL;
-    struct budget b = {0, budget, 0};
-    ProtobufCAllocator a = {budget_alloc, budget_free, &b};
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, &a, len, buf);
-    if (!m && b.refused)
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, pa, len, buf);
+    if (!m && refused(pa))
         errf(err, errlen, "unpacking it would take more than %zu bytes of memory", budget);
     return m;
+}
+
+ProtobufCMessage *pbguard_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                                 size_t len, size_t budget, char *err, size_t errlen)
+{
+    struct budget b = {0, budget, 0};
+    ProtobufCAllocator pa = {budget_alloc, budget_free, &b};
+    return unpack(d, buf, len, budget, &pa, budget_refused, err, errlen);
+}
+
+ProtobufCMessage *pbguard_unpack_in(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                                    size_t len, size_t budget, struct arena *a, char *err,
+                                    size_t errlen)
+{
+    ProtobufCAllocator pa;
+    arena_pb_allocator(a, budget, &pa);
+    return unpack(d, buf, len, budget, &pa, arena_pb_refused, err, errlen);
 }

@@ -31,4 +31,12 @@ int pbguard_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *bu
 ProtobufCMessage *pbguard_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
                                  size_t len, size_t budget, char *err, size_t errlen);
 
+/* pbguard_unpack, but every byte of the message comes from arena a (the same
+ * budget counts the bytes asked for): never free_unpacked it, it goes with
+ * arena_destroy. NULL with a reason in err as above. */
+struct arena;
+ProtobufCMessage *pbguard_unpack_in(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                                    size_t len, size_t budget, struct arena *a, char *err,
+                                    size_t errlen);
+
 #endif

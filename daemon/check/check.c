@@ -1,8 +1,10 @@
 /* check: the per-report pipeline shared by the daemon's workers and reportctl.
  * A checker holds what is loaded once (layouts, region table, the SHA-256
  * implementation, severities) and is read-only afterwards, so worker threads
- * share one. Every Result part is heap-allocated and freed with
- * protobuf_c_message_free_unpacked, like an unpacked message. */
+ * share one. A Result and all its parts live in one arena (base/arena.h),
+ * freed in one go by checker_result_free: never free_unpacked a Result.
+ * It borrows what outlives it — layout ids and labels, rule texts, region
+ * names, and for checker_run_bytes the unpacked Submission's strings. */
 #include "check/check.h"
 
 #include <openssl/evp.h>
@@ -12,6 +14,7 @@
 #include <time.h>
 
 #include "check/crossyear.h"
+#include "base/arena.h"
 #include "check/enrich.h"
 #include "report/findings.h"
 #include "base/pbguard.h"
@@ -140,101 +143,139 @@ char *checker_body_key(const struct checker *c, const char *name, const char *re
     return key;
 }
 
-static Reportd__Result *result_new(const char *submission_id)
+/* A Result and the arena it lives in: every part of it — and, for
+ * checker_run_bytes, the unpacked Submission whose strings it borrows —
+ * comes from that arena and goes with it in checker_result_free. */
+struct result_box {
+    Reportd__Result res;             /* first: a Result pointer is a box pointer */
+    struct arena *arena;
+};
+
+/* s kept as is when the Result may borrow it, else copied into the arena. */
+static char *keep(struct arena *a, const char *s, int borrow)
 {
-    Reportd__Result *res = xmalloc(sizeof *res);
+    return borrow ? (char *)s : arena_strdup(a, s);
+}
+
+static Reportd__Result *result_new(struct arena *a, const char *submission_id, int borrow)
+{
+    struct result_box *box = arena_alloc(a, sizeof *box);
+    box->arena = a;
+    Reportd__Result *res = &box->res;
     reportd__result__init(res);
     res->schema_version = 1;
-    res->submission_id = xstrdup(submission_id ? submission_id : "");
-    res->ruleset_version = xstrdup(CHECK_RULESET_VERSION);
+    res->submission_id = keep(a, submission_id ? submission_id : "", borrow || !submission_id);
+    res->ruleset_version = (char *)CHECK_RULESET_VERSION;
+    return res;
+}
+
+static struct arena *arena_of(const Reportd__Result *res)
+{
+    return ((const struct result_box *)res)->arena;
+}
+
+static Reportd__Result *rejected_in(struct arena *a, const char *submission_id, int borrow,
+                                    const char *reason)
+{
+    Reportd__Result *res = result_new(a, submission_id, borrow);
+    res->status = REPORTD__STATUS__STATUS_REJECTED;
+    res->reject_reason = arena_strdup(a, reason);
     return res;
 }
 
 Reportd__Result *checker_rejected(const char *submission_id, const char *reason)
 {
-    Reportd__Result *res = result_new(submission_id);
-    res->status = REPORTD__STATUS__STATUS_REJECTED;
-    res->reject_reason = xstrdup(reason);
-    return res;
+    return rejected_in(arena_new(1024), submission_id, 0, reason);
 }
 
-static Reportd__CellRef *cell_ref(const struct report *r, int ti, int cell)
+/* Ids and labels are the layout's, borrowed: the checker outlives its Results. */
+static Reportd__CellRef *cell_ref(struct arena *a, const struct report *r, int ti, int cell)
 {
     const struct layout_table *lt = &r->tables[ti].layout->tables[ti];
     const struct layout_row *row = &lt->rows[lt->cell_row[cell]];
     const struct layout_col *col = &lt->cols[lt->cell_col[cell]];
-    Reportd__CellRef *m = xmalloc(sizeof *m);
+    Reportd__CellRef *m = arena_alloc(a, sizeof *m);
     reportd__cell_ref__init(m);
-    m->table = xstrdup(layout_table_id(ti));
-    m->row = xstrdup(row->id);
-    m->column = xstrdup(col->id);
-    m->row_label = xstrdup(row->label);
+    m->table = (char *)layout_table_id(ti);
+    m->row = row->id;
+    m->column = col->id;
+    m->row_label = row->label;
     if (col->group) {
         size_t g = strlen(col->group), l = strlen(col->label);
-        m->column_label = xmalloc(g + l + 2);
+        m->column_label = arena_alloc(a, g + l + 2);
         memcpy(m->column_label, col->group, g);
         m->column_label[g] = ' ';
         memcpy(m->column_label + g + 1, col->label, l + 1);
     } else {
-        m->column_label = xstrdup(col->label);
+        m->column_label = col->label;
     }
     return m;
 }
 
-static Reportd__CellRef **cell_refs(const struct report *r, int ti, const int *cells, int n, size_t *out_n)
+static Reportd__CellRef **cell_refs(struct arena *a, const struct report *r, int ti, const int *cells,
+                                    int n, size_t *out_n)
 {
     *out_n = (size_t)n;
     if (n == 0 || ti < 0)
         return (*out_n = 0, NULL);
-    Reportd__CellRef **v = xcalloc((size_t)n, sizeof *v);
+    Reportd__CellRef **v = arena_alloc(a, (size_t)n * sizeof *v);
     for (int i = 0; i < n; i++)
-        v[i] = cell_ref(r, ti, cells[i]);
+        v[i] = cell_ref(a, r, ti, cells[i]);
     return v;
 }
 
-static Reportd__Finding *finding_to_pb(const struct report *r, const struct finding *f)
+static Reportd__Finding *finding_to_pb(struct arena *a, const struct report *r, const struct finding *f)
 {
-    Reportd__Finding *m = xmalloc(sizeof *m);
+    Reportd__Finding *m = arena_alloc(a, sizeof *m);
     reportd__finding__init(m);
     const struct layout_table *lt = f->table >= 0 && r->tables[f->table].layout
                                         ? &r->tables[f->table].layout->tables[f->table] : NULL;
-    m->rule = xstrdup(findings_rule(f->rule)->id);
+    m->rule = (char *)findings_rule(f->rule)->id;
     m->severity = (Reportd__Severity)f->severity;
-    m->table = xstrdup(f->table >= 0 ? layout_table_id(f->table) : "");
-    m->row = xstrdup(lt && f->row >= 0 ? lt->rows[f->row].id : "");
-    m->column = xstrdup(lt && f->col >= 0 ? lt->cols[f->col].id : "");
-    m->expected = xstrdup(f->expected);
-    m->actual = xstrdup(f->actual);
-    m->message_zh = xstrdup(f->message_zh ? f->message_zh : "");
-    m->message_en = xstrdup(f->message_en ? f->message_en : "");
+    m->table = (char *)(f->table >= 0 ? layout_table_id(f->table) : "");
+    m->row = lt && f->row >= 0 ? lt->rows[f->row].id : (char *)"";
+    m->column = lt && f->col >= 0 ? lt->cols[f->col].id : (char *)"";
+    m->expected = arena_strdup(a, f->expected);
+    m->actual = arena_strdup(a, f->actual);
+    m->message_zh = arena_strdup(a, f->message_zh ? f->message_zh : "");
+    m->message_en = arena_strdup(a, f->message_en ? f->message_en : "");
     if (lt) {
-        m->cells = cell_refs(r, f->table, f->cells, f->ncells, &m->n_cells);
-        m->missing = cell_refs(r, f->table, f->missing, f->nmissing, &m->n_missing);
+        m->cells = cell_refs(a, r, f->table, f->cells, f->ncells, &m->n_cells);
+        m->missing = cell_refs(a, r, f->table, f->missing, f->nmissing, &m->n_missing);
     }
     return m;
 }
 
 /* How the document was read: the reader, and per table whether its cells
  * were reconstructed and which rows were left unread. */
-static void read_info(const struct report *r, Reportd__Enrichment *e)
+static void read_info(struct arena *a, const struct report *r, Reportd__Enrichment *e)
 {
-    e->reader = r->reader ? xstrdup(r->reader) : NULL;
+    e->reader = (char *)r->reader;              /* static */
     for (int ti = 0; ti < LAYOUT_TABLES; ti++) {
         const struct report_table *t = &r->tables[ti];
         if (!t->layout || (!t->reconstructed && !t->unread))
             continue;
-        Reportd__TableRead *m = xmalloc(sizeof *m);
+        Reportd__TableRead *m = arena_alloc(a, sizeof *m);
         reportd__table_read__init(m);
-        m->table = xstrdup(layout_table_id(ti));
+        m->table = (char *)layout_table_id(ti);
         m->has_reconstructed = 1;
         m->reconstructed = t->reconstructed != 0;
         const struct layout_table *lt = &t->layout->tables[ti];
+        size_t n = 0;
+        for (int row = 0; t->unread && row < lt->nrows; row++)
+            n += t->unread[row] != NULL;
+        m->unread = n ? arena_alloc(a, n * sizeof *m->unread) : NULL;
         for (int row = 0; t->unread && row < lt->nrows; row++)
             if (t->unread[row]) {
-                m->unread = xrealloc(m->unread, (m->n_unread + 1) * sizeof *m->unread);
-                m->unread[m->n_unread++] = xasprintf("%s: %s", lt->rows[row].id, t->unread[row]);
+                size_t k = strlen(lt->rows[row].id), l = strlen(t->unread[row]);
+                char *u = arena_alloc(a, k + l + 3);
+                memcpy(u, lt->rows[row].id, k);
+                memcpy(u + k, ": ", 2);
+                memcpy(u + k + 2, t->unread[row], l + 1);
+                m->unread[m->n_unread++] = u;
             }
-        e->tables_read = xrealloc(e->tables_read, (e->n_tables_read + 1) * sizeof *e->tables_read);
+        if (!e->tables_read)
+            e->tables_read = arena_alloc(a, LAYOUT_TABLES * sizeof *e->tables_read);
         e->tables_read[e->n_tables_read++] = m;
     }
 }
@@ -246,20 +287,24 @@ static int is_government(const char *name)
     return n >= k && !strcmp(name + n - k, suffix);
 }
 
-static Reportd__Body *body_pb(const char *name, const char *region, int government)
+/* With an arena the strings are borrowed (they live at least as long as
+ * the Result); without, copied to the heap for an Alert. */
+static Reportd__Body *body_pb(struct arena *a, const char *name, const char *region, int government)
 {
-    Reportd__Body *b = xmalloc(sizeof *b);
+    Reportd__Body *b = arena_alloc(a, sizeof *b);
     reportd__body__init(b);
-    b->name = name ? xstrdup(name) : NULL;
-    b->region_code = region ? xstrdup(region) : NULL;
+    b->name = a || !name ? (char *)name : xstrdup(name);
+    b->region_code = a || !region ? (char *)region : xstrdup(region);
     b->has_kind = 1;
     b->kind = government < 0 ? REPORTD__BODY_KIND__BODY_UNKNOWN
               : government ? REPORTD__BODY_KIND__BODY_GOVERNMENT : REPORTD__BODY_KIND__BODY_DEPARTMENT;
     return b;
 }
 
-Reportd__Result *checker_check_report(const struct checker *c, const struct report *r,
-                                      const struct check_meta *meta)
+/* The check proper, into arena a; borrow: meta's strings live in a (or
+ * longer), so the Result may point at them. */
+static Reportd__Result *check_report(const struct checker *c, const struct report *r,
+                                     const struct check_meta *meta, struct arena *a, int borrow)
 {
     int64_t t0 = util_now_us();
     const char *name = meta->body_name ? meta->body_name : r->body_name;
@@ -274,34 +319,46 @@ Reportd__Result *checker_check_report(const struct checker *c, const struct repo
     else if (meta->previous_unusable)
         crossyear_unusable(&ctx, meta->previous_unusable, &fs);
 
-    Reportd__Result *res = result_new(meta->submission_id);
+    Reportd__Result *res = result_new(a, meta->submission_id, borrow);
     int worst = -1;
-    res->findings = fs.n ? xcalloc(fs.n, sizeof *res->findings) : NULL;
+    res->findings = fs.n ? arena_alloc(a, fs.n * sizeof *res->findings) : NULL;
     for (size_t i = 0; i < fs.n; i++) {
-        res->findings[res->n_findings++] = finding_to_pb(r, &fs.v[i]);
+        res->findings[res->n_findings++] = finding_to_pb(a, r, &fs.v[i]);
         if ((int)fs.v[i].severity > worst)
             worst = (int)fs.v[i].severity;
     }
     findings_free(&fs);
     res->status = worst == SEV_ERROR ? REPORTD__STATUS__STATUS_FAIL
                   : worst == SEV_WARNING ? REPORTD__STATUS__STATUS_WARN : REPORTD__STATUS__STATUS_PASS;
-    res->enrichment = xmalloc(sizeof *res->enrichment);
+    res->enrichment = arena_alloc(a, sizeof *res->enrichment);
     reportd__enrichment__init(res->enrichment);
     struct enrich_ctx ec = {c->regions, (const struct evp_md_st *)c->sha256, meta->region_code, name,
-                            year, gov, meta->submitted_at};
+                            year, gov, meta->submitted_at, a};
     enrich_report(&ec, r, res->enrichment);
-    read_info(r, res->enrichment);
+    read_info(a, r, res->enrichment);
     if (compared)
-        enrich_year_on_year(meta->previous, meta->previous_year ? meta->previous_year : year ? year - 1 : 0,
+        enrich_year_on_year(a, meta->previous,
+                            meta->previous_year ? meta->previous_year : year ? year - 1 : 0,
                             res->enrichment);
     res->has_layout = 1;
     res->layout = r->layout;
-    res->body = body_pb(name, res->enrichment->region ? res->enrichment->region->code : meta->region_code, gov);
+    /* the title's name lives in r, which goes before the Result: copied */
+    const char *body = name == r->body_name ? arena_strdup(a, name) : keep(a, name, borrow || !name);
+    const char *code = res->enrichment->region ? res->enrichment->region->code : meta->region_code;
+    if (code == meta->region_code)
+        code = keep(a, code, borrow || !code);
+    res->body = body_pb(a, body, code, gov);
     if (year)
         res->has_year = 1, res->year = year;
     res->has_processing_us = 1;
     res->processing_us = (uint64_t)(util_now_us() - t0);
     return res;
+}
+
+Reportd__Result *checker_check_report(const struct checker *c, const struct report *r,
+                                      const struct check_meta *meta)
+{
+    return check_report(c, r, meta, arena_new(16384), 0);
 }
 
 static int government_of(const Reportd__Body *b)
@@ -315,21 +372,21 @@ static int government_of(const Reportd__Body *b)
  * name, region (with its names), kind, year — so the Result and its Alert
  * reach the subscribers of the submitter's region. */
 static Reportd__Result *rejected(const struct checker *c, const Reportd__Submission *sub,
-                                 const char *reason)
+                                 struct arena *a, int borrow, const char *reason)
 {
-    Reportd__Result *res = checker_rejected(sub->submission_id, reason);
+    Reportd__Result *res = rejected_in(a, sub->submission_id, borrow, reason);
     const Reportd__Body *b = sub->body;
-    const char *name = b && b->name && *b->name ? b->name : NULL;
-    const char *code = b && b->region_code && *b->region_code ? b->region_code : NULL;
+    const char *name = b && b->name && *b->name ? keep(a, b->name, borrow) : NULL;
+    const char *code = b && b->region_code && *b->region_code ? keep(a, b->region_code, borrow) : NULL;
     int gov = government_of(b);
     if (gov < 0 && name)
         gov = is_government(name);
-    struct enrich_ctx ec = {c->regions, NULL, code, name, 0, gov, 0};
-    res->enrichment = xmalloc(sizeof *res->enrichment);
+    struct enrich_ctx ec = {c->regions, NULL, code, name, 0, gov, 0, a};
+    res->enrichment = arena_alloc(a, sizeof *res->enrichment);
     reportd__enrichment__init(res->enrichment);
     enrich_region(&ec, res->enrichment);
     if (name || code)
-        res->body = body_pb(name, res->enrichment->region ? res->enrichment->region->code : code,
+        res->body = body_pb(a, name, res->enrichment->region ? res->enrichment->region->code : code,
                             gov);
     if (sub->has_year && sub->year)
         res->has_year = 1, res->year = sub->year;
@@ -350,7 +407,9 @@ static struct report *previous_of(const struct checker *c, const Reportd__Previo
     return prev;
 }
 
-Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission *sub)
+/* checker_run into arena a; borrow: sub lives in a. */
+static Reportd__Result *run(const struct checker *c, const Reportd__Submission *sub, struct arena *a,
+                            int borrow)
 {
     int64_t t0 = util_now_us();
     char err[1024];
@@ -359,23 +418,24 @@ Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission 
     if (sub->schema_version != 1) {
         snprintf(err, sizeof err, "unsupported Submission schema_version %u (this reportd speaks 1)",
                  sub->schema_version);
-        return rejected(c, sub, err);
+        return rejected(c, sub, a, borrow, err);
     }
     unsigned year = sub->has_year ? sub->year : 0;
     if (sub->content_case == REPORTD__SUBMISSION__CONTENT_REPORT) {
-        if (reportpb_to_report(&c->layouts, sub->report, &r, err, sizeof err) < 0)
-            return rejected(c, sub, err);
+        /* strings of a Submission from bytes were checked in pbguard's walk */
+        if (reportpb_to_report_checked(&c->layouts, sub->report, borrow, &r, err, sizeof err) < 0)
+            return rejected(c, sub, a, borrow, err);
     } else if (sub->content_case == REPORTD__SUBMISSION__CONTENT_DOCUMENT) {
         const Reportd__Document *d = sub->document;
         if (d->data.len > c->max_document) {
             snprintf(err, sizeof err, "document of %zu bytes exceeds the limit of %zu", d->data.len, c->max_document);
-            return rejected(c, sub, err);
+            return rejected(c, sub, a, borrow, err);
         }
         if (reader_read(&c->layouts, d->data.data, d->data.len, (enum reader_form)d->form,
                         d->filename, year, &r, err, sizeof err) < 0)
-            return rejected(c, sub, err);
+            return rejected(c, sub, a, borrow, err);
     } else {
-        return rejected(c, sub, "the Submission carries neither a report nor a document");
+        return rejected(c, sub, a, borrow, "the Submission carries neither a report nor a document");
     }
     const Reportd__Body *b = sub->body;
     struct check_meta meta = {.submission_id = id,
@@ -391,11 +451,16 @@ Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission 
         meta.previous_year = sub->previous->year;
         meta.previous_unusable = prev ? NULL : why;
     }
-    Reportd__Result *res = checker_check_report(c, r, &meta);
+    Reportd__Result *res = check_report(c, r, &meta, a, borrow);
     report_destroy(&r);
     report_destroy(&prev);
     res->processing_us = (uint64_t)(util_now_us() - t0);
     return res;
+}
+
+Reportd__Result *checker_run(const struct checker *c, const Reportd__Submission *sub)
+{
+    return run(c, sub, arena_new(16384), 0);
 }
 
 /* The reader a Submission's content goes through (for metrics). */
@@ -422,19 +487,20 @@ Reportd__Result *checker_run_bytes_reader(const struct checker *c, const uint8_t
         snprintf(err, sizeof err, "message of %zu bytes exceeds the limit of %zu", len, limit);
         return checker_rejected("", err);
     }
-    /* strings UTF-8 without NUL, and a memory budget: protobuf-c checks neither */
-    Reportd__Submission *sub = (Reportd__Submission *)pbguard_unpack(
-        &reportd__submission__descriptor, buf, len, PBGUARD_BUDGET(len), why, sizeof why);
+    /* strings UTF-8 without NUL, and a memory budget: protobuf-c checks
+     * neither. The Submission goes into the arena the Result is built in, so
+     * the Result borrows its strings; both go in checker_result_free. */
+    struct arena *a = arena_new(4 * len + 16384);
+    Reportd__Submission *sub = (Reportd__Submission *)pbguard_unpack_in(
+        &reportd__submission__descriptor, buf, len, PBGUARD_BUDGET(len), a, why, sizeof why);
     if (!sub) {
         snprintf(err, sizeof err, "the request body (%zu bytes) is not a valid Submission protobuf%s%s",
                  len, *why ? ": " : "", why);
-        return checker_rejected("", err);
+        return rejected_in(a, "", 1, err);
     }
     if (reader)
         *reader = reader_of(sub);
-    Reportd__Result *res = checker_run(c, sub);
-    reportd__submission__free_unpacked(sub, NULL);
-    return res;
+    return run(c, sub, a, 1);
 }
 
 Reportd__Result *checker_run_bytes(const struct checker *c, const uint8_t *buf, size_t len)
@@ -444,8 +510,10 @@ Reportd__Result *checker_run_bytes(const struct checker *c, const uint8_t *buf, 
 
 void checker_result_free(Reportd__Result *res)
 {
-    if (res)
-        protobuf_c_message_free_unpacked(&res->base, NULL);
+    if (res) {
+        struct arena *a = arena_of(res);
+        arena_destroy(&a);
+    }
 }
 
 static Reportd__Finding *finding_copy(const Reportd__Finding *f)
@@ -466,7 +534,7 @@ Reportd__Alert *checker_alert(const Reportd__Result *res)
     a->submission_id = xstrdup(res->submission_id);
     a->status = res->status;
     if (res->body)
-        a->body = body_pb(res->body->name, res->body->region_code,
+        a->body = body_pb(NULL, res->body->name, res->body->region_code,
                           government_of(res->body) < 0 ? -1 : government_of(res->body));
     if (res->enrichment && res->enrichment->region) {
         a->region = xmalloc(sizeof *a->region);

@@ -44,6 +44,9 @@ Reportd__Result *checker_run_bytes(const struct checker *c, const uint8_t *buf, 
 Reportd__Result *checker_run_bytes_reader(const struct checker *c, const uint8_t *buf, size_t len,
                                           const char **reader);
 
+/* Every Result a checker hands out lives in one arena with all its parts
+ * (and borrows from the checker, which must outlive it): read or pack it,
+ * never edit, free_unpacked or keep a part past this call. */
 void checker_result_free(Reportd__Result *res);
 
 /* What a check knows besides the report itself. Strings are borrowed. */

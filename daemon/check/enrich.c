@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/arena.h"
 #include "report/region.h"
 #include "check/rules.h"
 #include "base/util.h"
@@ -76,12 +77,12 @@ static int t4_count(const struct report *r, const char *col, int64_t *out)
     return 1;
 }
 
-static Reportd__Rate *rate(int64_t num, int64_t den, int64_t concluded, int higher_is_bad,
-                           double red, double yellow)
+static Reportd__Rate *rate(struct arena *a, int64_t num, int64_t den, int64_t concluded,
+                           int higher_is_bad, double red, double yellow)
 {
     if (den <= 0)
         return NULL;
-    Reportd__Rate *rt = xmalloc(sizeof *rt);
+    Reportd__Rate *rt = arena_alloc(a, sizeof *rt);
     reportd__rate__init(rt);
     rt->has_value = 1;
     rt->value = (double)num / (double)den;
@@ -97,7 +98,7 @@ static Reportd__Rate *rate(int64_t num, int64_t den, int64_t concluded, int high
     return rt;
 }
 
-static void t3_figures(const struct report *r, Reportd__Enrichment *e)
+static void t3_figures(struct arena *a, const struct report *r, Reportd__Enrichment *e)
 {
     struct t3_totals t;
     if (!t3_totals(r, &t))
@@ -110,24 +111,24 @@ static void t3_figures(const struct report *r, Reportd__Enrichment *e)
         return;
     int64_t total = t.v[T3_TOTAL];
     if (t.known[T3_GRANTED] && t.known[T3_PARTIAL])
-        e->disclosure_rate = rate(t.v[T3_GRANTED] + t.v[T3_PARTIAL], total, total, 0, 0.40, 0.45);
+        e->disclosure_rate = rate(a, t.v[T3_GRANTED] + t.v[T3_PARTIAL], total, total, 0, 0.40, 0.45);
     if (t.known[T3_REFUSED])
-        e->refusal_rate = rate(t.v[T3_REFUSED], total, total, 1, -1, -1);
+        e->refusal_rate = rate(a, t.v[T3_REFUSED], total, total, 1, -1, -1);
     if (t.known[T3_UNABLE])
-        e->unable_rate = rate(t.v[T3_UNABLE], total, total, 1, -1, -1);
+        e->unable_rate = rate(a, t.v[T3_UNABLE], total, total, 1, -1, -1);
 }
 
 /* 纠正 / (维持 + 纠正 + 其他) of one T4 block; cols: upheld, corrected, other. */
-static Reportd__Rate *correction(const struct report *r, const char *const cols[3])
+static Reportd__Rate *correction(struct arena *a, const struct report *r, const char *const cols[3])
 {
     int64_t upheld, corrected, other;
     if (!t4_count(r, cols[0], &upheld) || !t4_count(r, cols[1], &corrected) || !t4_count(r, cols[2], &other))
         return NULL;
     int64_t concluded = upheld + corrected + other;
-    return rate(corrected, concluded, concluded, 1, 0.15, 0.10);
+    return rate(a, corrected, concluded, concluded, 1, 0.15, 0.10);
 }
 
-static void t4_figures(const struct report *r, Reportd__Enrichment *e)
+static void t4_figures(struct arena *a, const struct report *r, Reportd__Enrichment *e)
 {
     int64_t v, w;
     if (t4_count(r, "review.total", &v))
@@ -138,18 +139,26 @@ static void t4_figures(const struct report *r, Reportd__Enrichment *e)
     static const char *const direct[3] = {"suit_direct.upheld", "suit_direct.corrected", "suit_direct.other"};
     static const char *const after[3] = {"suit_after_review.upheld", "suit_after_review.corrected",
                                          "suit_after_review.other"};
-    e->review_correction_rate = correction(r, review);
-    e->suit_direct_correction_rate = correction(r, direct);
-    e->suit_after_review_correction_rate = correction(r, after);
+    e->review_correction_rate = correction(a, r, review);
+    e->suit_direct_correction_rate = correction(a, r, direct);
+    e->suit_after_review_correction_rate = correction(a, r, after);
 }
 
-void enrich_year_on_year(const struct report *prev, unsigned prev_year, Reportd__Enrichment *e)
+/* A string of the region table: borrowed into an arena's Result (the table
+ * outlives it), copied for a heap one. */
+static char *held(struct arena *a, const char *s)
 {
-    Reportd__Enrichment *p = xmalloc(sizeof *p);
+    return a || !s ? (char *)s : xstrdup(s);
+}
+
+void enrich_year_on_year(struct arena *a, const struct report *prev, unsigned prev_year,
+                         Reportd__Enrichment *e)
+{
+    Reportd__Enrichment *p = xmalloc(sizeof *p);      /* the heap: freed below */
     reportd__enrichment__init(p);
-    t3_figures(prev, p);
-    t4_figures(prev, p);
-    Reportd__YearOnYear *y = xmalloc(sizeof *y);
+    t3_figures(NULL, prev, p);
+    t4_figures(NULL, prev, p);
+    Reportd__YearOnYear *y = arena_alloc(a, sizeof *y);
     reportd__year_on_year__init(y);
     y->previous_year = prev_year;
     y->has_received = e->has_received && p->has_received;
@@ -176,14 +185,14 @@ static void region_figures(const struct enrich_ctx *ctx, const char *name, Repor
     struct region_names rn;
     if (regions_lookup(ctx->regions, code, &rn) < 0 && !rn.province)
         return;
-    Reportd__Region *g = xmalloc(sizeof *g);
+    Reportd__Region *g = arena_alloc(ctx->arena, sizeof *g);
     reportd__region__init(g);
-    g->code = xstrdup(rn.code);
-    g->province_code = xstrdup(rn.province_code);
-    g->prefecture_code = xstrdup(rn.prefecture_code);
-    g->province = rn.province ? xstrdup(rn.province) : NULL;
-    g->prefecture = rn.prefecture ? xstrdup(rn.prefecture) : NULL;
-    g->county = rn.county ? xstrdup(rn.county) : NULL;
+    g->code = arena_strdup(ctx->arena, rn.code);       /* codes: rn's own arrays */
+    g->province_code = arena_strdup(ctx->arena, rn.province_code);
+    g->prefecture_code = arena_strdup(ctx->arena, rn.prefecture_code);
+    g->province = held(ctx->arena, rn.province);
+    g->prefecture = held(ctx->arena, rn.prefecture);
+    g->county = held(ctx->arena, rn.county);
     e->region = g;
 }
 
@@ -194,14 +203,14 @@ void enrich_region(const struct enrich_ctx *ctx, Reportd__Enrichment *e)
 
 void enrich_report(const struct enrich_ctx *ctx, const struct report *r, Reportd__Enrichment *e)
 {
-    t3_figures(r, e);
-    t4_figures(r, e);
+    t3_figures(ctx->arena, r, e);
+    t4_figures(ctx->arena, r, e);
     region_figures(ctx, ctx->body_name ? ctx->body_name : r->body_name, e);
     if (ctx->year) {
         char day[16];
         long due = rules_deadline_day(ctx->year, ctx->government);
         rules_format_day(due, day, sizeof day);
-        e->deadline = xstrdup(day);
+        e->deadline = arena_strdup(ctx->arena, day);
         if (ctx->submitted_at) {
             e->has_days_after_deadline = 1;
             e->days_after_deadline = (int32_t)(rules_china_day(ctx->submitted_at) - due);
@@ -209,7 +218,7 @@ void enrich_report(const struct enrich_ctx *ctx, const struct report *r, Reportd
     }
     char hex[65];
     if (ctx->sha256 && enrich_fingerprint(ctx->sha256, r, hex) == 0)
-        e->fingerprint = xstrdup(hex);
+        e->fingerprint = arena_strdup(ctx->arena, hex);
 }
 
 /* The canonical bytes go to a sink — a buffer, or the digest directly, so

@@ -12,6 +12,7 @@
 
 struct regions;
 struct evp_md_st;
+struct arena;
 
 struct enrich_ctx {
     const struct regions *regions;   /* may be NULL */
@@ -21,16 +22,20 @@ struct enrich_ctx {
     unsigned year;                   /* 0: unknown */
     int government;                  /* 1 government, 0 department, -1 unknown */
     int64_t submitted_at;            /* 0: unknown */
+    struct arena *arena;             /* where e's parts go; NULL: the heap */
 };
 
-/* Fill e (a fresh, initialized message; every string and sub-message it gets
- * is heap-allocated so protobuf_c_message_free_unpacked(…, NULL) frees it). */
+/* Fill e (a fresh, initialized message). With ctx->arena every part comes from
+ * it and the region's names are borrowed from ctx->regions; without, every
+ * string and sub-message is heap-allocated so protobuf_c_message_free_unpacked
+ * (…, NULL) frees it. */
 void enrich_report(const struct enrich_ctx *ctx, const struct report *r, Reportd__Enrichment *e);
 
 /* e->year_on_year: e's figures (filled by enrich_report) minus those of
  * prev, the same body's report for prev_year; each delta absent when either
- * year's figure is. */
-void enrich_year_on_year(const struct report *prev, unsigned prev_year, Reportd__Enrichment *e);
+ * year's figure is. The YearOnYear comes from arena a (NULL: the heap). */
+void enrich_year_on_year(struct arena *a, const struct report *prev, unsigned prev_year,
+                         Reportd__Enrichment *e);
 
 /* Only the region (from ctx->region_code, or guessed from ctx->body_name):
  * for a Result without a report (REJECTED), so it still names its region. */

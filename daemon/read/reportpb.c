@@ -89,9 +89,15 @@ Reportd__Report *reportpb_from_report(const struct report *r)
     return m;
 }
 
-static int valid_text(const char *s)
+/* Set while reading a message whose strings pbguard's walk already checked. */
+struct from_pb {
+    const struct layouts *ls;
+    int checked;
+};
+
+static int valid_text(const struct from_pb *fp, const char *s)
 {
-    return !s || util_utf8_valid(s, strlen(s));
+    return !s || fp->checked || util_utf8_valid(s, strlen(s));
 }
 
 /* A blank, placeholder or text cell must read as its state from its raw text
@@ -107,8 +113,8 @@ static int raw_matches_state(const Reportd__Cell *m, int amount)
     return probe.state == (int)m->state;
 }
 
-static int cell_from_pb(const struct layout_table *lt, struct report_table *t, const Reportd__Cell *m,
-                        unsigned char *seen, char *err, size_t errlen)
+static int cell_from_pb(const struct from_pb *fp, const struct layout_table *lt, struct report_table *t,
+                        const Reportd__Cell *m, unsigned char *seen, char *err, size_t errlen)
 {
     const char *row = m->row ? m->row : "", *col = m->column ? m->column : "";
     int ri = layout_row_index(lt, row), ci = layout_col_index(lt, col);
@@ -117,7 +123,7 @@ static int cell_from_pb(const struct layout_table *lt, struct report_table *t, c
     int k = lt->cell_index[ri][ci];
     if (seen[k]++)
         return errf(err, errlen, "%s %s × %s: cell given twice", lt->id, row, col);
-    if (!valid_text(m->raw))
+    if (!valid_text(fp, m->raw))
         return errf(err, errlen, "%s %s × %s: raw text is not valid UTF-8", lt->id, row, col);
     struct cell *c = &t->cells[k];
     c->state = (uint8_t)m->state;
@@ -149,7 +155,7 @@ static int cell_from_pb(const struct layout_table *lt, struct report_table *t, c
     return 0;
 }
 
-static int table_from_pb(const struct layouts *ls, const Reportd__Table *m, struct report *r,
+static int table_from_pb(const struct from_pb *fp, const Reportd__Table *m, struct report *r,
                          char *err, size_t errlen)
 {
     int ti = layout_table_index(m->id);
@@ -157,19 +163,19 @@ static int table_from_pb(const struct layouts *ls, const Reportd__Table *m, stru
         return errf(err, errlen, "unknown table '%s' (expected T2, T3 or T4)", m->id ? m->id : "");
     if (r->tables[ti].layout)
         return errf(err, errlen, "%s given twice", layout_table_id(ti));
-    const struct layout *l = layouts_find(ls, m->layout);
+    const struct layout *l = layouts_find(fp->ls, m->layout);
     if (!l)
         return errf(err, errlen, "%s: unknown layout %u", layout_table_id(ti), m->layout);
     report_set_table(r, ti, l);
     const struct layout_table *lt = &l->tables[ti];
     unsigned char seen[LAYOUT_MAX_ROWS * LAYOUT_MAX_COLS] = {0};
     for (size_t i = 0; i < m->n_cells; i++)
-        if (cell_from_pb(lt, &r->tables[ti], m->cells[i], seen, err, errlen) < 0)
+        if (cell_from_pb(fp, lt, &r->tables[ti], m->cells[i], seen, err, errlen) < 0)
             return -1;
     for (size_t i = 0; i < m->n_labels; i++) {
         const Reportd__RowLabel *l2 = m->labels[i];
         int row = layout_row_index(lt, l2->row ? l2->row : "");
-        if (row < 0 || !valid_text(l2->printed))
+        if (row < 0 || !valid_text(fp, l2->printed))
             return errf(err, errlen, "%s: bad printed label for row '%s'", layout_table_id(ti),
                         l2->row ? l2->row : "");
         free(r->tables[ti].printed[row]);
@@ -178,7 +184,7 @@ static int table_from_pb(const struct layouts *ls, const Reportd__Table *m, stru
     return 0;
 }
 
-static int section_from_pb(const Reportd__Section *s, int order, struct report *r, char *err, size_t errlen)
+static int section_from_pb(const struct from_pb *fp, const Reportd__Section *s, int order, struct report *r, char *err, size_t errlen)
 {
     const char *id = s->id ? s->id : "";
     if (id[0] != 's' || id[1] < '1' || id[1] > '6' || id[2])
@@ -186,7 +192,7 @@ static int section_from_pb(const Reportd__Section *s, int order, struct report *
     int i = id[1] - '1';
     if (r->section_order[i] >= 0)
         return errf(err, errlen, "section %s given twice", id);
-    if (!valid_text(s->title) || !valid_text(s->text))
+    if (!valid_text(fp, s->title) || !valid_text(fp, s->text))
         return errf(err, errlen, "section %s: text is not valid UTF-8", id);
     r->section_order[i] = order;
     r->section_title[i] = s->title ? xstrdup(s->title) : NULL;
@@ -197,23 +203,30 @@ static int section_from_pb(const Reportd__Section *s, int order, struct report *
 int reportpb_to_report(const struct layouts *ls, const Reportd__Report *m, struct report **out,
                        char *err, size_t errlen)
 {
+    return reportpb_to_report_checked(ls, m, 0, out, err, errlen);
+}
+
+int reportpb_to_report_checked(const struct layouts *ls, const Reportd__Report *m, int checked,
+                               struct report **out, char *err, size_t errlen)
+{
+    struct from_pb fp = {ls, checked};
     struct report *r = report_new();
     if (!layouts_find(ls, m->layout)) {
         errf(err, errlen, "unknown layout %u", m->layout);
         goto fail;
     }
     r->layout = m->layout;
-    if (!valid_text(m->title)) {
+    if (!valid_text(&fp, m->title)) {
         errf(err, errlen, "title is not valid UTF-8");
         goto fail;
     }
     r->title = m->title ? xstrdup(m->title) : NULL;
     r->year = fit_title_year(r->title, &r->body_name);
     for (size_t i = 0; i < m->n_sections; i++)
-        if (section_from_pb(m->sections[i], (int)i, r, err, errlen) < 0)
+        if (section_from_pb(&fp, m->sections[i], (int)i, r, err, errlen) < 0)
             goto fail;
     for (size_t i = 0; i < m->n_tables; i++)
-        if (table_from_pb(ls, m->tables[i], r, err, errlen) < 0)
+        if (table_from_pb(&fp, m->tables[i], r, err, errlen) < 0)
             goto fail;
     *out = r;
     return 0;

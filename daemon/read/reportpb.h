@@ -19,6 +19,11 @@ Reportd__Report *reportpb_from_report(const struct report *r);
  * not give stay blank (R-CELL-MISSING reports them). Returns 0 or -1. */
 int reportpb_to_report(const struct layouts *ls, const Reportd__Report *m, struct report **out,
                        char *err, size_t errlen);
+/* reportpb_to_report of a message whose strings are known good (checked != 0:
+ * it came through pbguard, which refused invalid UTF-8 and NUL), so they are
+ * not checked a second time. */
+int reportpb_to_report_checked(const struct layouts *ls, const Reportd__Report *m, int checked,
+                               struct report **out, char *err, size_t errlen);
 
 /* Unpack a binary Report (at most max bytes) and convert it. */
 int reportpb_read(const struct layouts *ls, const uint8_t *data, size_t len, struct report **out,

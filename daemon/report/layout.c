@@ -406,30 +406,59 @@ static uint32_t id_hash(const char *s)
     return h;
 }
 
+/* Put index i (hash h) into the first free slot from h. A duplicate id
+ * keeps its first index, as the linear scan did. */
+static void slot_put(uint8_t *slot, uint32_t h, int i)
+{
+    uint32_t k = h;
+    while (slot[k % LAYOUT_ID_SLOTS])
+        k++;
+    slot[k % LAYOUT_ID_SLOTS] = (uint8_t)(i + 1);
+}
+
 static void hash_ids(struct layout_table *t)
 {
+    memset(t->row_slot, 0, sizeof t->row_slot);
+    memset(t->col_slot, 0, sizeof t->col_slot);
     for (int r = 0; r < t->nrows; r++)
-        t->row_hash[r] = id_hash(t->rows[r].id);
+        slot_put(t->row_slot, t->row_hash[r] = id_hash(t->rows[r].id), r);
     for (int c = 0; c < t->ncols; c++)
-        t->col_hash[c] = id_hash(t->cols[c].id);
+        slot_put(t->col_slot, t->col_hash[c] = id_hash(t->cols[c].id), c);
+}
+
+/* Probe from the id's hash until a match or an empty slot (the table is
+ * under half full, so an absent id stops within a few slots). */
+static int slot_find(const uint8_t *slot, const uint32_t *hashes, const char *(*id_of)(const struct layout_table *, int),
+                     const struct layout_table *t, const char *id)
+{
+    uint32_t h = id_hash(id);
+    for (uint32_t k = h;; k++) {
+        int i = slot[k % LAYOUT_ID_SLOTS] - 1;
+        if (i < 0)
+            return -1;
+        if (hashes[i] == h && !strcmp(id_of(t, i), id))
+            return i;
+    }
+}
+
+static const char *row_id(const struct layout_table *t, int i)
+{
+    return t->rows[i].id;
+}
+
+static const char *col_id(const struct layout_table *t, int i)
+{
+    return t->cols[i].id;
 }
 
 int layout_row_index(const struct layout_table *t, const char *id)
 {
-    uint32_t h = id_hash(id);
-    for (int r = 0; r < t->nrows; r++)
-        if (t->row_hash[r] == h && !strcmp(t->rows[r].id, id))
-            return r;
-    return -1;
+    return slot_find(t->row_slot, t->row_hash, row_id, t, id);
 }
 
 int layout_col_index(const struct layout_table *t, const char *id)
 {
-    uint32_t h = id_hash(id);
-    for (int c = 0; c < t->ncols; c++)
-        if (t->col_hash[c] == h && !strcmp(t->cols[c].id, id))
-            return c;
-    return -1;
+    return slot_find(t->col_slot, t->col_hash, col_id, t, id);
 }
 
 static int cmp_version_desc(const void *a, const void *b)

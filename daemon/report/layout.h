@@ -13,6 +13,7 @@
 #define LAYOUT_MAX_ROWS 40
 #define LAYOUT_MAX_COLS 24
 #define LAYOUT_MAX_TERMS 40
+#define LAYOUT_ID_SLOTS 128      /* power of two, over twice the rows or columns */
 
 enum layout_table_id { TABLE_T2 = 0, TABLE_T3 = 1, TABLE_T4 = 2 };
 
@@ -88,6 +89,9 @@ struct layout_table {
     int ncells;                  /* cells in row order */
     uint32_t row_hash[LAYOUT_MAX_ROWS];  /* of each row id, so look-ups compare ints first */
     uint32_t col_hash[LAYOUT_MAX_COLS];
+    /* Open-addressed id -> index + 1 (0: empty), probed from hash % LAYOUT_ID_SLOTS. */
+    uint8_t row_slot[LAYOUT_ID_SLOTS];
+    uint8_t col_slot[LAYOUT_ID_SLOTS];
     int cell_row[LAYOUT_MAX_ROWS * LAYOUT_MAX_COLS];  /* cell -> row */
     int cell_col[LAYOUT_MAX_ROWS * LAYOUT_MAX_COLS];  /* cell -> column */
 };

@@ -81,16 +81,20 @@ static int teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-/* A Result of that status for a body in region (may be NULL), packed too. */
+/* A Result of that status for a body in region (may be NULL), packed too;
+ * heap-built (a checker's Result lives in its arena and is not edited), so
+ * freed with reportd__result__free_unpacked. */
 static Reportd__Result *result(const char *id, Reportd__Status st, const char *region, uint8_t **bytes,
                                size_t *len)
 {
-    Reportd__Result *r = checker_rejected(id, "placeholder");
+    Reportd__Result *r = xmalloc(sizeof *r);
+    reportd__result__init(r);
+    r->schema_version = 1;
+    r->submission_id = xstrdup(id);
+    r->ruleset_version = xstrdup(checker_ruleset_version());
     r->status = st;
-    if (st != REPORTD__STATUS__STATUS_REJECTED) {
-        free(r->reject_reason);
-        r->reject_reason = NULL;
-    }
+    if (st == REPORTD__STATUS__STATUS_REJECTED)
+        r->reject_reason = xstrdup("placeholder");
     if (region) {
         r->body = xmalloc(sizeof *r->body);
         reportd__body__init(r->body);
@@ -170,7 +174,7 @@ static void test_publisher_result_and_alert_frames(void **state)
     mdp_msg_destroy(&m);
     assert_null(sub_recv(f, 50));
     assert_int_equal(spool_last_seq(f->sp), 2);
-    checker_result_free(r);
+    reportd__result__free_unpacked(r, NULL);
     free(bytes);
 }
 
@@ -218,7 +222,7 @@ static void test_publisher_pass_and_deadletter(void **state)
     assert_frames(m, "alert.unknown", "4");
     mdp_msg_destroy(&m);
     assert_int_equal(publisher_sent(f->p), 4);
-    checker_result_free(r);
+    reportd__result__free_unpacked(r, NULL);
     free(bytes);
 }
 
@@ -236,7 +240,7 @@ static void test_publisher_discard_sends_nothing(void **state)
     publisher_flush(f->p);                                   /* nothing left to send */
     assert_null(sub_recv(f, 50));
     assert_int_equal(publisher_sent(f->p), 0);
-    checker_result_free(r);
+    reportd__result__free_unpacked(r, NULL);
     free(bytes);
 }
 
@@ -252,7 +256,7 @@ static void test_publisher_prefix_subscription(void **state)
         size_t len;
         Reportd__Result *r = result("sub", REPORTD__STATUS__STATUS_FAIL, regions[i], &bytes, &len);
         assert_int_equal(publisher_result(f->p, r, bytes, len, err, sizeof err), (uint64_t)(2 * i + 1));
-        checker_result_free(r);
+        reportd__result__free_unpacked(r, NULL);
         free(bytes);
     }
     assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);

@@ -56,7 +56,7 @@ static int teardown(void **state)
 static Reportd__Enrichment *enrich(const struct fixture *f, const struct report *r, int government)
 {
     struct enrich_ctx ctx = {f->regions, (const struct evp_md_st *)f->sha256, NULL, NULL, 2024,
-                             government, 1737302400};
+                             government, 1737302400, NULL};
     Reportd__Enrichment *e = xmalloc(sizeof *e);
     reportd__enrichment__init(e);
     enrich_report(&ctx, r, e);
@@ -216,7 +216,7 @@ static void test_enrich_region_from_name_code_or_none(void **state)
     assert_string_equal(e->region->county, "湘乡市");
     enrichment_free(e);
 
-    struct enrich_ctx ctx = {f->regions, NULL, "320813", NULL, 0, -1, 0};   /* the code wins */
+    struct enrich_ctx ctx = {f->regions, NULL, "320813", NULL, 0, -1, 0, NULL};   /* the code wins */
     e = xmalloc(sizeof *e);
     reportd__enrichment__init(e);
     enrich_report(&ctx, r, e);
@@ -266,7 +266,7 @@ static void test_enrich_deadline_and_days(void **state)
         {1, 1743393600, "2025-03-31", 0},        /* 2025-03-31 12:00 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct enrich_ctx ctx = {NULL, NULL, NULL, NULL, 2024, cases[i].government, cases[i].at};
+        struct enrich_ctx ctx = {NULL, NULL, NULL, NULL, 2024, cases[i].government, cases[i].at, NULL};
         Reportd__Enrichment *e = xmalloc(sizeof *e);
         reportd__enrichment__init(e);
         enrich_report(&ctx, f->huaian, e);
@@ -275,7 +275,7 @@ static void test_enrich_deadline_and_days(void **state)
         assert_int_equal(e->days_after_deadline, cases[i].days);
         enrichment_free(e);
     }
-    struct enrich_ctx ctx = {NULL, NULL, NULL, NULL, 2024, 0, 0};     /* not submitted */
+    struct enrich_ctx ctx = {NULL, NULL, NULL, NULL, 2024, 0, 0, NULL};     /* not submitted */
     Reportd__Enrichment *e = xmalloc(sizeof *e);
     reportd__enrichment__init(e);
     enrich_report(&ctx, f->huaian, e);

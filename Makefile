@@ -132,13 +132,26 @@ bench: all $(BUILD)/bench
 $(BUILD)/bench: $(BUILD)/tests/bench.o $(LIBS_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The Python reference worker (issue 10): its protobuf code is generated here
+# at bench time, never committed. bytes -> bytes against reportd, after its
+# Results were checked field for field against reportd's.
+PY_PB := $(BUILD)/py/report_pb2.py
+$(PY_PB): proto/report.proto
+	@mkdir -p $(BUILD)/py
+	protoc --proto_path=proto --python_out=$(BUILD)/py proto/report.proto
+
+.PHONY: bench-python
+bench: bench-python
+bench-python: $(BUILD)/bench $(PY_PB)
+	REPORTD_BUILD=$(BUILD) REPORTD_PB_PY=$(BUILD)/py /usr/bin/python3 tests/bench/ref_bench.py
+
 
 # Pipeline benchmark (issue 3): broker + spool + workers over 127.0.0.1, and
 # the raw ZeroMQ request-reply rate at the same message size as reference.
 .PHONY: bench-pipeline
 bench: bench-pipeline
-bench-pipeline: all $(BUILD)/bench_pipeline
-	REPORTD_BUILD=$(BUILD) $(BUILD)/bench_pipeline
+bench-pipeline: all $(BUILD)/bench_pipeline $(PY_PB)
+	REPORTD_BUILD=$(BUILD) REPORTD_PB_PY=$(BUILD)/py $(BUILD)/bench_pipeline
 
 $(BUILD)/bench_pipeline: $(BUILD)/tests/bench_pipeline.o $(LIBS_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -6,14 +6,19 @@
  *   - plain MDP report.check: submissions/s, p50/p99 request→reply;
  *   - durable (titanic.request): submissions/s and p50/p99 from the request
  *     to the `result.*` publication, at full speed and at half that rate;
- * each with 1, 2 and 4 worker threads. Bounded by count and by time. */
+ * each with 1, 2 and 4 worker threads; then one C worker against one Python
+ * reference worker (tests/bench/ref_worker.py, a child process) on the same
+ * Report-form Submissions. Bounded by count and by time. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -23,6 +28,9 @@
 #include "wire/client.h"
 #include "conf/config.h"
 #include "wire/mdp.h"
+#include "read/reader.h"
+#include "read/reportpb.h"
+#include "report/report.h"
 #include "report.pb-c.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -41,6 +49,8 @@ struct env {
     struct checker *chk;
     uint8_t *doc;
     size_t doclen;
+    Reportd__Report *report;    /* the same report in the structured form */
+    int form_report;            /* 1: Submissions carry report, not doc */
     size_t result_size;
     int count;                  /* submissions per phase */
     char *raw_endpoint;         /* the echo servers of the raw reference */
@@ -95,6 +105,10 @@ static uint8_t *submission(const struct env *e, int i, size_t *len)
     doc.form = REPORTD__DOCUMENT_FORM__FORM_TEXT;
     s.content_case = REPORTD__SUBMISSION__CONTENT_DOCUMENT;
     s.document = &doc;
+    if (e->form_report) {
+        s.content_case = REPORTD__SUBMISSION__CONTENT_REPORT;
+        s.report = e->report;
+    }
     *len = reportd__submission__get_packed_size(&s);
     uint8_t *buf = xmalloc(*len);
     reportd__submission__pack(&s, buf);
@@ -345,6 +359,59 @@ static void *null_worker_main(void *arg)
     return NULL;
 }
 
+/* The Python reference worker (tests/bench/ref_worker.py) as a child
+ * process: an MDP worker for report.check on the broker. */
+static pid_t python_worker(const struct env *e)
+{
+    extern char **environ;
+    char *const argv[] = {(char *)"python3", (char *)"tests/bench/ref_worker.py", (char *)"mdp",
+                          e->cfg.broker_bind, (char *)"report.check", NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, "/usr/bin/python3", NULL, NULL, argv, environ) != 0) {
+        fprintf(stderr, "bench: cannot run /usr/bin/python3 tests/bench/ref_worker.py\n");
+        exit(70);
+    }
+    sleep(2);                   /* imports, layouts, READY */
+    return pid;
+}
+
+/* One worker, Submissions in the Report form (湘乡), reportd's C worker and
+ * the Python reference in turn, the same window: the end-to-end ratio. */
+static void one_worker_rows(struct env *e)
+{
+    e->form_report = 1;
+    size_t sublen;
+    free(submission(e, 0, &sublen));
+    printf("one worker, Report form (湘乡, %zu-byte Submission), reportd's C worker vs the Python"
+           " reference (aim: C >= 5x):\n", sublen);
+    struct run p[2], d[2];
+    for (int py = 0; py < 2; py++) {
+        int stopfd = eventfd(0, 0);
+        char err[256];
+        struct worker_pool *pool = NULL;
+        pid_t pid = -1;
+        if (py)
+            pid = python_worker(e);
+        else
+            pool = worker_start(e->wctx, &e->cfg, e->cfg.broker_bind, 1, e->chk, stopfd, err, sizeof err);
+        usleep(300000);
+        p[py] = plain_mdp(e);
+        d[py] = durable(e, (20 + py) * 1000000, 0);
+        printf("  %-7s | plain %8.0f/s p50 %7.2f p99 %7.2f ms | durable %8.0f/s p50 %7.2f p99 %7.2f ms\n",
+               py ? "python" : "reportd", p[py].rate, p[py].p50, p[py].p99, d[py].rate, d[py].p50, d[py].p99);
+        fflush(stdout);
+        eventfd_write(stopfd, 1);
+        worker_join(&pool);
+        if (pid > 0) {
+            kill(pid, SIGTERM);
+            waitpid(pid, NULL, 0);
+        }
+        close(stopfd);
+    }
+    printf("  ratio C / python: plain %.1f, durable %.1f\n", p[0].rate / p[1].rate, d[0].rate / d[1].rate);
+    e->form_report = 0;
+}
+
 static void setup(struct env *e, const char *dir)
 {
     char err[512];
@@ -376,6 +443,14 @@ static void setup(struct env *e, const char *dir)
         exit(66);
     }
     e->doc = (uint8_t *)doc;
+    struct report *rep = NULL;
+    if (reader_read(checker_layouts(e->chk), e->doc, e->doclen, READER_TEXT, "bench", 0, &rep, err,
+                    sizeof err) < 0) {
+        fprintf(stderr, "bench: %s\n", err);
+        exit(70);
+    }
+    e->report = reportpb_from_report(rep);
+    report_destroy(&rep);
     size_t len;
     uint8_t *s = submission(e, 0, &len);
     Reportd__Result *r = checker_run_bytes(e->chk, s, len);
@@ -441,6 +516,8 @@ int main(void)
             pthread_join(nt[i], NULL);
         close(stopfd);
     }
+    if (!(only && *only == '1'))
+        one_worker_rows(&e);
     eventfd_write(e.broker_stop, 1);
     pthread_join(e.broker, NULL);
     checker_destroy(&e.chk);
@@ -453,6 +530,7 @@ int main(void)
     free(rm);
     free(dir);
     free(e.doc);
+    protobuf_c_message_free_unpacked(&e.report->base, NULL);
     free(e.raw_endpoint);
     free(e.raw_endpoint2);
     config_free(&e.cfg);

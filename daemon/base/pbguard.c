@@ -72,6 +72,15 @@ static void path_format(const struct path *p, char *out, size_t outlen)
     snprintf(out + n, outlen - n, "%s%s", p->up ? "." : "", p->name);
 }
 
+/* Field number id of d: fields numbered 1..n in order (every message of
+ * report.proto) are found by index, others by protobuf-c's search. */
+static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDescriptor *d, uint64_t id)
+{
+    if (id - 1 < d->n_fields && d->fields[id - 1].id == id)
+        return &d->fields[id - 1];
+    return id <= 0xffffffffu ? protobuf_c_message_descriptor_get_field(d, (unsigned)id) : NULL;
+}
+
 static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len, size_t base,
                 const struct path *path, int depth, char *err, size_t errlen)
 {
@@ -81,9 +90,7 @@ static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t 
         if (varint(buf, len, &pos, &key) != 0)
             return 0;
         unsigned wire = (unsigned)(key & 7);
-        const ProtobufCFieldDescriptor *f =
-            key >> 3 <= 0xffffffffu ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
-                                    : NULL;
+        const ProtobufCFieldDescriptor *f = field_of(d, key >> 3);
         if (wire == 0) {
             if (varint(buf, len, &pos, &n) != 0)
                 return 0;

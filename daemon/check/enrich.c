@@ -286,13 +286,17 @@ static int canonical(const struct report *r, sink_fn sink, void *arg)
         int n = t->layout->tables[ti].ncells;
         for (int k = 0; k < n; k++) {
             const struct cell *c = &t->cells[k];
-            unsigned char x[10] = {c->state, c->scale};
+            size_t rl = c->raw ? strlen(c->raw) : 0;
+            if (e.used + 14 > sizeof e.block)
+                flush(&e);
+            unsigned char *x = e.block + e.used;     /* the record, written in place */
+            x[0] = c->state, x[1] = c->scale;
             uint64_t v = (uint64_t)c->value;
             for (int j = 0; j < 8; j++)
                 x[2 + j] = (unsigned char)(v >> (8 * j));
-            put(&e, x, sizeof x);
-            size_t rl = c->raw ? strlen(c->raw) : 0;
-            put_u32(&e, (uint32_t)rl);
+            for (int j = 0; j < 4; j++)
+                x[10 + j] = (unsigned char)((uint32_t)rl >> (8 * j));
+            e.used += 14;
             put(&e, c->raw, rl);
         }
     }

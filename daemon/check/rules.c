@@ -228,8 +228,12 @@ static void blank_line(const struct rules_ctx *ctx, const struct report *r, int 
 {
     const struct layout_table *lt = ltab(r, ti);
     int cells[LAYOUT_MAX_ROWS * LAYOUT_MAX_COLS], n = 0, fresh = 0;
-    for (int k = 0; k < lt->ncells; k++) {
-        if (line_row >= 0 ? lt->cell_row[k] != line_row : lt->cell_col[k] != line_col)
+    /* only the line's own cells, in cell order; the first number ends it */
+    int len = line_row >= 0 ? lt->rows[line_row].ncols : lt->nrows;
+    for (int i = 0; i < len; i++) {
+        int k = line_row >= 0 ? lt->cell_index[line_row][lt->rows[line_row].cols[i]]
+                              : lt->cell_index[i][line_col];
+        if (k < 0)
             continue;
         if (!is_missing(&r->tables[ti].cells[k]))
             return;

@@ -175,4 +175,35 @@ static inline void tu_same_result(Reportd__Result *a, Reportd__Result *b)
     free(pb);
 }
 
+/* Two reports hold the same content: layout, year, title, sections in order,
+ * every cell (state, value, scale, raw text) and every printed label. */
+static inline void tu_same_report(const struct report *a, const struct report *b)
+{
+    assert_int_equal(a->layout, b->layout);
+    assert_int_equal(a->year, b->year);
+    assert_string_equal(a->title ? a->title : "(none)", b->title ? b->title : "(none)");
+    for (int i = 0; i < LAYOUT_SECTIONS; i++) {
+        assert_int_equal(a->section_order[i], b->section_order[i]);
+        if (a->section_order[i] >= 0)
+            assert_string_equal(a->section_text[i], b->section_text[i]);
+    }
+    for (int ti = 0; ti < LAYOUT_TABLES; ti++) {
+        assert_ptr_equal(a->tables[ti].layout, b->tables[ti].layout);
+        if (!a->tables[ti].layout)
+            continue;
+        const struct layout_table *lt = &a->tables[ti].layout->tables[ti];
+        for (int k = 0; k < lt->ncells; k++) {
+            const struct cell *x = &a->tables[ti].cells[k], *y = &b->tables[ti].cells[k];
+            assert_int_equal(x->state, y->state);
+            assert_int_equal(x->value, y->value);
+            assert_int_equal(x->scale, y->scale);
+            assert_string_equal(x->raw ? x->raw : "(none)", y->raw ? y->raw : "(none)");
+        }
+        for (int row = 0; row < lt->nrows; row++) {
+            const char *p = a->tables[ti].printed[row], *q = b->tables[ti].printed[row];
+            assert_string_equal(p ? p : "(none)", q ? q : "(none)");
+        }
+    }
+}
+
 #endif

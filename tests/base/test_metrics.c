@@ -17,6 +17,7 @@
 
 #include "base/metrics.h"
 #include "base/util.h"
+#include "httpget.h"
 
 static void test_metrics_render_exact(void **state)
 {
@@ -73,26 +74,6 @@ static int probe_yes(void *arg, char *why, size_t whylen)
     return 1;
 }
 
-/* GET path from 127.0.0.1:port; the whole response, heap. */
-static char *get(int port, const char *path)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    char req[256];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
-    assert_int_equal(write(fd, req, (size_t)n), n);
-    struct buf b = {0};
-    char chunk[4096];
-    ssize_t k;
-    while ((k = read(fd, chunk, sizeof chunk)) > 0)
-        buf_append(&b, chunk, (size_t)k);
-    close(fd);
-    buf_append(&b, "", 0);
-    return buf_take(&b);
-}
-
 static void test_metrics_http_endpoints(void **state)
 {
     (void)state;
@@ -105,21 +86,21 @@ static void test_metrics_http_endpoints(void **state)
     assert_non_null(h);
     int port = metrics_http_port(h);
     assert_true(port > 0);
-    char *r = get(port, "/metrics");
+    char *r = http_get(port, "/metrics");
     assert_non_null(strstr(r, " 200 OK\r\n"));
     assert_non_null(strstr(r, "text/plain; version=0.0.4"));
     assert_non_null(strstr(r, "\r\n\r\n# HELP reportd_submissions_received_total Received.\n"));
     assert_non_null(strstr(r, "reportd_submissions_received_total 42\n"));
     free(r);
-    r = get(port, "/healthz");
+    r = http_get(port, "/healthz");
     assert_non_null(strstr(r, " 200 "));
     assert_non_null(strstr(r, "\r\n\r\nok\n"));
     free(r);
-    r = get(port, "/readyz");
+    r = http_get(port, "/readyz");
     assert_non_null(strstr(r, " 503 "));
     assert_non_null(strstr(r, "not ok: no workers registered\n"));
     free(r);
-    r = get(port, "/nope");
+    r = http_get(port, "/nope");
     assert_non_null(strstr(r, " 404 "));
     free(r);
     metrics_http_stop(&h);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "httpget.h"
 #include "base/version.h"
 #include "broker/broker.h"
 #include "broker/telemetry.h"
@@ -210,25 +211,6 @@ static void test_telemetry_ready_reasons(void **state)
     free(gone);
 }
 
-static char *get(int port, const char *path)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    char req[128];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\n\r\n", path);
-    assert_int_equal(write(fd, req, (size_t)n), n);
-    struct buf b = {0};
-    char chunk[4096];
-    ssize_t k;
-    while ((k = read(fd, chunk, sizeof chunk)) > 0)
-        buf_append(&b, chunk, (size_t)k);
-    close(fd);
-    buf_append(&b, "", 0);
-    return buf_take(&b);
-}
-
 static void test_telemetry_served_over_http(void **state)
 {
     (void)state;
@@ -240,20 +222,20 @@ static void test_telemetry_served_over_http(void **state)
     assert_true(port > 0);
     struct broker_stats st = {.spool_ok = 1, .results = {0, 0, 3, 0}};
     telemetry_update(t, &st, 10);
-    char *r = get(port, "/metrics");
+    char *r = http_get(port, "/metrics");
     has(r, " 200 OK\r\n");
     has(r, "\nreportd_results_total{status=\"FAIL\"} 3\n");
     free(r);
-    r = get(port, "/healthz");
+    r = http_get(port, "/healthz");
     has(r, " 200 ");
     free(r);
-    r = get(port, "/readyz");
+    r = http_get(port, "/readyz");
     has(r, " 503 ");
     has(r, "not ok: no workers registered\n");
     free(r);
     st.workers = 1;
     telemetry_update(t, &st, 10);
-    r = get(port, "/readyz");
+    r = http_get(port, "/readyz");
     has(r, " 200 ");
     free(r);
     telemetry_destroy(&t);

@@ -250,29 +250,6 @@ static void test_readers_xiangxiang_blank_column(void **state)
     checker_destroy(&c);
 }
 
-static void assert_same_report(struct report *a, struct report *b)
-{
-    assert_int_equal(a->layout, b->layout);
-    for (int i = 0; i < LAYOUT_SECTIONS; i++) {
-        assert_int_equal(a->section_order[i], b->section_order[i]);
-        if (a->section_order[i] >= 0)
-            assert_string_equal(a->section_text[i], b->section_text[i]);
-    }
-    for (int ti = 0; ti < LAYOUT_TABLES; ti++) {
-        assert_ptr_equal(a->tables[ti].layout, b->tables[ti].layout);
-        const struct layout_table *lt = &a->tables[ti].layout->tables[ti];
-        for (int k = 0; k < lt->ncells; k++) {
-            const struct cell *x = &a->tables[ti].cells[k], *y = &b->tables[ti].cells[k];
-            assert_int_equal(x->state, y->state);
-            assert_int_equal(x->value, y->value);
-            assert_int_equal(x->scale, y->scale);
-            assert_true((!x->raw && !y->raw) || (x->raw && y->raw && !strcmp(x->raw, y->raw)));
-        }
-        for (int row = 0; row < lt->nrows; row++)
-            assert_true((!a->tables[ti].printed[row]) == (!b->tables[ti].printed[row]));
-    }
-}
-
 static void roundtrip(const char *path)
 {
     struct checker *c = tu_checker();
@@ -282,10 +259,10 @@ static void roundtrip(const char *path)
     char *yaml = yamlreport_write(r, &ylen);
     if (yamlreport_read(checker_layouts(c), yaml, ylen, "rt.yaml", &y, err, sizeof err) < 0)
         fail_msg("%s: %s\n%s", path, err, yaml);
-    assert_same_report(r, y);
+    tu_same_report(r, y);
     uint8_t *pb = reportpb_write(r, &plen);
     assert_int_equal(reportpb_read(checker_layouts(c), pb, plen, &p, err, sizeof err), 0);
-    assert_same_report(r, p);
+    tu_same_report(r, p);
     /* form detection sends each to its reader */
     assert_int_equal(reader_detect((const uint8_t *)yaml, ylen), READER_YAML);
     /* and the fingerprint, over canonical content, is the same for all three */

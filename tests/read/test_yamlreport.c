@@ -20,35 +20,6 @@ static struct report *yaml_read_ok(const struct checker *c, const char *yaml, si
     return r;
 }
 
-static void assert_same_cells(const struct report *a, const struct report *b)
-{
-    assert_int_equal(a->layout, b->layout);
-    assert_int_equal(a->year, b->year);
-    assert_string_equal(a->title, b->title);
-    for (int i = 0; i < LAYOUT_SECTIONS; i++) {
-        assert_int_equal(a->section_order[i], b->section_order[i]);
-        if (a->section_order[i] >= 0)
-            assert_string_equal(a->section_text[i], b->section_text[i]);
-    }
-    for (int ti = 0; ti < LAYOUT_TABLES; ti++) {
-        assert_ptr_equal(a->tables[ti].layout, b->tables[ti].layout);
-        if (!a->tables[ti].layout)
-            continue;
-        const struct layout_table *lt = &a->tables[ti].layout->tables[ti];
-        for (int k = 0; k < lt->ncells; k++) {
-            const struct cell *x = &a->tables[ti].cells[k], *y = &b->tables[ti].cells[k];
-            assert_int_equal(x->state, y->state);
-            assert_int_equal(x->value, y->value);
-            assert_int_equal(x->scale, y->scale);
-            assert_string_equal(x->raw ? x->raw : "(none)", y->raw ? y->raw : "(none)");
-        }
-        for (int row = 0; row < lt->nrows; row++) {
-            const char *p = a->tables[ti].printed[row], *q = b->tables[ti].printed[row];
-            assert_string_equal(p ? p : "(none)", q ? q : "(none)");
-        }
-    }
-}
-
 /* Write, read, write again: the same bytes, the same report. */
 static char *roundtrip(const struct checker *c, const struct report *r, size_t *len)
 {
@@ -57,7 +28,7 @@ static char *roundtrip(const struct checker *c, const struct report *r, size_t *
     assert_true(yamlreport_sniff(y1, *len));
     assert_int_equal(reader_detect((const uint8_t *)y1, *len), READER_YAML);
     struct report *back = yaml_read_ok(c, y1, *len);
-    assert_same_cells(r, back);
+    tu_same_report(r, back);
     char *y2 = yamlreport_write(back, &n2);
     assert_int_equal(n2, *len);
     assert_memory_equal(y1, y2, n2);

@@ -284,7 +284,8 @@ static void test_worker_serves_after_bad_pdfs(void **state)
     config_free(&cfg);
 }
 
-/* A pool of n threads on a ROUTER the test plays the broker with. */
+/* A pool of n threads on a ROUTER the test plays the broker with. Returns
+ * the first READY (the caller destroys it). */
 struct rig {
     struct config cfg;
     struct checker *chk;
@@ -293,7 +294,7 @@ struct rig {
     struct worker_pool *pool;
 };
 
-static void rig_start(struct rig *g, const char *ep, int threads, int heartbeat_ms)
+static struct mdp_msg *rig_start(struct rig *g, const char *ep, int threads, int heartbeat_ms)
 {
     char err[512] = "";
     config_defaults(&g->cfg);
@@ -309,6 +310,9 @@ static void rig_start(struct rig *g, const char *ep, int threads, int heartbeat_
     g->stopfd = eventfd(0, 0);
     g->pool = worker_start(g->ctx, &g->cfg, ep, threads, g->chk, g->stopfd, err, sizeof err);
     assert_non_null(g->pool);
+    struct mdp_msg *ready = recv_cmd(g->router, 2000, MDP_READY);
+    assert_non_null(ready);
+    return ready;
 }
 
 static void rig_stop(struct rig *g)
@@ -346,9 +350,7 @@ static void test_worker_checks_a_real_report(void **state)
 {
     (void)state;
     struct rig g;
-    rig_start(&g, "inproc://test-worker-real", 1, 1000);
-    struct mdp_msg *ready = recv_cmd(g.router, 2000, MDP_READY);
-    assert_non_null(ready);
+    struct mdp_msg *ready = rig_start(&g, "inproc://test-worker-real", 1, 1000);
     char err[256];
     size_t tlen, n;
     char *text = util_read_file("../shared/reports/xiangxiang-minzheng-2024.txt", 1u << 20, &tlen, err, sizeof err);
@@ -398,9 +400,7 @@ static void test_worker_drops_invalid_messages(void **state)
 {
     (void)state;
     struct rig g;
-    rig_start(&g, "inproc://test-worker-invalid", 1, 1000);
-    struct mdp_msg *ready = recv_cmd(g.router, 2000, MDP_READY);
-    assert_non_null(ready);
+    struct mdp_msg *ready = rig_start(&g, "inproc://test-worker-invalid", 1, 1000);
     static const unsigned char bad_cmd[] = {0x09};
     struct mdp_msg *m = mdp_msg_new();                       /* a client frame, not MDPW01 */
     mdp_msg_addframe(m, ready, 0);
@@ -442,9 +442,7 @@ static void test_worker_reconnects_to_a_silent_broker(void **state)
 {
     (void)state;
     struct rig g;
-    rig_start(&g, "inproc://test-worker-silent", 1, 50);
-    struct mdp_msg *ready = recv_cmd(g.router, 2000, MDP_READY);
-    assert_non_null(ready);
+    struct mdp_msg *ready = rig_start(&g, "inproc://test-worker-silent", 1, 50);
     struct mdp_msg *again = recv_cmd(g.router, 5000, MDP_READY);   /* the test never speaks */
     assert_non_null(again);
     assert_false(same_identity(again, ready));
@@ -464,10 +462,10 @@ static void test_worker_pool_threads(void **state)
 {
     (void)state;
     struct rig g;
-    rig_start(&g, "inproc://test-worker-pool", 3, 1000);
-    struct mdp_msg *ready[3];
+    struct mdp_msg *ready[3] = {rig_start(&g, "inproc://test-worker-pool", 3, 1000)};
     for (int i = 0; i < 3; i++) {
-        ready[i] = recv_cmd(g.router, 2000, MDP_READY);
+        if (i)
+            ready[i] = recv_cmd(g.router, 2000, MDP_READY);
         assert_non_null(ready[i]);
         for (int j = 0; j < i; j++)
             assert_false(same_identity(ready[i], ready[j]));

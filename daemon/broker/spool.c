@@ -1,427 +1,136 @@
-/* spool: SQLite in WAL mode with synchronous=FULL, so a COMMIT returns only
- * after the WAL is fsynced. Writes open a transaction lazily and stay in it
- * until spool_commit: the broker commits a batch, then acknowledges it (200s,
- * publications). Tables:
- *   job(uuid PK, submission_id, service, state, attempts, body (dropped once
- *       done: only dead letters and pending jobs need it), reply, status,
- *       reason, created_at, updated_at, reply_seq)  — Titanic jobs and dead
- *       letters; a published reply is stored once, in published, at reply_seq
- *   published(seq INTEGER PRIMARY KEY AUTOINCREMENT, topic, body, at)
- * AUTOINCREMENT: a committed sequence number is never handed out again. */
+/* spool: the broker's side of the store — each spool_* call goes to the
+ * backend's ops table (store.h). Holds no state of its own: a struct spool
+ * is the backend's object, whose first member names its ops. */
 #include "broker/spool.h"
 
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "base/util.h"
+#include "broker/store.h"
 
-enum stmt {
-    S_PUT, S_FINISH, S_GET, S_CLOSE, S_ATTEMPT, S_ATTEMPTS, S_BURY, S_RETRY, S_PENDING,
-    S_DEAD, S_DEAD_ONE, S_LOG, S_REPLAY, S_COUNT, S_NSTMT
-};
+static const struct spool_ops *const backends[] = {&store_sqlite, NULL};
+const char *const spool_backends[] = {"sqlite", NULL};
 
-static const char *const sql[S_NSTMT] = {
-    [S_PUT] = "INSERT INTO job(uuid, submission_id, service, state, attempts, body,"
-              " created_at, updated_at) VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?5)"
-              " ON CONFLICT(uuid) DO UPDATE SET submission_id = ?2, service = ?3, state = 0,"
-              " attempts = 0, body = ?4, reply = NULL, status = NULL, reason = NULL,"
-              " reply_seq = NULL, created_at = ?5, updated_at = ?5 WHERE job.state = 3",
-    [S_FINISH] = "UPDATE job SET state = 1, body = NULL, reply = ?2, status = ?3, updated_at = ?4,"
-                 " reply_seq = ?5 WHERE uuid = ?1 AND state = 0",
-    [S_GET] = "SELECT j.state, coalesce(j.reply, p.body) FROM job j"
-              " LEFT JOIN published p ON p.seq = j.reply_seq WHERE j.uuid = ?1",
-    [S_CLOSE] = "UPDATE job SET state = 3, body = NULL, reply = NULL, updated_at = ?2"
-                " WHERE uuid = ?1 AND state IN (0, 1)",
-    [S_ATTEMPT] = "UPDATE job SET attempts = attempts + 1, updated_at = ?2 WHERE uuid = ?1",
-    [S_ATTEMPTS] = "SELECT attempts FROM job WHERE uuid = ?1",
-    [S_BURY] = "UPDATE job SET state = 2, reason = ?2, updated_at = ?3 WHERE uuid = ?1",
-    [S_RETRY] = "UPDATE job SET state = 0, attempts = 0, reason = NULL, updated_at = ?2"
-                " WHERE uuid = ?1 AND state = 2",
-    [S_PENDING] = "SELECT rowid, uuid, service, body FROM job WHERE state = 0 AND rowid > ?1"
-                  " ORDER BY rowid LIMIT ?2",
-    [S_DEAD] = "SELECT uuid, submission_id, reason, attempts, updated_at FROM job"
-               " WHERE state = 2 ORDER BY updated_at, rowid",
-    [S_DEAD_ONE] = "SELECT uuid, submission_id, reason, attempts, updated_at, body, service FROM job"
-                   " WHERE state = 2 AND uuid = ?1",
-    [S_LOG] = "INSERT INTO published(topic, body, at) VALUES (?1, ?2, ?3)",
-    [S_REPLAY] = "SELECT seq, topic, body FROM published WHERE seq >= ?1 AND seq <= ?2"
-                 " ORDER BY seq LIMIT ?3",
-    [S_COUNT] = "SELECT count(*) FROM job WHERE state = ?1",
-};
-
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS job("
-    " uuid TEXT PRIMARY KEY, submission_id TEXT, service TEXT NOT NULL,"
-    " state INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
-    " body BLOB, reply BLOB, status INTEGER, reason TEXT,"
-    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, reply_seq INTEGER);"
-    "CREATE INDEX IF NOT EXISTS job_state ON job(state);"
-    "CREATE TABLE IF NOT EXISTS published("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, body BLOB NOT NULL,"
-    " at INTEGER NOT NULL);";
-
-struct spool {
-    sqlite3 *db;
-    char *path;
-    struct stat file, wal;      /* the files as opened: a deleted one is noticed */
-    int wal_seen;               /* wal holds the WAL's identity */
-    int lost;                   /* a file was deleted or replaced: nothing is durable */
-    sqlite3_stmt *st[S_NSTMT];
-    size_t uncommitted;         /* writes in the open transaction */
-    uint64_t committed_seq;     /* highest durable sequence number */
-    uint64_t last_seq;          /* highest sequence number, maybe uncommitted */
-};
-
-static int64_t now(void)
+static const struct spool_ops *ops(const struct spool *sp)
 {
-    return (int64_t)time(NULL);
+    return ((const struct spool_base *)(const void *)sp)->ops;
 }
 
-static int dberr(struct spool *sp, char *err, size_t errlen, const char *what)
+struct spool *spool_open_backend(const char *backend, const char *where, char *err,
+                                 size_t errlen)
 {
-    return errf(err, errlen, "spool: %s: %s", what, sqlite3_errmsg(sp->db));
-}
-
-static sqlite3_stmt *stmt(struct spool *sp, enum stmt s)
-{
-    sqlite3_reset(sp->st[s]);
-    sqlite3_clear_bindings(sp->st[s]);
-    return sp->st[s];
+    for (size_t i = 0; backends[i]; i++)
+        if (strcmp(backends[i]->name, backend) == 0)
+            return backends[i]->open(where, err, errlen);
+    errf(err, errlen, "spool: no backend %s (built in: sqlite)", backend);
+    return NULL;
 }
 
 struct spool *spool_open(const char *path, char *err, size_t errlen)
 {
-    struct spool *sp = xcalloc(1, sizeof *sp);
-    if (sqlite3_open_v2(path, &sp->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        errf(err, errlen, "spool: %s: %s", path, sp->db ? sqlite3_errmsg(sp->db) : "cannot open");
-        goto fail;
-    }
-    sqlite3_busy_timeout(sp->db, 5000);
-    char *msg = NULL;
-    /* 64 KiB pages: a 5–10 KB submission fits in its page instead of an
-     * overflow chain, which halves what a batch writes (page_size only takes
-     * effect on a new file) */
-    if (sqlite3_exec(sp->db, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL;"
-                     " PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(sp->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        errf(err, errlen, "spool: %s: %s", path, msg ? msg : "schema");
-        sqlite3_free(msg);
-        goto fail;
-    }
-    /* spools made before reply_seq existed: add it (fails harmlessly when present) */
-    sqlite3_exec(sp->db, "ALTER TABLE job ADD COLUMN reply_seq INTEGER", NULL, NULL, NULL);
-    for (int i = 0; i < S_NSTMT; i++)
-        if (sqlite3_prepare_v3(sp->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sp->st[i], NULL)) {
-            dberr(sp, err, errlen, sql[i]);
-            goto fail;
-        }
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(sp->db, "SELECT coalesce(max(seq), 0) FROM published", -1, &q,
-                           NULL) == SQLITE_OK) {
-        if (sqlite3_step(q) == SQLITE_ROW)
-            sp->committed_seq = (uint64_t)sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
-    }
-    sp->last_seq = sp->committed_seq;
-    sp->path = xstrdup(path);
-    if (stat(path, &sp->file) != 0) {
-        errf(err, errlen, "spool: %s: cannot stat it", path);
-        goto fail;
-    }
-    return sp;
-fail:
-    spool_close(&sp);
-    return NULL;
+    return spool_open_backend(spool_backends[0], path, err, errlen);
 }
 
-void spool_close(struct spool **spp)
+void spool_close(struct spool **sp)
 {
-    if (!spp || !*spp)
+    if (!sp || !*sp)
         return;
-    struct spool *sp = *spp;
-    if (sp->uncommitted)
-        spool_commit(sp, NULL, 0);
-    for (int i = 0; i < S_NSTMT; i++)
-        sqlite3_finalize(sp->st[i]);
-    sqlite3_close(sp->db);
-    free(sp->path);
-    free(sp);
-    *spp = NULL;
-}
-
-/* Every write goes through here: open the batch's transaction on first use. */
-static int begin(struct spool *sp, char *err, size_t errlen)
-{
-    if (sp->uncommitted == 0 && sqlite3_get_autocommit(sp->db) &&
-        sqlite3_exec(sp->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return dberr(sp, err, errlen, "begin");
-    sp->uncommitted++;
-    return 0;
-}
-
-static int same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
-
-int spool_lost(struct spool *sp, char *err, size_t errlen)
-{
-    if (!sp->lost) {
-        struct stat now;
-        char *wal = xasprintf("%s-wal", sp->path);
-        if (stat(sp->path, &now) != 0 || !same_file(&now, &sp->file)) {
-            sp->lost = 1;
-        } else if (stat(wal, &now) != 0) {
-            sp->lost = sp->wal_seen;
-        } else if (!sp->wal_seen) {
-            sp->wal = now;      /* SQLite makes the WAL on the first write */
-            sp->wal_seen = 1;
-        } else {
-            sp->lost = !same_file(&now, &sp->wal);
-        }
-        free(wal);
-    }
-    if (sp->lost)
-        errf(err, errlen, "spool %s was deleted or replaced under the running broker: nothing "
-             "written since is durable; restart reportd to open a new spool", sp->path);
-    return sp->lost;
+    ops(*sp)->close(*sp);
+    *sp = NULL;
 }
 
 int spool_commit(struct spool *sp, char *err, size_t errlen)
 {
-    if (sp->uncommitted == 0)
-        return 0;
-    sp->uncommitted = 0;
-    if (spool_lost(sp, err, errlen) ||
-        (sqlite3_exec(sp->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK &&
-         dberr(sp, err, errlen, "commit"))) {
-        sqlite3_exec(sp->db, "ROLLBACK", NULL, NULL, NULL);
-        sp->last_seq = sp->committed_seq;
-        return -1;
-    }
-    sp->committed_seq = sp->last_seq;
-    return 0;
+    return ops(sp)->commit(sp, err, errlen);
+}
+
+int spool_lost(struct spool *sp, char *err, size_t errlen)
+{
+    return ops(sp)->lost(sp, err, errlen);
 }
 
 size_t spool_uncommitted(const struct spool *sp)
 {
-    return sp->uncommitted;
+    return ops(sp)->uncommitted(sp);
 }
 
 int spool_put(struct spool *sp, const char *uuid, const char *submission_id,
               const char *service, const void *body, size_t len, char *err, size_t errlen)
 {
-    if (begin(sp, err, errlen))
-        return -1;
-    sqlite3_stmt *q = stmt(sp, S_PUT);
-    sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, submission_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, service, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 4, body ? body : "", (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 5, now());
-    if (sqlite3_step(q) != SQLITE_DONE)
-        return dberr(sp, err, errlen, "put");
-    return sqlite3_changes(sp->db) ? 1 : 0;
+    return ops(sp)->put(sp, uuid, submission_id, service, body, len, err, errlen);
 }
 
 int spool_finish(struct spool *sp, const char *uuid, int status, const void *reply,
                  size_t len, uint64_t reply_seq, char *err, size_t errlen)
 {
-    if (begin(sp, err, errlen))
-        return -1;
-    sqlite3_stmt *q = stmt(sp, S_FINISH);
-    sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
-    if (reply_seq)
-        sqlite3_bind_int64(q, 5, (sqlite3_int64)reply_seq);
-    else
-        sqlite3_bind_blob(q, 2, reply ? reply : "", (int)len, SQLITE_STATIC);
-    sqlite3_bind_int(q, 3, status);
-    sqlite3_bind_int64(q, 4, now());
-    if (sqlite3_step(q) != SQLITE_DONE)
-        return dberr(sp, err, errlen, "finish");
-    return sqlite3_changes(sp->db) ? 1 : 0;
+    return ops(sp)->finish(sp, uuid, status, reply, len, reply_seq, err, errlen);
 }
 
 int spool_get(struct spool *sp, const char *uuid, void **reply, size_t *len)
 {
-    sqlite3_stmt *q = stmt(sp, S_GET);
-    sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) != SQLITE_ROW)
-        return -1;
-    int state = sqlite3_column_int(q, 0);
-    if (reply && state == SPOOL_DONE) {
-        const void *p = sqlite3_column_blob(q, 1);
-        *len = (size_t)sqlite3_column_bytes(q, 1);
-        *reply = xmalloc(*len);
-        if (*len)
-            memcpy(*reply, p, *len);
-    }
-    sqlite3_reset(q);
-    return state;
-}
-
-static int exec_uuid(struct spool *sp, enum stmt s, const char *uuid, const char *text,
-                     char *err, size_t errlen)
-{
-    if (begin(sp, err, errlen))
-        return -1;
-    sqlite3_stmt *q = stmt(sp, s);
-    sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
-    if (text) {
-        sqlite3_bind_text(q, 2, text, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 3, now());
-    } else {
-        sqlite3_bind_int64(q, 2, now());
-    }
-    if (sqlite3_step(q) != SQLITE_DONE)
-        return dberr(sp, err, errlen, sql[s]);
-    return sqlite3_changes(sp->db) ? 1 : 0;
+    return ops(sp)->get(sp, uuid, reply, len);
 }
 
 int spool_close_job(struct spool *sp, const char *uuid, char *err, size_t errlen)
 {
-    return exec_uuid(sp, S_CLOSE, uuid, NULL, err, errlen) < 0 ? -1 : 0;
+    return ops(sp)->close_job(sp, uuid, err, errlen);
 }
 
 int spool_attempt(struct spool *sp, const char *uuid, char *err, size_t errlen)
 {
-    if (exec_uuid(sp, S_ATTEMPT, uuid, NULL, err, errlen) < 0)
-        return -1;
-    sqlite3_stmt *q = stmt(sp, S_ATTEMPTS);
-    sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
-    int n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
-    sqlite3_reset(q);
-    return n;
+    return ops(sp)->attempt(sp, uuid, err, errlen);
 }
 
 int spool_bury(struct spool *sp, const char *uuid, const char *reason, char *err,
                size_t errlen)
 {
-    return exec_uuid(sp, S_BURY, uuid, reason, err, errlen) < 0 ? -1 : 0;
+    return ops(sp)->bury(sp, uuid, reason, err, errlen);
 }
 
 int spool_retry(struct spool *sp, const char *uuid, char *err, size_t errlen)
 {
-    return exec_uuid(sp, S_RETRY, uuid, NULL, err, errlen);
+    return ops(sp)->retry(sp, uuid, err, errlen);
 }
 
 long spool_pending_after(struct spool *sp, int64_t after, size_t limit, spool_job_fn *fn,
                          void *arg)
 {
-    sqlite3_stmt *q = stmt(sp, S_PENDING);
-    sqlite3_bind_int64(q, 1, after);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
-    int rc;
-    long n = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        fn(arg, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
-           (const char *)sqlite3_column_text(q, 2), sqlite3_column_blob(q, 3),
-           (size_t)sqlite3_column_bytes(q, 3));
-        n++;
-    }
-    sqlite3_reset(q);
-    return rc == SQLITE_DONE ? n : -1;
+    return ops(sp)->pending_after(sp, after, limit, fn, arg);
 }
 
 int64_t spool_last_rowid(const struct spool *sp)
 {
-    return sqlite3_last_insert_rowid(sp->db);
-}
-
-static void dead_row(sqlite3_stmt *q, struct spool_dead *d, int with_body)
-{
-    memset(d, 0, sizeof *d);
-    d->uuid = (const char *)sqlite3_column_text(q, 0);
-    d->submission_id = (const char *)sqlite3_column_text(q, 1);
-    d->reason = (const char *)sqlite3_column_text(q, 2);
-    d->attempts = sqlite3_column_int(q, 3);
-    d->updated_at = sqlite3_column_int64(q, 4);
-    if (with_body) {
-        d->body = sqlite3_column_blob(q, 5);
-        d->len = (size_t)sqlite3_column_bytes(q, 5);
-        d->service = (const char *)sqlite3_column_text(q, 6);
-    }
+    return ops(sp)->last_rowid(sp);
 }
 
 int spool_each_dead(struct spool *sp, spool_dead_fn *fn, void *arg)
 {
-    sqlite3_stmt *q = stmt(sp, S_DEAD);
-    int rc;
-    struct spool_dead d;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        dead_row(q, &d, 0);
-        fn(arg, &d);
-    }
-    sqlite3_reset(q);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return ops(sp)->each_dead(sp, fn, arg);
 }
 
 int spool_dead_get(struct spool *sp, const char *uuid, spool_dead_fn *fn, void *arg)
 {
-    sqlite3_stmt *q = stmt(sp, S_DEAD_ONE);
-    sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        struct spool_dead d;
-        dead_row(q, &d, 1);
-        fn(arg, &d);
-    }
-    sqlite3_reset(q);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return ops(sp)->dead_get(sp, uuid, fn, arg);
 }
 
 uint64_t spool_log(struct spool *sp, const char *topic, const void *body, size_t len,
                    char *err, size_t errlen)
 {
-    if (begin(sp, err, errlen))
-        return 0;
-    sqlite3_stmt *q = stmt(sp, S_LOG);
-    sqlite3_bind_text(q, 1, topic, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 2, body ? body : "", (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, now());
-    if (sqlite3_step(q) != SQLITE_DONE) {
-        dberr(sp, err, errlen, "log");
-        return 0;
-    }
-    sp->last_seq = (uint64_t)sqlite3_last_insert_rowid(sp->db);
-    return sp->last_seq;
+    return ops(sp)->log(sp, topic, body, len, err, errlen);
 }
 
 int spool_replay(struct spool *sp, uint64_t from, uint64_t to, size_t limit, spool_msg_fn *fn,
                  void *arg)
 {
-    if (to > sp->committed_seq)
-        to = sp->committed_seq;
-    if (from > to)
-        return 0;
-    sqlite3_stmt *q = stmt(sp, S_REPLAY);
-    sqlite3_bind_int64(q, 1, (sqlite3_int64)from);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)to);
-    sqlite3_bind_int64(q, 3, (sqlite3_int64)limit);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        if (fn(arg, (uint64_t)sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
-               sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2)))
-            break;
-    sqlite3_reset(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+    return ops(sp)->replay(sp, from, to, limit, fn, arg);
 }
 
 uint64_t spool_last_seq(const struct spool *sp)
 {
-    return sp->committed_seq;
+    return ops(sp)->last_seq(sp);
 }
 
 long spool_count(struct spool *sp, int state)
 {
-    sqlite3_stmt *q = stmt(sp, S_COUNT);
-    sqlite3_bind_int(q, 1, state);
-    long n = sqlite3_step(q) == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : -1;
-    sqlite3_reset(q);
-    return n;
+    return ops(sp)->count(sp, state);
 }

@@ -1,7 +1,8 @@
-/* spool: the broker's durable store (SQLite, WAL) — Titanic jobs, their
- * replies, dead letters, and the log of published messages with sequence
- * numbers. Writes join one open transaction; spool_commit makes the batch
- * durable (fsync) in one go. Single-threaded: one broker owns a spool. */
+/* spool: the broker's durable store — Titanic jobs, their replies, dead
+ * letters, and the log of published messages with sequence numbers. Writes
+ * join one open batch; spool_commit makes the batch durable (fsync) in one
+ * go. Single-threaded: one broker owns a spool. The interface of every
+ * backend (store.h); nothing of a backend's library shows here. */
 #ifndef REPORTD_SPOOL_H
 #define REPORTD_SPOOL_H
 
@@ -12,8 +13,15 @@ enum spool_state { SPOOL_PENDING = 0, SPOOL_DONE = 1, SPOOL_DEAD = 2, SPOOL_CLOS
 
 struct spool;
 
-/* Open or create the spool at path (WAL, synchronous=FULL). NULL with err. */
+/* Open or create the spool at path with the default backend (SQLite, a file).
+ * NULL with err. */
 struct spool *spool_open(const char *path, char *err, size_t errlen);
+/* The same with the backend named (one of spool_backends); where is what that
+ * backend opens (SQLite: a file). NULL with err, also for an unknown name. */
+struct spool *spool_open_backend(const char *backend, const char *where, char *err,
+                                 size_t errlen);
+/* The backends built in, NULL-terminated: the default first. */
+extern const char *const spool_backends[];
 /* Commits what is pending, then closes. NULL-safe. */
 void spool_close(struct spool **sp);
 

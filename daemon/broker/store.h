@@ -1,0 +1,52 @@
+/* store: what a spool backend implements. The broker sees only spool.h;
+ * spool.c dispatches each spool_* call through the backend's ops table, so a
+ * second backend (PostgreSQL) is one more table, run by the same tests
+ * (tests/broker/test_store.c). Every backend keeps the promises spool.h states:
+ * writes join one open batch that spool_commit makes durable or rolls back. */
+#ifndef REPORTD_STORE_H
+#define REPORTD_STORE_H
+
+#include "broker/spool.h"
+
+/* The part of every backend's struct spool that spool.c reads: a backend
+ * defines its own struct with this first. */
+struct spool_base {
+    const struct spool_ops *ops;
+};
+
+/* One backend. Each operation has the contract of the spool_* function of the
+ * same name (spool.h); sp is the backend's own object. */
+struct spool_ops {
+    const char *name;           /* as spool_open_backend takes it: "sqlite" */
+    struct spool *(*open)(const char *where, char *err, size_t errlen);
+    void (*close)(struct spool *sp);
+    int (*commit)(struct spool *sp, char *err, size_t errlen);
+    int (*lost)(struct spool *sp, char *err, size_t errlen);
+    size_t (*uncommitted)(const struct spool *sp);
+    int (*put)(struct spool *sp, const char *uuid, const char *submission_id,
+               const char *service, const void *body, size_t len, char *err, size_t errlen);
+    int (*finish)(struct spool *sp, const char *uuid, int status, const void *reply, size_t len,
+                  uint64_t reply_seq, char *err, size_t errlen);
+    int (*get)(struct spool *sp, const char *uuid, void **reply, size_t *len);
+    int (*close_job)(struct spool *sp, const char *uuid, char *err, size_t errlen);
+    int (*attempt)(struct spool *sp, const char *uuid, char *err, size_t errlen);
+    int (*bury)(struct spool *sp, const char *uuid, const char *reason, char *err,
+                size_t errlen);
+    int (*retry)(struct spool *sp, const char *uuid, char *err, size_t errlen);
+    long (*pending_after)(struct spool *sp, int64_t after, size_t limit, spool_job_fn *fn,
+                          void *arg);
+    int64_t (*last_rowid)(const struct spool *sp);
+    int (*each_dead)(struct spool *sp, spool_dead_fn *fn, void *arg);
+    int (*dead_get)(struct spool *sp, const char *uuid, spool_dead_fn *fn, void *arg);
+    uint64_t (*log)(struct spool *sp, const char *topic, const void *body, size_t len,
+                    char *err, size_t errlen);
+    int (*replay)(struct spool *sp, uint64_t from, uint64_t to, size_t limit, spool_msg_fn *fn,
+                  void *arg);
+    uint64_t (*last_seq)(const struct spool *sp);
+    long (*count)(struct spool *sp, int state);
+};
+
+/* The SQLite backend (store_sqlite.c). */
+extern const struct spool_ops store_sqlite;
+
+#endif

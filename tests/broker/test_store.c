@@ -1,0 +1,241 @@
+/* test_store: one suite run against every spool backend (spool_backends), so
+ * a second backend keeps the same promises: pending jobs in order of arrival
+ * (spool.window reads them in slices), what a reopened store still holds (each
+ * job, reply, dead letter with its body, sequence number), replay's limit and
+ * early stop, the batch counter, and a backend name that does not exist. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/spool.h"
+
+static const char *backend;     /* the suite's backend, set by main */
+
+struct fixture {
+    char dir[64];
+    char path[96];
+    struct spool *sp;
+};
+
+static int reopen(struct fixture *f)
+{
+    char err[256];
+    spool_close(&f->sp);
+    f->sp = spool_open_backend(backend, f->path, err, sizeof err);
+    if (!f->sp)
+        fprintf(stderr, "%s\n", err);
+    return f->sp ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_store.XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/spool.db", f->dir);
+    *state = f;
+    return reopen(f);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    spool_close(&f->sp);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static void uuid(char out[33], int i)
+{
+    snprintf(out, 33, "%032d", i);
+}
+
+/* "rowid:uuid-suffix:service:body;" per pending job listed */
+static void list_job(void *arg, int64_t rowid, const char *u, const char *service,
+                     const void *body, size_t len)
+{
+    char *out = arg;
+    sprintf(out + strlen(out), "%lld:%s:%s:%.*s;", (long long)rowid, u + 30, service, (int)len,
+            (const char *)body);
+}
+
+static void test_store_pending_in_order_of_arrival(void **state)
+{
+    struct fixture *f = *state;
+    char u[33];
+    int64_t rowid[5];
+    for (int i = 1; i <= 5; i++) {
+        char body[8];
+        snprintf(body, sizeof body, "b%d", i);
+        uuid(u, i);
+        assert_int_equal(spool_put(f->sp, u, u, "report.check", body, 2, NULL, 0), 1);
+        rowid[i - 1] = spool_last_rowid(f->sp);
+        if (i > 1)
+            assert_true(rowid[i - 1] > rowid[i - 2]);
+    }
+    assert_int_equal(spool_uncommitted(f->sp), 5);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(spool_uncommitted(f->sp), 0);
+    uuid(u, 2);
+    assert_int_equal(spool_finish(f->sp, u, 0, "ok", 2, 0, NULL, 0), 1);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    /* a window of 2 after nothing, then the next slice after the last one read */
+    char out[512] = "";
+    assert_int_equal(spool_pending_after(f->sp, 0, 2, list_job, out), 2);
+    char want[512];
+    snprintf(want, sizeof want, "%lld:01:report.check:b1;%lld:03:report.check:b3;",
+             (long long)rowid[0], (long long)rowid[2]);
+    assert_string_equal(out, want);
+    out[0] = '\0';
+    assert_int_equal(spool_pending_after(f->sp, rowid[2], 10, list_job, out), 2);
+    snprintf(want, sizeof want, "%lld:04:report.check:b4;%lld:05:report.check:b5;",
+             (long long)rowid[3], (long long)rowid[4]);
+    assert_string_equal(out, want);
+    assert_int_equal(spool_pending_after(f->sp, rowid[4], 10, list_job, out), 0);
+    assert_int_equal(spool_count(f->sp, SPOOL_PENDING), 4);
+    assert_int_equal(spool_count(f->sp, SPOOL_DONE), 1);
+}
+
+static void dead_with_body(void *arg, const struct spool_dead *d)
+{
+    char *out = arg;
+    sprintf(out + strlen(out), "%s|%s|%s|%d|%s|%.*s;", d->uuid + 30, d->submission_id,
+            d->reason, d->attempts, d->service ? d->service : "-", (int)d->len,
+            d->body ? (const char *)d->body : "");
+}
+
+static int collect(void *arg, uint64_t seq, const char *topic, const void *body, size_t len)
+{
+    char *out = arg;
+    sprintf(out + strlen(out), "%llu:%s:%.*s;", (unsigned long long)seq, topic, (int)len,
+            (const char *)body);
+    return 0;
+}
+
+static void test_store_reopened_holds_everything_committed(void **state)
+{
+    struct fixture *f = *state;
+    char u1[33], u2[33], u3[33];
+    uuid(u1, 11), uuid(u2, 12), uuid(u3, 13);
+    assert_int_equal(spool_put(f->sp, u1, "sub-1", "report.check", "one", 3, NULL, 0), 1);
+    assert_int_equal(spool_put(f->sp, u2, "sub-2", "report.check", "poison", 6, NULL, 0), 1);
+    assert_int_equal(spool_put(f->sp, u3, "sub-3", "report.check", "three", 5, NULL, 0), 1);
+    uint64_t seq = spool_log(f->sp, "result.43.4303.430381", "R1", 2, NULL, 0);
+    assert_int_equal(seq, 1);
+    assert_int_equal(spool_finish(f->sp, u1, 2, "R1", 2, seq, NULL, 0), 1);
+    assert_int_equal(spool_attempt(f->sp, u2, NULL, 0), 1);
+    assert_int_equal(spool_bury(f->sp, u2, "charged 1 attempt", NULL, 0), 0);
+    assert_int_equal(spool_log(f->sp, "deadletter", "D", 1, NULL, 0), 2);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    /* written after the last commit: closing commits it */
+    assert_int_equal(spool_log(f->sp, "alert.43.4303.430381", "A", 1, NULL, 0), 3);
+    assert_int_equal(reopen(f), 0);
+
+    assert_int_equal(spool_last_seq(f->sp), 3);
+    void *reply = NULL;
+    size_t len = 0;
+    assert_int_equal(spool_get(f->sp, u1, &reply, &len), SPOOL_DONE);
+    assert_int_equal(len, 2);
+    assert_memory_equal(reply, "R1", 2);
+    free(reply);
+    assert_int_equal(spool_get(f->sp, u2, NULL, NULL), SPOOL_DEAD);
+    assert_int_equal(spool_get(f->sp, u3, NULL, NULL), SPOOL_PENDING);
+    char out[512] = "";
+    assert_int_equal(spool_dead_get(f->sp, u2, dead_with_body, out), 1);
+    assert_string_equal(out, "12|sub-2|charged 1 attempt|1|report.check|poison;");
+    out[0] = '\0';
+    assert_int_equal(spool_each_dead(f->sp, dead_with_body, out), 0);
+    assert_string_equal(out, "12|sub-2|charged 1 attempt|1|-|;");
+    assert_int_equal(spool_dead_get(f->sp, u3, dead_with_body, out), 0);
+    out[0] = '\0';
+    assert_int_equal(spool_replay(f->sp, 1, UINT64_MAX, 100, collect, out), 0);
+    assert_string_equal(out, "1:result.43.4303.430381:R1;2:deadletter:D;3:alert.43.4303.430381:A;");
+    /* numbering goes on where it stopped */
+    assert_int_equal(spool_log(f->sp, "deadletter", "E", 1, NULL, 0), 4);
+}
+
+static int stop_after_two(void *arg, uint64_t seq, const char *topic, const void *body,
+                          size_t len)
+{
+    collect(arg, seq, topic, body, len);
+    return seq == 3;
+}
+
+static void test_store_replay_limit_range_and_stop(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(spool_log(f->sp, "result.1", "x", 1, NULL, 0), (uint64_t)i + 1);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    char out[256] = "";
+    assert_int_equal(spool_replay(f->sp, 2, 5, 2, collect, out), 0);
+    assert_string_equal(out, "2:result.1:x;3:result.1:x;");
+    out[0] = '\0';
+    assert_int_equal(spool_replay(f->sp, 2, 5, 100, stop_after_two, out), 0);
+    assert_string_equal(out, "2:result.1:x;3:result.1:x;");
+    out[0] = '\0';
+    assert_int_equal(spool_replay(f->sp, 7, UINT64_MAX, 100, collect, out), 0);
+    assert_string_equal(out, "");
+}
+
+static void test_store_closed_job_keeps_its_tombstone(void **state)
+{
+    struct fixture *f = *state;
+    char u[33];
+    uuid(u, 21);
+    assert_int_equal(spool_put(f->sp, u, "sub-21", "report.check", "b", 1, NULL, 0), 1);
+    assert_int_equal(spool_finish(f->sp, u, 0, "R", 1, 0, NULL, 0), 1);
+    assert_int_equal(spool_close_job(f->sp, u, NULL, 0), 0);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(reopen(f), 0);
+    void *reply = NULL;
+    size_t len = 0;
+    assert_int_equal(spool_get(f->sp, u, &reply, &len), SPOOL_CLOSED);
+    assert_null(reply);
+    assert_int_equal(spool_count(f->sp, SPOOL_CLOSED), 1);
+    /* a finish or bury for a job no longer pending changes nothing */
+    assert_int_equal(spool_finish(f->sp, u, 0, "R", 1, 0, NULL, 0), 0);
+    assert_int_equal(spool_retry(f->sp, u, NULL, 0), 0);
+    assert_int_equal(spool_get(f->sp, u, NULL, NULL), SPOOL_CLOSED);
+}
+
+static void test_store_unknown_backend_is_named(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    assert_null(spool_open_backend("oracle", "/tmp/x", err, sizeof err));
+    assert_string_equal(err, "spool: no backend oracle (built in: sqlite)");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_store_pending_in_order_of_arrival, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_reopened_holds_everything_committed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_replay_limit_range_and_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_closed_job_keeps_its_tombstone, setup,
+                                        teardown),
+        cmocka_unit_test(test_store_unknown_backend_is_named),
+    };
+    int failed = 0;
+    for (size_t i = 0; spool_backends[i]; i++) {
+        backend = spool_backends[i];
+        char name[64];
+        snprintf(name, sizeof name, "store[%s]", backend);
+        failed += cmocka_run_group_tests_name(name, tests, NULL, NULL);
+    }
+    return failed;
+}

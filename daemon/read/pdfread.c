@@ -60,13 +60,6 @@ int pdfread_sniff(const uint8_t *data, size_t len)
     return memmem(data, head, "%PDF-", 5) != NULL;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* In the child, after fork: async-signal-safe calls only. */
 static void child_write(const char *s)
 {
@@ -148,12 +141,12 @@ static void drain(int *fd, struct buf *b, char *keep, size_t *kept, size_t cap)
     }
 }
 
-static enum outcome converse(struct exchange *x, const struct pdfread_limits *lim, uint64_t deadline)
+static enum outcome converse(struct exchange *x, const struct pdfread_limits *lim, int64_t deadline)
 {
     while (x->from_child >= 0 || x->err_child >= 0) {
         struct pollfd p[3] = {{x->to_child, POLLOUT, 0}, {x->from_child, POLLIN, 0},
                               {x->err_child, POLLIN, 0}};
-        uint64_t now = now_ms();
+        int64_t now = util_now_ms();
         if (now >= deadline)
             return TIMED_OUT;
         int rc = poll(p, 3, (int)(deadline - now));
@@ -181,7 +174,7 @@ static enum outcome converse(struct exchange *x, const struct pdfread_limits *li
 }
 
 /* Reap the child; kill it first if it outlives the deadline (or now). */
-static int reap(pid_t pid, uint64_t deadline, int kill_now)
+static int reap(pid_t pid, int64_t deadline, int kill_now)
 {
     int status = 0;
     if (kill_now)
@@ -192,7 +185,7 @@ static int reap(pid_t pid, uint64_t deadline, int kill_now)
             return status;
         if (r < 0 && errno != EINTR)
             return -1;
-        if (r == 0 && now_ms() >= deadline) {
+        if (r == 0 && util_now_ms() >= deadline) {
             kill(pid, SIGKILL);
             kill_now = 1;
         } else if (r == 0) {
@@ -278,7 +271,7 @@ int pdfread_text(const uint8_t *pdf, size_t len, const struct pdfread_limits *li
             close_fd(&in[i]), close_fd(&out[i]), close_fd(&errp[i]);
         return errf(err, errlen, "cannot start the PDF text extractor: %s", strerror(e));
     }
-    uint64_t deadline = now_ms() + lim->timeout_ms;
+    int64_t deadline = util_now_ms() + lim->timeout_ms;
     pid_t pid = fork();
     if (pid == 0)
         child_exec(lim, in[1], out[1], errp[1]);

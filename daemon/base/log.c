@@ -60,7 +60,7 @@ void log_configure(int json, int max_priority)
 {
     pthread_mutex_lock(&lock);
     json_lines = json;
-    max_pri = max_priority;
+    __atomic_store_n(&max_pri, max_priority, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&lock);
 }
 
@@ -218,6 +218,9 @@ static void vlog(int pri, const struct log_job *job, const char *const *fields, 
         pri = LOG_PRI_ERR;
     if (pri > LOG_PRI_DEBUG)
         pri = LOG_PRI_DEBUG;
+    /* a line below the level costs no formatting (debug lines sit on the hot path) */
+    if (pri > __atomic_load_n(&max_pri, __ATOMIC_RELAXED))
+        return;
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
     trim_utf8(msg);

@@ -187,9 +187,11 @@ void titanic_acks_flush(struct broker *b)
     for (size_t i = 0; i < b->nacks; i++) {
         struct job *j = b->acks[i].job;
         const struct mdp_msg *ack = b->acks[i].msg;   /* its last frame: the UUID */
-        log_job(LOG_PRI_DEBUG, &(struct log_job){j ? j->submission_id : NULL, -1, NULL},
-                "%s %.*s", j ? "accepted" : "duplicate", (int)mdp_msg_size(ack, ack->n - 1),
-                (const char *)mdp_msg_data(ack, ack->n - 1));
+        char uuid[TITANIC_ID_LEN + 1] = "";    /* the frame is not NUL-terminated */
+        size_t n = mdp_msg_size(ack, ack->n - 1);
+        memcpy(uuid, mdp_msg_data(ack, ack->n - 1), n < TITANIC_ID_LEN ? n : TITANIC_ID_LEN);
+        log_job(LOG_PRI_DEBUG, &(struct log_job){j ? j->submission_id : NULL, -1, NULL}, "%s %s",
+                j ? "accepted" : "duplicate", uuid);
         if (!j) {
             b->st.duplicate++;
         } else if (b->spooled == 0 && b->resident < (size_t)b->cfg->window) {

@@ -382,8 +382,8 @@ static void R_S6_FEE(const struct rules_ctx *ctx, const struct report *r, struct
     if (r->layout < 2021 && ctx->year < 2021)
         return;                  /* the fee rules date from 2021 */
     const char *text = r->section_order[5] >= 0 ? r->section_text[5] : "";
-    if (strstr(text, "处理费"))
-        return;
+    if (strstr(text, "处理费") || strstr(text, "收费"))
+        return;                  /* "未发生收费情况" states it too */
     int64_t no_fee = 0;
     int has = count_at(r, TABLE_T3, "other.no_fee", "total", &no_fee);
     enum severity sev = ctx->severity[RULE_S6_FEE];
@@ -439,6 +439,7 @@ static int is_break(const char *p)
 
 /* The keyword that ends the clause before end, nearest first, at most 24
  * code points back and not across a clause break; -1 when there is none. A
+ * received count needs 申请 between its keyword and the number. A
  * 结转 followed by 下年, 到下 or 至下 is the carry-forward, not the carry-over.
  * Every keyword starts with a 3-byte character: others are skipped cheaply. */
 static int nearest_keyword(const char *text, const char *end)
@@ -462,6 +463,9 @@ static int nearest_keyword(const char *text, const char *end)
             size_t wl = strlen(w);
             if ((size_t)(end - p) < wl || memcmp(p, w, wl))
                 continue;
+            /* a count received is of applications: "受理网络问政182件" is not one */
+            if (KEYWORDS[k].claim == CLAIM_RECEIVED && !memmem(p + wl, (size_t)(end - p) - wl, "申请", 6))
+                return -1;
             if (KEYWORDS[k].claim == CLAIM_CARRIED &&
                 (!strncmp(p + wl, "下年", 6) || !strncmp(p + wl, "到下", 6) || !strncmp(p + wl, "至下", 6)))
                 continue;

@@ -183,7 +183,7 @@ class Checker:
 
     def fee(self, sections, tables, out):
         text = sections[5] if sections[5] is not None else ""
-        if "处理费" in text:
+        if "处理费" in text or "收费" in text:
             return
         no_fee = None
         if "T3" in tables:

@@ -357,6 +357,9 @@ static void test_rules_s6_fee(void **state)
     struct fixture *f = *state;
     assert_int_equal(run(f, "R-S6-FEE", NULL), 0);
     free(f->r->section_text[5]);
+    f->r->section_text[5] = xstrdup("2024年度，政府信息公开未发生收费情况。");   /* 沭阳's wording */
+    assert_int_equal(run(f, "R-S6-FEE", NULL), 0);
+    free(f->r->section_text[5]);
     f->r->section_text[5] = xstrdup("无其他需要报告的事项。");
     Reportd__Result *res;
     assert_int_equal(run(f, "R-S6-FEE", &res), 1);
@@ -378,6 +381,10 @@ static void test_rules_text_s3(void **state)
     struct fixture *f = *state;
     free(f->r->section_text[0]);
     f->r->section_text[0] = xstrdup("2024年，共受理政府信息公开申请 6 件，办结 6 件。");
+    assert_int_equal(run(f, "R-TEXT-S3", NULL), 0);
+    /* 沭阳 2023: petitions received are not applications; its applications are */
+    free(f->r->section_text[0]);
+    f->r->section_text[0] = xstrdup("全年受理网络问政182件。2024年度我局共收到依申请信息公开6件。");
     assert_int_equal(run(f, "R-TEXT-S3", NULL), 0);
     free(f->r->section_text[0]);
     f->r->section_text[0] = xstrdup("2024年，共收到政府信息公开申请7件，上年结转2件，办结 6 件。");

@@ -494,21 +494,25 @@ static void test_faults_rejected_reaches_its_region(void **state)
     struct mdp_msg *r = call(f, "titanic.request", "report.check", (size_t)12, sub, len, NULL);
     expect_status(r, "200");
     mdp_msg_destroy(&r);
-    void *w = bf_worker(&f->b, "report.check");
-    struct mdp_msg *req = bf_recv_cmd(w, 2000);
-    assert_non_null(req);
+    /* the checker's answer first: a worker silent for 300 ms (a slow run
+     * loading the checker) would be declared dead */
     struct checker *c = tu_checker();
-    Reportd__Result *res = checker_run_bytes(c, mdp_msg_data(req, 5), mdp_msg_size(req, 5));
+    Reportd__Result *res = checker_run_bytes(c, sub, len);
     size_t rlen = reportd__result__get_packed_size(res);
     uint8_t *rb = xmalloc(rlen);
     reportd__result__pack(res, rb);
+    void *w = bf_worker(&f->b, "report.check");
+    struct mdp_msg *req = bf_recv_cmd(w, 2000);
+    assert_non_null(req);
+    assert_int_equal(mdp_msg_size(req, 5), len);
+    assert_memory_equal(mdp_msg_data(req, 5), sub, len);
     reply_frames(w, UUID_A, (size_t)32, rb, rlen, NULL);
-    struct mdp_msg *p = bf_recv(f->sub, 2000);
+    struct mdp_msg *p = bf_recv(f->sub, 5000);
     assert_non_null(p);
     if (!mdp_msg_is(p, 0, "result.43.4303.430381"))
         fail_msg("published on %s", mdp_msg_strdup(p, 0));
     mdp_msg_destroy(&p);
-    p = bf_recv(f->sub, 2000);
+    p = bf_recv(f->sub, 5000);
     assert_non_null(p);
     assert_true(mdp_msg_is(p, 0, "alert.43.4303.430381"));
     Reportd__Alert *a = reportd__alert__unpack(NULL, mdp_msg_size(p, 2), mdp_msg_data(p, 2));

@@ -30,48 +30,12 @@ struct ntext {
     size_t *map;                 /* map[i]: original offset of s[i]; map[n] = original end */
 };
 
-/* The comparison form of one code point (norm.h), appended to b; CJK
- * ideographs and ASCII letters and digits as they are. */
-static void fold_into(struct buf *b, const char *s, size_t n, uint32_t c, uint32_t prev)
-{
-    if ((c >= 0x4e00 && c <= 0x9fff) || (c < 0x80 && ((c | 0x20) - 'a' < 26 || c - '0' < 10))) {
-        buf_append(b, s, n);
-        return;
-    }
-    if (c == 0x3001 && prev - '0' < 10) {      /* "1、" is "1." */
-        buf_append(b, ".", 1);
-        return;
-    }
-    char one[8];
-    buf_append(b, one, norm_label_into(one, sizeof one, s, n));
-}
-
 static void ntext_build(struct ntext *nt, const char *text, size_t len)
 {
-    struct buf b = {0};
-    size_t cap = len + 1;
-    nt->map = xmalloc(cap * sizeof *nt->map);
-    for (size_t i = 0; i < len;) {
-        uint32_t c, prev = b.len ? (unsigned char)b.data[b.len - 1] : 0;
-        size_t k = util_utf8_next(text + i, len - i, &c);
-        if (!k) {
-            i++;
-            continue;
-        }
-        size_t before = b.len;
-        fold_into(&b, text + i, k, c, prev);
-        if (b.len > cap - 1) {
-            cap = b.len * 2 + 1;
-            nt->map = xrealloc(nt->map, cap * sizeof *nt->map);
-        }
-        for (size_t j = before; j < b.len; j++)
-            nt->map[j] = i;
-        i += k;
-    }
-    nt->n = b.len;
+    nt->s = xmalloc(len + 1);
+    nt->map = xmalloc((len + 1) * sizeof *nt->map);
+    nt->n = norm_label_map(nt->s, len + 1, text, len, nt->map);
     nt->map[nt->n] = len;
-    buf_append(&b, "", 0);
-    nt->s = buf_take(&b);
 }
 
 static void ntext_free(struct ntext *nt)

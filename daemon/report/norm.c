@@ -32,6 +32,11 @@ static int is_digit(char c)
 
 size_t norm_label_into(char *out, size_t cap, const char *s, size_t n)
 {
+    return norm_label_map(out, cap, s, n, NULL);
+}
+
+size_t norm_label_map(char *out, size_t cap, const char *s, size_t n, size_t *map)
+{
     size_t o = 0, i = 0;
     if (cap == 0)
         return 0;
@@ -42,6 +47,8 @@ size_t norm_label_into(char *out, size_t cap, const char *s, size_t n)
             if (o + 3 >= cap)
                 break;
             memcpy(out + o, s + i, 3);     /* U+4000..U+9FFF: nothing folds */
+            if (map)
+                map[o] = map[o + 1] = map[o + 2] = i;
             o += 3, i += 3;
             continue;
         }
@@ -51,6 +58,8 @@ size_t norm_label_into(char *out, size_t cap, const char *s, size_t n)
                 continue;        /* as norm_fold(c) == 0 */
             if (o + 1 >= cap)
                 break;
+            if (map)
+                map[o] = i - 1;
             out[o++] = (char)c;
             continue;
         }
@@ -71,10 +80,14 @@ size_t norm_label_into(char *out, size_t cap, const char *s, size_t n)
             if (o + w >= cap)
                 break;
             memcpy(out + o, s + i, w);
+            for (size_t k = 0; map && k < w; k++)
+                map[o + k] = i;
             o += w;
         } else {                 /* every fold that changes a code point lands in ASCII */
             if (o + 1 >= cap)
                 break;
+            if (map)
+                map[o] = i;
             out[o++] = (char)f;
         }
         i += w;

@@ -32,6 +32,11 @@ uint32_t norm_fold(uint32_t cp);
  * code point. Returns the length written. cap = n + 1 always suffices. */
 size_t norm_label_into(char *out, size_t cap, const char *s, size_t n);
 
+/* As norm_label_into, and map[i] (when map is not NULL; room for cap entries)
+ * is the offset in s of the code point out[i] came from, so a match in the
+ * normalised text can be traced back to the bytes as printed. */
+size_t norm_label_map(char *out, size_t cap, const char *s, size_t n, size_t *map);
+
 /* Normalise a NUL-terminated string into a fresh heap string (caller frees). */
 char *norm_label(const char *s);
 

@@ -123,6 +123,25 @@ static void test_norm_fixed_buffer_never_cuts_a_code_point(void **state)
     free(exact);
 }
 
+/* The map back to the bytes as printed (the run-together reader's need). */
+static void test_norm_map_points_back(void **state)
+{
+    (void)state;
+    const char *s = "（一） 予\xef\xbc\x91、";            /* "（一） 予１、" */
+    char out[32];
+    size_t map[32];
+    size_t n = norm_label_map(out, sizeof out, s, strlen(s), map);
+    assert_string_equal(out, "(一)予1.");
+    assert_int_equal(n, 10);
+    static const size_t want[10] = {0, 3, 3, 3, 6, 10, 10, 10, 13, 16};
+    for (size_t i = 0; i < n; i++)
+        if (map[i] != want[i])
+            fail_msg("map[%zu] = %zu, want %zu", i, map[i], want[i]);
+    char plain[32];
+    assert_int_equal(norm_label_into(plain, sizeof plain, s, strlen(s)), n);   /* the same text */
+    assert_string_equal(plain, out);
+}
+
 static void test_norm_first_code_point(void **state)
 {
     (void)state;
@@ -325,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_norm_invalid_utf8_is_dropped),
         cmocka_unit_test(test_norm_idempotent_on_every_layout_label),
         cmocka_unit_test(test_norm_fixed_buffer_never_cuts_a_code_point),
+        cmocka_unit_test(test_norm_map_points_back),
         cmocka_unit_test(test_norm_first_code_point),
         cmocka_unit_test(test_norm_heading_filter_agrees_with_labels),
         cmocka_unit_test(test_norm_numbering_keys),

@@ -489,7 +489,10 @@ int main(void)
     /* rows 4–6: the same with null workers (no checker): the pipeline's own cost */
     static const int threads[] = {1, 2, 4, 1, 2, 4};
     const char *only = getenv("REPORTD_BENCH_NULL_ONLY");
-    for (int k = only && *only == '1' ? 3 : 0; k < 6; k++) {
+    /* $REPORTD_BENCH_PY_ONLY=1: only the C-against-Python rows, for repeated runs */
+    const char *py_only = getenv("REPORTD_BENCH_PY_ONLY");
+    int first = py_only && *py_only == '1' ? 6 : only && *only == '1' ? 3 : 0;
+    for (int k = first; k < 6; k++) {
         int stopfd = eventfd(0, 0);
         char err[256];
         int null = k >= 3;

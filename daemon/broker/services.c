@@ -160,12 +160,6 @@ static void add_body(void *arg, const struct spool_dead *d)
         mdp_msg_add(arg, d->body, d->len);
 }
 
-static void retry_dead(void *arg, const struct spool_dead *d)
-{
-    struct broker *b = arg;
-    titanic_queue(b, d->uuid, d->submission_id, d->service, d->body, d->len);
-}
-
 static void deadletter(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p)
 {
     char uuid[33] = "", err[256];
@@ -194,11 +188,15 @@ static void deadletter(struct broker *b, const struct mdp_msg *m, const struct m
         spool_dead_get(b->sp, uuid, add_body, out);
         roster_answer(b, &out);
     } else {
-        spool_dead_get(b->sp, uuid, retry_dead, b);
-        if (spool_retry(b->sp, uuid, err, sizeof err) < 0)
+        /* pending again at the end of the line: read from the spool after the commit */
+        int rc = spool_retry(b->sp, uuid, err, sizeof err);
+        if (rc < 0) {
             log_msg(LOG_PRI_ERR, "%s", err);
-        else if (b->st.dead_waiting > 0)
-            b->st.dead_waiting--;
+        } else if (rc == 1) {
+            b->spooled++;
+            if (b->st.dead_waiting > 0)
+                b->st.dead_waiting--;
+        }
         log_msg(LOG_PRI_NOTICE, "dead letter %s handed out again", uuid);
         roster_answer_status(b, m, p, "200");
     }

@@ -37,7 +37,8 @@ int spool_lost(struct spool *sp, char *err, size_t errlen);
 size_t spool_uncommitted(const struct spool *sp);
 
 /* Store a new pending job. Returns 1 when stored — new, or a closed job of the
- * same UUID reopened as new (attempts 0, the old reply gone) —, 0 when the
+ * same UUID reopened as new (attempts 0, the old reply gone, at the end of the
+ * line: a new rowid) —, 0 when the
  * UUID is open (pending, done, dead: no second job), -1 with err. The spool
  * copies body. */
 int spool_put(struct spool *sp, const char *uuid, const char *submission_id,
@@ -64,8 +65,8 @@ int spool_attempt(struct spool *sp, const char *uuid, char *err, size_t errlen);
 /* Move a job to the dead letters with a reason. Returns 0 or -1. */
 int spool_bury(struct spool *sp, const char *uuid, const char *reason, char *err,
                size_t errlen);
-/* Dead letter back to pending with attempts 0. Returns 1 if it was dead, 0 if
- * not, -1 on error. */
+/* Dead letter back to pending with attempts 0, at the end of the line (a new
+ * rowid). Returns 1 if it was dead, 0 if not, -1 on error. */
 int spool_retry(struct spool *sp, const char *uuid, char *err, size_t errlen);
 
 /* Call fn for at most limit pending jobs whose rowid (their order of arrival)
@@ -74,7 +75,7 @@ typedef void spool_job_fn(void *arg, int64_t rowid, const char *uuid, const char
                           const void *body, size_t len);
 long spool_pending_after(struct spool *sp, int64_t after, size_t limit, spool_job_fn *fn,
                          void *arg);
-/* The rowid of the job the last spool_put stored. */
+/* The rowid of the job the last spool_put stored (new or reopened). */
 int64_t spool_last_rowid(const struct spool *sp);
 
 /* A dead letter, as listed. Strings borrowed for the callback's duration. */

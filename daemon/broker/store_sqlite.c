@@ -20,7 +20,7 @@
 #include "base/util.h"
 
 enum stmt {
-    S_PUT, S_FINISH, S_GET, S_CLOSE, S_ATTEMPT, S_ATTEMPTS, S_BURY, S_RETRY, S_PENDING,
+    S_PUT, S_ROWID, S_FINISH, S_GET, S_CLOSE, S_ATTEMPT, S_ATTEMPTS, S_BURY, S_RETRY, S_PENDING,
     S_DEAD, S_DEAD_ONE, S_LOG, S_REPLAY, S_COUNT, S_NSTMT
 };
 
@@ -29,7 +29,11 @@ static const char *const sql[S_NSTMT] = {
               " created_at, updated_at) VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?5)"
               " ON CONFLICT(uuid) DO UPDATE SET submission_id = ?2, service = ?3, state = 0,"
               " attempts = 0, body = ?4, reply = NULL, status = NULL, reason = NULL,"
-              " reply_seq = NULL, created_at = ?5, updated_at = ?5 WHERE job.state = 3",
+              " reply_seq = NULL, created_at = ?5, updated_at = ?5,"
+              " rowid = (SELECT max(rowid) + 1 FROM job) WHERE job.state = 3",
+    /* a job's rowid is its place in line (spool_pending_after): one made pending
+     * again (a request after close, a retried dead letter) goes to the end */
+    [S_ROWID] = "SELECT rowid FROM job WHERE uuid = ?1",
     [S_FINISH] = "UPDATE job SET state = 1, body = NULL, reply = ?2, status = ?3, updated_at = ?4,"
                  " reply_seq = ?5 WHERE uuid = ?1 AND state = 0",
     [S_GET] = "SELECT j.state, coalesce(j.reply, p.body) FROM job j"
@@ -39,8 +43,8 @@ static const char *const sql[S_NSTMT] = {
     [S_ATTEMPT] = "UPDATE job SET attempts = attempts + 1, updated_at = ?2 WHERE uuid = ?1",
     [S_ATTEMPTS] = "SELECT attempts FROM job WHERE uuid = ?1",
     [S_BURY] = "UPDATE job SET state = 2, reason = ?2, updated_at = ?3 WHERE uuid = ?1",
-    [S_RETRY] = "UPDATE job SET state = 0, attempts = 0, reason = NULL, updated_at = ?2"
-                " WHERE uuid = ?1 AND state = 2",
+    [S_RETRY] = "UPDATE job SET state = 0, attempts = 0, reason = NULL, updated_at = ?2,"
+                " rowid = (SELECT max(rowid) + 1 FROM job) WHERE uuid = ?1 AND state = 2",
     [S_PENDING] = "SELECT rowid, uuid, service, body FROM job WHERE state = 0 AND rowid > ?1"
                   " ORDER BY rowid LIMIT ?2",
     [S_DEAD] = "SELECT uuid, submission_id, reason, attempts, updated_at FROM job"
@@ -75,6 +79,7 @@ struct spool {
     size_t uncommitted;         /* writes in the open transaction */
     uint64_t committed_seq;     /* highest durable sequence number */
     uint64_t last_seq;          /* highest sequence number, maybe uncommitted */
+    int64_t put_rowid;          /* the row the last put stored (new or reopened) */
 };
 
 static void sq_close(struct spool *sp);
@@ -229,7 +234,14 @@ static int sq_put(struct spool *sp, const char *uuid, const char *submission_id,
     sqlite3_bind_int64(q, 5, now());
     if (sqlite3_step(q) != SQLITE_DONE)
         return dberr(sp, err, errlen, "put");
-    return sqlite3_changes(sp->db) ? 1 : 0;
+    if (!sqlite3_changes(sp->db))
+        return 0;
+    /* not sqlite3_last_insert_rowid: a reopened job is an update, not an insert */
+    q = stmt(sp, S_ROWID);
+    sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
+    sp->put_rowid = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_reset(q);
+    return 1;
 }
 
 static int sq_finish(struct spool *sp, const char *uuid, int status, const void *reply,
@@ -333,7 +345,7 @@ static long sq_pending_after(struct spool *sp, int64_t after, size_t limit, spoo
 
 static int64_t sq_last_rowid(const struct spool *sp)
 {
-    return sqlite3_last_insert_rowid(sp->db);
+    return sp->put_rowid;
 }
 
 static void dead_row(sqlite3_stmt *q, struct spool_dead *d, int with_body)

@@ -72,12 +72,6 @@ static void admit(struct broker *b, struct job *j)
     roster_dispatch(b, s);
 }
 
-void titanic_queue(struct broker *b, const char *uuid, const char *submission_id,
-                   const char *service, const void *body, size_t len)
-{
-    admit(b, new_job(b, uuid, submission_id, service, body, len));
-}
-
 static void load_one(void *arg, int64_t rowid, const char *uuid, const char *service,
                      const void *body, size_t len)
 {

@@ -17,10 +17,6 @@ void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp
 void titanic_reply(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p);
 void titanic_close(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p);
 
-/* Queue a job already in the spool for a worker of service; submission_id
- * may be NULL (then read from the body when it is a Submission). */
-void titanic_queue(struct broker *b, const char *uuid, const char *submission_id,
-                   const char *service, const void *body, size_t len);
 
 /* The answer to titanic.request once the spool is lost (spool_lost). */
 #define TITANIC_SPOOL_LOST "500 spool lost: deleted under the running broker"

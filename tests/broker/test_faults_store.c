@@ -423,6 +423,55 @@ static void test_window_streams_the_backlog_in_order(void **state)
     free(res);
 }
 
+
+/* Item 10 with item 5: a request identical to a closed job reopens it; with
+ * the window full it waits in the spool and must still come, after the ones
+ * before it (it goes to the end of the line). */
+static void test_window_keeps_a_reopened_job(void **state)
+{
+    struct fixture *f = *state;
+    f->b.cfg.window = 1;
+    start(f);
+    void *w = bf_worker(&f->b, "report.check");
+    size_t rlen;
+    uint8_t *res = bf_fail_result(SID_A, &rlen);
+    submit(f, SID_A, "200");
+    struct mdp_msg *req = bf_recv_cmd(w, 2000);
+    assert_non_null(req);
+    bf_reply(w, req, res, rlen);
+    mdp_msg_destroy(&req);
+    for (int i = 0; i < 100; i++) {         /* A answered, then closed */
+        struct mdp_msg *r = bf_call(f->client, "titanic.reply", UUID_A, 32, NULL, 0);
+        int done = mdp_msg_is(r, 0, "200");
+        mdp_msg_destroy(&r);
+        if (done)
+            break;
+        usleep(20000);
+    }
+    expect_status(bf_call(f->client, "titanic.close", UUID_A, 32, NULL, 0), "200");
+    submit(f, SID_B, "200");                /* B fills the window (the worker holds it) */
+    req = bf_recv_cmd(w, 2000);
+    assert_non_null(req);
+    assert_true(mdp_msg_is(req, 3, UUID_B));
+    submit(f, SID_H, "200");                /* H waits in the spool */
+    submit(f, SID_A, "200");                /* A again: reopened, behind H */
+    const char *want[] = {UUID_H, UUID_A};
+    for (int i = 0; i < 2; i++) {
+        bf_reply(w, req, res, rlen);
+        mdp_msg_destroy(&req);
+        req = bf_recv_cmd(w, 2000);
+        if (!req)
+            fail_msg("job %s never came (stranded in the spool)", want[i]);
+        char *uuid = mdp_msg_strdup(req, 3);
+        if (strcmp(uuid, want[i]) != 0)
+            fail_msg("got %s, expected %s", uuid, want[i]);
+        free(uuid);
+    }
+    bf_reply(w, req, res, rlen);
+    mdp_msg_destroy(&req);
+    free(res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +481,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_window_streams_the_backlog_in_order, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_window_keeps_a_reopened_job, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,15 +180,21 @@ int util_utf8_valid(const char *text, size_t len)
     return 1;
 }
 
+/* Room for n more bytes and a NUL, doubling: appends stay linear. */
+static void buf_reserve(struct buf *b, size_t n)
+{
+    if (b->len + n + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    b->data = xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
 void buf_append(struct buf *b, const void *p, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->data = xrealloc(b->data, cap);
-        b->cap = cap;
-    }
+    buf_reserve(b, n);
     if (n)
         memcpy(b->data + b->len, p, n);
     b->len += n;
@@ -208,12 +214,7 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    buf_append(b, "", 0);
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t need = b->len + (size_t)n + 1;
-        b->data = xrealloc(b->data, need);
-        b->cap = need;
-    }
+    buf_reserve(b, (size_t)n);    /* to the exact size, each line was a copy of all before it */
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);

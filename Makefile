@@ -97,6 +97,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBS_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 # test_broker makes the spool refuse a write through this link-time seam.
 $(BUILD)/tests/test_broker: LDFLAGS += -Wl,--wrap=spool_put
+# test_commit holds the spool's writer thread at COMMIT through this one.
+$(BUILD)/tests/test_commit: LDFLAGS += -Wl,--wrap=sqlite3_exec
 
 # The main job on the embedded default: check the bundled example offline
 # (exit 1 from check means "the report has errors", the expected answer for

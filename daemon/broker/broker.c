@@ -13,6 +13,7 @@
 #include "broker/broker.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 #define MAX_FRAMES 64           /* frames per message we accept */
 #define BURST 512               /* messages handled per wake-up before timers run */
 #define HOLD_MS 1000            /* after a failed commit: how long nothing is handed out */
+#define DEFER_MAX 10000         /* messages held while a commit runs; beyond, the ROUTER waits */
 
 /* The job's outcome, one info line: who, what, how it went, how long. */
 static void log_outcome(const struct job *j, const char *worker, const Reportd__Result *r)
@@ -161,10 +163,29 @@ static int finish_titanic(struct broker *b, struct job *j, const struct worker *
     return 1;
 }
 
-static void finish_plain(struct broker *b, struct job *j, const struct worker *w,
-                         const struct mdp_msg *m, size_t body)
+/* A plain job's Result (j->body: the reply frames), counted and published. */
+static void publish_plain(struct broker *b, const struct job *j, const char *worker)
 {
     char err[256];
+    const void *data = mdp_msg_data(j->body, 0);
+    size_t len = mdp_msg_size(j->body, 0);
+    Reportd__Result *r = reportd__result__unpack(NULL, len, data);
+    if (!r) {
+        log_msg(LOG_PRI_WARNING, "a %s reply is not a Result: not published", j->service);
+        return;
+    }
+    count_result(b, j, worker, r);
+    if (!publisher_result(b->pub, r, data, len, err, sizeof err))
+        log_msg(LOG_PRI_ERR, "%s", err);
+    reportd__result__free_unpacked(r, NULL);
+}
+
+/* The reply goes to the client at once (it waits for no fsync); its
+ * publication needs the spool. Returns 1 when j is kept in b->held until the
+ * commit running now is over, 0 when the caller drops it. */
+static int finish_plain(struct broker *b, struct job *j, const struct worker *w,
+                        const struct mdp_msg *m, size_t body)
+{
     struct mdp_msg *out = mdp_client_cmd(j->client, j->clen, j->service);
     for (size_t i = body; i < m->n; i++)
         mdp_msg_addframe(out, m, i);
@@ -172,20 +193,55 @@ static void finish_plain(struct broker *b, struct job *j, const struct worker *w
         log_msg(LOG_PRI_WARNING, "client of a %s reply is gone", j->service);
     mdp_msg_destroy(&out);
     if (strcmp(j->service, b->cfg->service) != 0)
-        return;
-    Reportd__Result *r =
-        reportd__result__unpack(NULL, mdp_msg_size(m, body), mdp_msg_data(m, body));
-    if (!r) {
-        log_msg(LOG_PRI_WARNING, "a %s reply is not a Result: not published", j->service);
-        return;
+        return 0;
+    mdp_msg_destroy(&j->body);
+    j->body = mdp_msg_new();
+    for (size_t i = body; i < m->n; i++)
+        mdp_msg_addframe(j->body, m, i);
+    roster_worker_hex(w, j->worker);
+    if (b->committing) {
+        j->next = b->held;
+        b->held = j;
+        return 1;
     }
-    char hex[33];
-    roster_worker_hex(w, hex);
-    count_result(b, j, hex, r);
-    if (!publisher_result(b->pub, r, mdp_msg_data(m, body), mdp_msg_size(m, body), err,
-                          sizeof err))
-        log_msg(LOG_PRI_ERR, "%s", err);
-    reportd__result__free_unpacked(r, NULL);
+    publish_plain(b, j, j->worker);
+    return 0;
+}
+
+/* The commit is over: publish what was held for it, oldest first. */
+static void publish_held(struct broker *b)
+{
+    struct job *list = NULL;
+    while (b->held) {           /* b->held is newest first */
+        struct job *j = b->held;
+        b->held = j->next;
+        j->next = list;
+        list = j;
+    }
+    while (list) {
+        struct job *j = list;
+        list = j->next;
+        publish_plain(b, j, j->worker);
+        roster_job_drop(b, j);
+    }
+}
+
+/* While a commit runs the spool is the writer's: a message whose handling
+ * reads or writes it waits (a copy) until the commit is over. Returns 1 when
+ * m was deferred. */
+static int defer(struct broker *b, const struct mdp_msg *m)
+{
+    if (!b->committing)
+        return 0;
+    if (b->ndeferred == b->capdeferred) {
+        b->capdeferred = b->capdeferred ? 2 * b->capdeferred : 64;
+        b->deferred = xrealloc(b->deferred, b->capdeferred * sizeof *b->deferred);
+    }
+    struct mdp_msg *copy = mdp_msg_new();
+    for (size_t i = 0; i < m->n; i++)
+        mdp_msg_addframe(copy, m, i);
+    b->deferred[b->ndeferred++] = copy;
+    return 1;
 }
 
 static void on_reply(struct broker *b, struct worker *w, const struct mdp_msg *m,
@@ -204,7 +260,7 @@ static void on_reply(struct broker *b, struct worker *w, const struct mdp_msg *m
     if (j->uuid[0])
         kept = finish_titanic(b, j, w, m, p->body);
     else
-        finish_plain(b, j, w, m, p->body);
+        kept = finish_plain(b, j, w, m, p->body);
     if (!kept)
         roster_job_drop(b, j);
     roster_idle(w->svc, w);
@@ -234,6 +290,11 @@ static void on_worker(struct broker *b, const struct mdp_msg *m, const struct md
     struct worker *w = roster_find(b, mdp_msg_data(m, 0), mdp_msg_size(m, 0));
     if (w)
         w->expiry = util_now_ms() + (int64_t)b->cfg->heartbeat_ms * b->cfg->liveness;
+    /* what may touch the spool: a Titanic reply, or a worker that goes (its
+     * job is charged an attempt) */
+    if (w && (p->command != MDP_HEARTBEAT && p->command != MDP_REPLY ? 1
+              : p->command == MDP_REPLY && w->job && w->job->uuid[0]) && defer(b, m))
+        return;
     switch (p->command) {
     case MDP_READY:
         if (!w && services_internal(mdp_msg_data(m, p->service), mdp_msg_size(m, p->service))) {
@@ -281,6 +342,8 @@ static void on_client(struct broker *b, const struct mdp_msg *m, const struct md
 {
     const char *name = mdp_msg_data(m, p->service);
     size_t len = mdp_msg_size(m, p->service);
+    if (services_internal(name, len) && defer(b, m))
+        return;                 /* counted when handled */
     b->st.requests++;
     if (services_internal(name, len)) {
         services_handle(b, m, p);
@@ -323,11 +386,14 @@ static void on_message(struct broker *b, struct mdp_msg *m)
     char err[200];
     struct mdp_parsed p;
     if (m->n < 2 || mdp_parse(m, 1, &p, err, sizeof err) != 0) {
+        /* 7/MDP: treat the sender as invalid; a registered worker goes (and
+         * its job is charged: after the commit running now) */
+        struct worker *w = m->n ? roster_find(b, mdp_msg_data(m, 0), mdp_msg_size(m, 0)) : NULL;
+        if (w && w->job && defer(b, m))
+            return;
         b->st.dropped++;
         log_msg(LOG_PRI_WARNING, "dropped an invalid message of %zu frames: %s", m->n,
                 m->n < 2 ? "no frames after the identity" : err);
-        /* 7/MDP: treat the sender as invalid; a registered worker goes */
-        struct worker *w = m->n ? roster_find(b, mdp_msg_data(m, 0), mdp_msg_size(m, 0)) : NULL;
         if (w)
             roster_delete(b, w, 1, "invalid message");
         return;
@@ -350,13 +416,47 @@ static int check_spool(struct broker *b)
     return b->spool_lost;
 }
 
-/* Commit the open batch, then release what waited for it. */
-static int commit(struct broker *b, char *err, size_t errlen)
+/* Hand the open batch to the spool's writer; the loop goes on receiving and
+ * dispatching, and defers what needs the spool until commit_settle. */
+static void commit_start(struct broker *b)
 {
-    if (spool_uncommitted(b->sp) == 0)
-        return 0;
-    int64_t t0 = util_now_us();
-    b->spool_failed = spool_commit(b->sp, err, errlen) != 0;
+    if (b->committing || !spool_commit_begin(b->sp))
+        return;
+    b->committing = 1;
+    b->commit_t0 = util_now_us();
+}
+
+/* 1 when the commit running has ended (its descriptor is readable). */
+static int commit_over(const struct broker *b)
+{
+    struct pollfd pfd = {spool_commit_fd(b->sp), POLLIN, 0};
+    return b->committing && poll(&pfd, 1, 0) == 1;
+}
+
+/* The messages that waited for the spool, in the order they came. */
+static void handle_deferred(struct broker *b)
+{
+    struct mdp_msg **list = b->deferred;
+    size_t n = b->ndeferred;
+    b->deferred = NULL;
+    b->ndeferred = b->capdeferred = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (spool_uncommitted(b->sp) == 0)
+            b->batch_started = util_now_ms();
+        on_message(b, list[i]);
+        mdp_msg_destroy(&list[i]);
+    }
+    free(list);
+}
+
+/* The commit begun is over (waits if not): only now its acknowledgements
+ * and publications leave, in order — or, rolled back, are answered 500 and
+ * handed out again. Then what waited for the spool is handled. */
+static int commit_settle(struct broker *b, char *err, size_t errlen)
+{
+    b->committing = 0;
+    b->spool_failed = spool_commit_end(b->sp, err, errlen) != 0;
+    int rc = 0;
     if (b->spool_failed) {
         b->st.spool_failures++;
         check_spool(b);
@@ -365,19 +465,39 @@ static int commit(struct broker *b, char *err, size_t errlen)
         settle_unrecorded(b, 0);
         /* the Results that were not stored wait a moment: no busy loop on a full disk */
         b->hold_until = util_now_ms() + HOLD_MS;
-        return -1;
+        rc = -1;
+    } else {
+        telemetry_observe(b->tm, TELEMETRY_COMMIT, (double)(util_now_us() - b->commit_t0) / 1e6);
+        publisher_flush(b->pub);
+        titanic_acks_flush(b);
+        size_t suspects = b->nsuspects;
+        settle_unrecorded(b, 1);
+        b->batch_started = 0;
+        if (titanic_refill(b) != 0)
+            log_msg(LOG_PRI_ERR, "spool: cannot read the pending jobs");
+        if (b->nsuspects != suspects)   /* a suspect was buried: the next one's turn */
+            roster_dispatch_all(b);
     }
-    telemetry_observe(b->tm, TELEMETRY_COMMIT, (double)(util_now_us() - t0) / 1e6);
-    publisher_flush(b->pub);
-    titanic_acks_flush(b);
-    size_t suspects = b->nsuspects;
-    settle_unrecorded(b, 1);
-    b->batch_started = 0;
-    if (titanic_refill(b) != 0)
-        log_msg(LOG_PRI_ERR, "spool: cannot read the pending jobs");
-    if (b->nsuspects != suspects)   /* a suspect was buried: the next one's turn */
-        roster_dispatch_all(b);
-    return 0;
+    publish_held(b);
+    handle_deferred(b);
+    return rc;
+}
+
+/* Commit and wait: the batch running, then everything that waited for it
+ * (stop, drain). 0, or -1 with err when a commit failed. */
+static int commit(struct broker *b, char *err, size_t errlen)
+{
+    int rc = 0;
+    for (;;) {
+        if (b->committing) {
+            if (commit_settle(b, err, errlen) != 0)
+                rc = -1;
+        } else if (spool_uncommitted(b->sp)) {
+            commit_start(b);
+        } else {
+            return rc;
+        }
+    }
 }
 
 static void *router_socket(void *ctx, const struct config *cfg)
@@ -461,6 +581,14 @@ void broker_destroy(struct broker **bp)
     free(b->workers);
     titanic_acks_fail(b, "500");
     free(b->acks);
+    for (size_t i = 0; i < b->ndeferred; i++)
+        mdp_msg_destroy(&b->deferred[i]);
+    free(b->deferred);
+    while (b->held) {
+        struct job *j = b->held;
+        b->held = j->next;
+        roster_job_drop(b, j);
+    }
     publisher_destroy(&b->pub);
     if (b->router)
         zmq_close(b->router);
@@ -473,8 +601,10 @@ void broker_destroy(struct broker **bp)
 
 static long poll_timeout(const struct broker *b, int64_t now)
 {
-    int64_t due = b->heartbeat_at;
-    if (spool_uncommitted(b->sp) && b->batch_started + b->cfg->batch_ms < due)
+    /* while a commit runs, its descriptor wakes the loop; heartbeats wait for it */
+    int64_t due = b->committing ? now + b->cfg->heartbeat_ms : b->heartbeat_at;
+    if (!b->committing && spool_uncommitted(b->sp) &&
+        b->batch_started + b->cfg->batch_ms < due)
         due = b->batch_started + b->cfg->batch_ms;
     if (b->tick && b->tick_at < due)
         due = b->tick_at;
@@ -485,7 +615,9 @@ static long poll_timeout(const struct broker *b, int64_t now)
 static void serve(struct broker *b, int readable)
 {
     char err[256];
-    for (int i = 0; i < BURST && readable; i++) {
+    if (commit_over(b) && commit_settle(b, err, sizeof err) != 0)
+        log_msg(LOG_PRI_ERR, "%s", err);
+    for (int i = 0; i < BURST && readable && b->ndeferred < DEFER_MAX; i++) {
         struct mdp_msg *m = mdp_msg_recv(b->router, ZMQ_DONTWAIT, MAX_FRAMES);
         if (!m) {
             if (errno == E2BIG) {
@@ -495,19 +627,17 @@ static void serve(struct broker *b, int readable)
             }
             break;
         }
-        if (spool_uncommitted(b->sp) == 0)
+        if (!b->committing && spool_uncommitted(b->sp) == 0)
             b->batch_started = util_now_ms();
         on_message(b, m);
         mdp_msg_destroy(&m);
-        if (spool_uncommitted(b->sp) >= (size_t)b->cfg->batch_max &&
-            commit(b, err, sizeof err) != 0)
-            log_msg(LOG_PRI_ERR, "%s", err);
+        if (!b->committing && spool_uncommitted(b->sp) >= (size_t)b->cfg->batch_max)
+            commit_start(b);
     }
     int64_t now = util_now_ms();
-    if (spool_uncommitted(b->sp) && now >= b->batch_started + b->cfg->batch_ms &&
-        commit(b, err, sizeof err) != 0)
-        log_msg(LOG_PRI_ERR, "%s", err);
-    if (now >= b->heartbeat_at) {
+    if (!b->committing && spool_uncommitted(b->sp) && now >= b->batch_started + b->cfg->batch_ms)
+        commit_start(b);
+    if (!b->committing && now >= b->heartbeat_at) {
         check_spool(b);
         roster_tick(b, now);
     }
@@ -519,13 +649,16 @@ static void serve(struct broker *b, int readable)
 
 int broker_run(struct broker *b, int stopfd, char *err, size_t errlen)
 {
-    zmq_pollitem_t items[3] = {
+    zmq_pollitem_t items[4] = {
         {b->router, 0, ZMQ_POLLIN, 0},
         {publisher_socket(b->pub), 0, ZMQ_POLLIN, 0},
         {NULL, stopfd, ZMQ_POLLIN, 0},
+        {NULL, spool_commit_fd(b->sp), ZMQ_POLLIN, 0},
     };
     for (;;) {
-        if (zmq_poll(items, 3, poll_timeout(b, util_now_ms())) < 0 && zmq_errno() != EINTR)
+        /* DEFER_MAX messages wait for the spool: the rest wait in the ROUTER */
+        items[0].events = b->ndeferred < DEFER_MAX ? ZMQ_POLLIN : 0;
+        if (zmq_poll(items, 4, poll_timeout(b, util_now_ms())) < 0 && zmq_errno() != EINTR)
             return errf(err, errlen, "broker: poll: %s", zmq_strerror(zmq_errno()));
         if (items[2].revents & ZMQ_POLLIN)
             return commit(b, err, errlen);

@@ -99,6 +99,11 @@ struct broker {
     int64_t batch_started;      /* ms: first write of the open batch */
     int draining;               /* stopping: hand out nothing new */
     int spool_failed;           /* the last commit failed */
+    int committing;             /* a commit runs in the spool's writer: no spool call now */
+    int64_t commit_t0;          /* µs (monotonic): when it began */
+    struct mdp_msg **deferred;  /* messages that need the spool, received meanwhile */
+    size_t ndeferred, capdeferred;
+    struct job *held;           /* plain jobs answered meanwhile: their publication waits */
     broker_tick_fn *tick;       /* the owner's periodic callback, or NULL */
     void *tick_arg;
     int tick_ms;                /* ms */

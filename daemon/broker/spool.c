@@ -41,7 +41,22 @@ void spool_close(struct spool **sp)
 
 int spool_commit(struct spool *sp, char *err, size_t errlen)
 {
-    return ops(sp)->commit(sp, err, errlen);
+    return spool_commit_begin(sp) ? spool_commit_end(sp, err, errlen) : 0;
+}
+
+int spool_commit_begin(struct spool *sp)
+{
+    return ops(sp)->commit_begin(sp);
+}
+
+int spool_commit_fd(const struct spool *sp)
+{
+    return ops(sp)->commit_fd(sp);
+}
+
+int spool_commit_end(struct spool *sp, char *err, size_t errlen)
+{
+    return ops(sp)->commit_end(sp, err, errlen);
 }
 
 int spool_lost(struct spool *sp, char *err, size_t errlen)

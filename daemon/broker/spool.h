@@ -27,8 +27,18 @@ void spool_close(struct spool **sp);
 
 /* Make every write since the last commit durable. Returns 0, or -1 with err
  * (the batch is rolled back then: nothing in it may be acknowledged). Fails
- * once the spool is lost (spool_lost). */
+ * once the spool is lost (spool_lost). Waits: spool_commit_begin + _end. */
 int spool_commit(struct spool *sp, char *err, size_t errlen);
+/* The same off the caller's thread: hand the open batch to the store's
+ * writer and return at once — 1 when a commit started, 0 when nothing was
+ * written. Until spool_commit_end the caller makes no other spool call but
+ * spool_commit_fd (the connection is the writer's meanwhile). */
+int spool_commit_begin(struct spool *sp);
+/* A descriptor that polls readable once the commit begun is over. */
+int spool_commit_fd(const struct spool *sp);
+/* Wait for the commit begun (if it is not over) and take its outcome, as
+ * spool_commit's: 0 durable, or -1 with err and the batch rolled back. */
+int spool_commit_end(struct spool *sp, char *err, size_t errlen);
 /* 1 (and why in err) when the file opened, or its WAL, was deleted or
  * replaced since (`rm spool.db*`): what is written to it then is gone at the
  * next start. Sticky. 0 otherwise. */

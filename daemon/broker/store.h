@@ -20,7 +20,9 @@ struct spool_ops {
     const char *name;           /* as spool_open_backend takes it: "sqlite" */
     struct spool *(*open)(const char *where, char *err, size_t errlen);
     void (*close)(struct spool *sp);
-    int (*commit)(struct spool *sp, char *err, size_t errlen);
+    int (*commit_begin)(struct spool *sp);
+    int (*commit_fd)(const struct spool *sp);
+    int (*commit_end)(struct spool *sp, char *err, size_t errlen);
     int (*lost)(struct spool *sp, char *err, size_t errlen);
     size_t (*uncommitted)(const struct spool *sp);
     int (*put)(struct spool *sp, const char *uuid, const char *submission_id,

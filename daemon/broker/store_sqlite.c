@@ -10,12 +10,16 @@
  * AUTOINCREMENT: a committed sequence number is never handed out again. */
 #include "broker/store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/util.h"
 
@@ -80,10 +84,31 @@ struct spool {
     uint64_t committed_seq;     /* highest durable sequence number */
     uint64_t last_seq;          /* highest sequence number, maybe uncommitted */
     int64_t put_rowid;          /* the row the last put stored (new or reopened) */
+    /* the writer thread: it runs COMMIT (the fsync) and the WAL checkpoints,
+     * so the broker's loop waits for neither */
+    pthread_t writer;
+    int writer_up;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int order;                  /* under mu: W_COMMIT or W_QUIT handed to the writer */
+    int busy;                   /* a commit begun and not ended (the caller's side) */
+    int done_fd;                /* eventfd: the commit begun is over */
+    int outcome;                /* the writer's: 0 or -1 with why */
+    char why[512];
+    sqlite3 *ckpt;              /* the writer's own connection for checkpoints */
+    int wal_pages;              /* WAL frames after the last commit (writer only) */
 };
 
+enum { W_NONE, W_COMMIT, W_QUIT };
+/* A passive checkpoint once the WAL holds this many pages (SQLite's own
+ * default for wal_autocheckpoint, which is off on the broker's connection). */
+#define CHECKPOINT_PAGES 1000
+
 static void sq_close(struct spool *sp);
-static int sq_commit(struct spool *sp, char *err, size_t errlen);
+static int sq_commit_begin(struct spool *sp);
+static int sq_commit_end(struct spool *sp, char *err, size_t errlen);
+static int sq_lost(struct spool *sp, char *err, size_t errlen);
+static int start_writer(struct spool *sp, char *err, size_t errlen);
 
 static int64_t now(void)
 {
@@ -106,6 +131,7 @@ static struct spool *sq_open(const char *path, char *err, size_t errlen)
 {
     struct spool *sp = xcalloc(1, sizeof *sp);
     sp->base.ops = &store_sqlite;
+    sp->done_fd = -1;
     if (sqlite3_open_v2(path, &sp->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         errf(err, errlen, "spool: %s: %s", path, sp->db ? sqlite3_errmsg(sp->db) : "cannot open");
@@ -143,6 +169,8 @@ static struct spool *sq_open(const char *path, char *err, size_t errlen)
         errf(err, errlen, "spool: %s: cannot stat it", path);
         goto fail;
     }
+    if (start_writer(sp, err, errlen) != 0)
+        goto fail;
     return sp;
 fail:
     sq_close(sp);
@@ -153,8 +181,22 @@ static void sq_close(struct spool *sp)
 {
     if (!sp)
         return;
-    if (sp->uncommitted)
-        sq_commit(sp, NULL, 0);
+    if (sp->busy)
+        sq_commit_end(sp, NULL, 0);
+    if (sp->writer_up && sq_commit_begin(sp))
+        sq_commit_end(sp, NULL, 0);
+    if (sp->writer_up) {
+        pthread_mutex_lock(&sp->mu);
+        sp->order = W_QUIT;
+        pthread_cond_signal(&sp->cv);
+        pthread_mutex_unlock(&sp->mu);
+        pthread_join(sp->writer, NULL);
+        pthread_mutex_destroy(&sp->mu);
+        pthread_cond_destroy(&sp->cv);
+    }
+    if (sp->done_fd >= 0)
+        close(sp->done_fd);
+    sqlite3_close(sp->ckpt);    /* first: the last connection closed removes the WAL */
     for (int i = 0; i < S_NSTMT; i++)
         sqlite3_finalize(sp->st[i]);
     sqlite3_close(sp->db);
@@ -200,15 +242,113 @@ static int sq_lost(struct spool *sp, char *err, size_t errlen)
     return sp->lost;
 }
 
-static int sq_commit(struct spool *sp, char *err, size_t errlen)
+/* The writer's side of a commit: make the batch durable or roll it back. */
+static int commit_now(struct spool *sp, char *err, size_t errlen)
 {
-    if (sp->uncommitted == 0)
-        return 0;
-    sp->uncommitted = 0;
     if (sq_lost(sp, err, errlen) ||
         (sqlite3_exec(sp->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK &&
          dberr(sp, err, errlen, "commit"))) {
         sqlite3_exec(sp->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Called by SQLite in the writer thread as a commit ends: the WAL's size. */
+static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    ((struct spool *)arg)->wal_pages = pages;
+    return SQLITE_OK;
+}
+
+static void *writer_main(void *arg)
+{
+    struct spool *sp = arg;
+    pthread_mutex_lock(&sp->mu);
+    for (;;) {
+        while (sp->order == W_NONE)
+            pthread_cond_wait(&sp->cv, &sp->mu);
+        if (sp->order == W_QUIT)
+            break;
+        sp->order = W_NONE;
+        pthread_mutex_unlock(&sp->mu);
+        char why[sizeof sp->why] = "";
+        int outcome = commit_now(sp, why, sizeof why);
+        pthread_mutex_lock(&sp->mu);    /* what the caller reads after done_fd */
+        sp->outcome = outcome;
+        memcpy(sp->why, why, sizeof why);
+        pthread_mutex_unlock(&sp->mu);
+        uint64_t one = 1;
+        if (write(sp->done_fd, &one, sizeof one) != sizeof one)
+            abort();            /* an eventfd write fails only on overflow */
+        /* the broker's connection is the caller's again; this one checkpoints
+         * beside it (PASSIVE: it never blocks the next batch's writes) */
+        if (sp->wal_pages >= CHECKPOINT_PAGES) {
+            sp->wal_pages = 0;
+            sqlite3_wal_checkpoint_v2(sp->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        }
+        pthread_mutex_lock(&sp->mu);
+    }
+    pthread_mutex_unlock(&sp->mu);
+    return NULL;
+}
+
+static int start_writer(struct spool *sp, char *err, size_t errlen)
+{
+    if (sqlite3_open_v2(sp->path, &sp->ckpt, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK)
+        return errf(err, errlen, "spool: %s: checkpoint connection: %s", sp->path,
+                    sp->ckpt ? sqlite3_errmsg(sp->ckpt) : "cannot open");
+    sqlite3_wal_hook(sp->db, wal_grew, sp);    /* replaces the autocheckpoint */
+    sp->done_fd = eventfd(0, EFD_CLOEXEC);
+    if (sp->done_fd < 0)
+        return errf(err, errlen, "spool: eventfd: %s", strerror(errno));
+    pthread_mutex_init(&sp->mu, NULL);
+    pthread_cond_init(&sp->cv, NULL);
+    if (pthread_create(&sp->writer, NULL, writer_main, sp) != 0) {
+        pthread_mutex_destroy(&sp->mu);
+        pthread_cond_destroy(&sp->cv);
+        return errf(err, errlen, "spool: cannot start the writer thread");
+    }
+    sp->writer_up = 1;
+    return 0;
+}
+
+static int sq_commit_begin(struct spool *sp)
+{
+    if (sp->busy || sp->uncommitted == 0)
+        return 0;
+    sp->uncommitted = 0;
+    sp->busy = 1;
+    pthread_mutex_lock(&sp->mu);
+    sp->order = W_COMMIT;
+    pthread_cond_signal(&sp->cv);
+    pthread_mutex_unlock(&sp->mu);
+    return 1;
+}
+
+static int sq_commit_fd(const struct spool *sp)
+{
+    return sp->done_fd;
+}
+
+static int sq_commit_end(struct spool *sp, char *err, size_t errlen)
+{
+    if (!sp->busy)
+        return 0;
+    uint64_t n;
+    while (read(sp->done_fd, &n, sizeof n) != sizeof n)
+        if (errno != EINTR)
+            abort();            /* a blocking eventfd read fails only on a bad fd */
+    sp->busy = 0;
+    pthread_mutex_lock(&sp->mu);
+    int outcome = sp->outcome;
+    if (outcome != 0)
+        errf(err, errlen, "%s", sp->why);
+    pthread_mutex_unlock(&sp->mu);
+    if (outcome != 0) {
         sp->last_seq = sp->committed_seq;
         return -1;
     }
@@ -445,7 +585,9 @@ const struct spool_ops store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
     .close = sq_close,
-    .commit = sq_commit,
+    .commit_begin = sq_commit_begin,
+    .commit_fd = sq_commit_fd,
+    .commit_end = sq_commit_end,
     .lost = sq_lost,
     .uncommitted = sq_uncommitted,
     .put = sq_put,

@@ -169,6 +169,15 @@ $CTL submit --broker $EP "$tmp/no-such-file" > /dev/null 2>&1; expect_rc "submit
 $CTL deadletter --broker $EP show 0123456789abcdef0123456789abcdef > /dev/null 2> "$tmp/err"
 expect_rc "deadletter show unknown" 65 $?
 grep -q "no dead letter 0123456789abcdef0123456789abcdef" "$tmp/err" && ok || bad "deadletter show unknown: $(cat "$tmp/err")"
+# several brokers, the first one down: the submission goes to the next
+DEAD=tcp://127.0.0.1:$((BASE + 2))
+$CTL submit --broker $DEAD --broker $EP --timeout 300 --year 2024 $EX > "$tmp/s.out" 2> "$tmp/err"
+expect_rc "submit, --broker DEAD --broker EP" 1 $?
+[ "$(cut -f3 "$tmp/s.out")" = FAIL ] && grep -q "no answer; resending 1 unacknowledged" "$tmp/err" && ok ||
+    bad "submit, first broker down: $(cat "$tmp/s.out" "$tmp/err")"
+REPORTD_BROKER=$DEAD,$EP $CTL submit --timeout 300 --year 2024 $EX > "$tmp/s.out" 2> "$tmp/err"
+expect_rc "submit, REPORTD_BROKER=DEAD,EP" 1 $?
+[ "$(cut -f3 "$tmp/s.out")" = FAIL ] && ok || bad "submit, REPORTD_BROKER list: $(cat "$tmp/s.out" "$tmp/err")"
 # a second reportd on the same ports: one line saying what to do, exit 69, no totals
 sed "s|$tmp/spool.db|$tmp/spool2.db|" "$tmp/r.yaml" > "$tmp/r2.yaml"
 $CTL submit --broker $EP --fail-on none $EX > /dev/null 2>&1   # the first one is up

@@ -13,7 +13,7 @@
 
 #define NET_OPTIONS \
     {"config", 'c', 'c', "FILE", "a reportd config: its broker.bind, broker.publish and security.*"}, \
-    {"broker", 'B', 0, "EP", "the broker's endpoint (default $REPORTD_BROKER, else tcp://127.0.0.1:5555)"}, \
+    {"broker", 'B', 0, "EP", "the broker's endpoint, or several (EP,EP or repeated; tried in turn on a timeout); default $REPORTD_BROKER, else tcp://127.0.0.1:5555"}, \
     {"key", 'K', 0, "FILE", "CURVE: this client's secret key file (turns CURVE on)"}, \
     {"server-key", 'S', 0, "FILE", "CURVE: the broker's public key file"}
 

@@ -48,8 +48,11 @@ int ctlnet_option(struct ctl_endpoints *e, int opt, const char *arg)
     }
     if (opt == 'B' || opt == 'P') {
         char **slot = opt == 'B' ? &e->broker : &e->publish;
+        int *given = opt == 'B' ? &e->broker_given : &e->publish_given;
+        char *v = *given ? xasprintf("%s,%s", *slot, arg) : xstrdup(arg);
         free(*slot);
-        *slot = xstrdup(arg);
+        *slot = v;
+        *given = 1;
         return 1;
     }
     if (opt != 'c')

@@ -12,8 +12,9 @@ struct mdp_msg;
 struct client;
 
 struct ctl_endpoints {
-    char *broker;               /* ROUTER to connect to */
-    char *publish;              /* XPUB to subscribe to */
+    char *broker;               /* ROUTER(s) to connect to: EP[,EP…] */
+    char *publish;              /* XPUB(s) to subscribe to: EP[,EP…] */
+    int broker_given, publish_given;    /* a --broker / --publish seen: the next one adds */
     /* CURVE: on with --key/--server-key, or a config with security.curve */
     int curve_on;
     char *client_key;           /* our secret key file */
@@ -25,7 +26,8 @@ struct ctl_endpoints {
 void ctlnet_defaults(struct ctl_endpoints *e);
 /* Take -c FILE (a reportd config: its broker.bind / broker.publish, with a
  * wildcard host made 127.0.0.1, and its security.* client settings), --broker
- * EP, --publish EP, --key FILE (our secret key), --server-key FILE (the
+ * EP, --publish EP (each may be a comma-separated list, and repeated options
+ * add to the list), --key FILE (our secret key), --server-key FILE (the
  * broker's public key). Returns 1 when opt was one of them, 0 when not, -1
  * (message printed) on a bad config. */
 int ctlnet_option(struct ctl_endpoints *e, int opt, const char *arg);

@@ -1,7 +1,9 @@
 /* client: a DEALER speaking MDPC01. A DEALER (not REQ) so that several
  * requests can be in flight and a timed-out socket can simply be replaced:
  * after a timeout the socket is closed with linger 0, so a late reply to the
- * old request can never be mistaken for the answer to a new one. */
+ * old request can never be mistaken for the answer to a new one. With several
+ * brokers the new socket connects to the next one in the list (round robin):
+ * Lazy Pirate across endpoints. */
 #include "wire/client.h"
 
 #include <errno.h>
@@ -18,7 +20,9 @@
 
 struct client {
     void *ctx;
-    char *endpoint;
+    char *endpoints;            /* as given: one endpoint, or several separated by commas */
+    char **ep;                  /* the list */
+    size_t nep, cur;            /* the socket is connected to ep[cur] */
     void *sock;
     struct curve_keys keys;     /* off unless client_use_curve */
 };
@@ -36,7 +40,7 @@ static void *open_socket(struct client *c)
     int64_t maxmsg = CLIENT_MAX_MESSAGE;
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     keys_apply_client(s, &c->keys);
-    zmq_connect(s, c->endpoint);
+    zmq_connect(s, c->ep[c->cur]);
     return s;
 }
 
@@ -44,7 +48,21 @@ struct client *client_new(void *ctx, const char *endpoint)
 {
     struct client *c = xcalloc(1, sizeof *c);
     c->ctx = ctx;
-    c->endpoint = xstrdup(endpoint);
+    c->endpoints = xstrdup(endpoint);
+    char *copy = xstrdup(endpoint), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        t += strspn(t, " \t");
+        size_t n = strcspn(t, " \t");
+        if (n == 0)
+            continue;
+        c->ep = xrealloc(c->ep, (c->nep + 1) * sizeof *c->ep);
+        c->ep[c->nep++] = xstrndup(t, n);
+    }
+    free(copy);
+    if (c->nep == 0) {                       /* nothing usable: zmq_connect says why later */
+        c->ep = xcalloc(1, sizeof *c->ep);
+        c->ep[c->nep++] = xstrdup(endpoint);
+    }
     c->sock = open_socket(c);
     return c;
 }
@@ -54,7 +72,10 @@ void client_destroy(struct client **cp)
     if (!cp || !*cp)
         return;
     zmq_close((*cp)->sock);
-    free((*cp)->endpoint);
+    for (size_t i = 0; i < (*cp)->nep; i++)
+        free((*cp)->ep[i]);
+    free((*cp)->ep);
+    free((*cp)->endpoints);
     free(*cp);
     *cp = NULL;
 }
@@ -64,13 +85,20 @@ void client_use_curve(struct client *c, const struct curve_keys *k)
     if (!k || !k->on)
         return;
     c->keys = *k;
-    client_reconnect(c);
+    zmq_close(c->sock);
+    c->sock = open_socket(c);
 }
 
 void client_reconnect(struct client *c)
 {
     zmq_close(c->sock);
+    c->cur = (c->cur + 1) % c->nep;          /* fail over: the next broker, round robin */
     c->sock = open_socket(c);
+}
+
+const char *client_endpoint(const struct client *c)
+{
+    return c->ep[c->cur];
 }
 
 int client_send(struct client *c, const char *service, const struct mdp_msg *body)
@@ -126,7 +154,7 @@ struct mdp_msg *client_call(struct client *c, const char *service, const struct 
         mdp_msg_destroy(&r);
         return out;
     }
-    errf(err, errlen, "%s: no answer from %s after %d tries of %d ms", service, c->endpoint,
+    errf(err, errlen, "%s: no answer from %s after %d tries of %d ms", service, c->endpoints,
          tries, timeout_ms);
     return NULL;
 }

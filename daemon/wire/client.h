@@ -9,7 +9,9 @@
 struct mdp_msg;
 struct client;
 
-/* A client for the broker at endpoint. No I/O yet. */
+/* A client for the broker at endpoint, or for several brokers: endpoints
+ * separated by commas, tried in turn (the socket talks to one at a time;
+ * client_reconnect moves to the next). No I/O yet. */
 struct client *client_new(void *ctx, const char *endpoint);
 void client_destroy(struct client **cp);
 
@@ -22,11 +24,14 @@ struct mdp_msg *client_recv(struct client *c, int timeout_ms);
  * k is NULL or off. */
 struct curve_keys;
 void client_use_curve(struct client *c, const struct curve_keys *k);
-/* Lazy Pirate: drop the socket (and whatever it still holds), open a new one. */
+/* Lazy Pirate: drop the socket (and whatever it still holds), open a new one
+ * to the next endpoint in the list (the same one when there is one). */
 void client_reconnect(struct client *c);
+/* The endpoint the socket is connected to now. */
+const char *client_endpoint(const struct client *c);
 
 /* One request, one reply: up to `tries` attempts of timeout_ms each, a fresh
- * socket before each retry. Returns the reply body frames (no service frame),
+ * socket (to the next endpoint) before each retry. Returns the reply body frames (no service frame),
  * or NULL with err. */
 struct mdp_msg *client_call(struct client *c, const char *service, const struct mdp_msg *body,
                             int timeout_ms, int tries, char *err, size_t errlen);

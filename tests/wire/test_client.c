@@ -2,7 +2,8 @@
  * over inproc: the exact frames of a REQUEST, what a REPLY gives back, replies
  * that are not MDPC01 skipped, pipelined requests, and Lazy Pirate — a peer
  * that drops the first requests is asked again on a fresh socket (a new
- * identity) and the late reply to an abandoned request never surfaces. */
+ * identity) and the late reply to an abandoned request never surfaces; with
+ * a list of endpoints, a silent first broker gives way to the second. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -277,6 +278,90 @@ static void test_client_gives_up_after_tries(void **state)
     assert_int_equal(pr.seen, 2);
 }
 
+/* Lazy Pirate across brokers: the first endpoint is bound but silent; after
+ * its timeout the request goes, unchanged, to the second, which answers. */
+#define EP_SILENT "inproc://test-client-silent"
+
+/* A ROUTER that takes requests and never answers. */
+static void *silent_peer(struct peer *p)
+{
+    void *s = zmq_socket(p->ctx, ZMQ_ROUTER);
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_bind(s, EP_SILENT), 0);
+    return s;
+}
+
+static void test_client_fails_over_to_next_endpoint(void **state)
+{
+    struct peer *p = *state;
+    void *silent = silent_peer(p);
+    struct pirate pr = {.p = p, .drop = 0, .idle_ms = 5000};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, pirate_peer, &pr), 0);
+    struct client *c = client_new(p->ctx, EP_SILENT ", " EP);
+    assert_string_equal(client_endpoint(c), EP_SILENT);
+    struct mdp_msg *body = mdp_msg_new();
+    mdp_msg_addstr(body, "payload");
+    char err[256] = "";
+    struct mdp_msg *r = client_call(c, "svc", body, 200, 3, err, sizeof err);
+    pthread_join(t, NULL);
+    assert_non_null(r);
+    assert_string_equal(err, "");
+    assert_int_equal(r->n, 2);
+    assert_frame(r, 0, "200");
+    assert_frame(r, 1, "answer 0");
+    assert_string_equal(client_endpoint(c), EP);
+    mdp_msg_destroy(&r);
+    assert_int_equal(pr.seen, 1);                            /* the second broker: once */
+    assert_string_equal(pr.body[0], "payload");
+    /* the silent one had it first, exactly: identity, "", MDPC01, svc, payload */
+    struct mdp_msg *first = NULL;
+    zmq_pollitem_t it = {silent, 0, ZMQ_POLLIN, 0};
+    assert_int_equal(zmq_poll(&it, 1, 2000), 1);
+    first = mdp_msg_recv(silent, 0, 64);
+    assert_non_null(first);
+    assert_int_equal(first->n, 5);
+    assert_int_equal(mdp_msg_size(first, 1), 0);
+    assert_frame(first, 2, "MDPC01");
+    assert_frame(first, 3, "svc");
+    assert_frame(first, 4, "payload");
+    mdp_msg_destroy(&first);
+    assert_int_equal(zmq_poll(&it, 1, 0), 0);                /* and nothing more */
+    /* round robin: the next reconnect goes back to the first */
+    client_reconnect(c);
+    assert_string_equal(client_endpoint(c), EP_SILENT);
+    mdp_msg_destroy(&body);
+    client_destroy(&c);
+    zmq_close(silent);
+}
+
+/* Both silent: the budget is spent across the list, and the error names it. */
+static void test_client_list_gives_up(void **state)
+{
+    struct peer *p = *state;
+    void *silent = silent_peer(p);
+    struct client *c = client_new(p->ctx, EP "," EP_SILENT ",");
+    char err[256] = "";
+    assert_null(client_call(c, "svc", NULL, 50, 3, err, sizeof err));
+    assert_string_equal(err, "svc: no answer from " EP "," EP_SILENT ", after 3 tries of 50 ms");
+    int got[2] = {0, 0};
+    void *socks[2] = {p->router, silent};
+    for (int i = 0; i < 2; i++) {
+        zmq_pollitem_t it = {socks[i], 0, ZMQ_POLLIN, 0};
+        while (zmq_poll(&it, 1, got[i] < (i == 0 ? 2 : 1) ? 2000 : 0) == 1) {
+            struct mdp_msg *m = mdp_msg_recv(socks[i], 0, 64);
+            assert_non_null(m);
+            got[i]++;
+            mdp_msg_destroy(&m);
+        }
+    }
+    assert_int_equal(got[0], 2);                             /* tries 1 and 3 */
+    assert_int_equal(got[1], 1);                             /* try 2 */
+    client_destroy(&c);
+    zmq_close(silent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +370,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_lazy_pirate_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_gives_up_after_tries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_fails_over_to_next_endpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_list_gives_up, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,6 +115,7 @@ check: all $(BUILD)/reportd-test $(TEST_BIN)
 	@REPORTD_BUILD=$(BUILD) sh tests/cli.sh
 	@REPORTD_BUILD=$(BUILD) sh tests/man.sh
 	@/usr/bin/python3 tests/mdp_interop.py titanic $(BUILD)/reportctl examples/xiangxiang-minzheng-2024.txt
+	@/usr/bin/python3 tests/mdp_interop.py watch $(BUILD)/reportctl
 	@REPORTD_BUILD=$(BUILD) sh tests/systemd.sh
 	@REPORTD_BUILD=$(BUILD) bash tests/e2e.sh
 	@REPORTD_BUILD=$(BUILD) bash tests/soak.sh

@@ -14,6 +14,12 @@
       own UUIDs and answers titanic.reply out of order; `reportctl submit`
       must take every 200 + UUID as an acknowledgement, match each Result to
       its submission, and leave no orphan request
+  mdp_interop.py watch REPORTCTL
+      two XPUB publishers of one sequence (as brokers sharing a store) and a
+      reportd.replay peer; `reportctl watch --publish A,B` must print each
+      sequence number once, in order: a message from both once, one only on
+      the second, an out-of-order one held until the gap is filled live, and
+      a gap neither publisher fills replayed
 
 Every wait is bounded; any failure exits non-zero with a message."""
 import os
@@ -371,6 +377,83 @@ def run_titanic(reportctl, report):
           "submissions out of order, every job closed, no orphan OK" % n)
 
 
+def run_watch(reportctl):
+    ctx = zmq.Context()
+    base = 21000 + (os.getpid() % 3000) * 3
+    eps = ["tcp://127.0.0.1:%d" % (base + i) for i in range(3)]
+    router = ctx.socket(zmq.ROUTER)
+    pubs = [ctx.socket(zmq.XPUB), ctx.socket(zmq.XPUB)]
+    for sock, ep in zip([router] + pubs, eps):
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.bind(ep)
+    body = {i: b"m%d" % i for i in range(1, 8)}
+    published, asked = set(), []
+
+    def serve(ms):
+        end = time.time() + ms / 1000
+        while True:
+            left = int((end - time.time()) * 1000)
+            if left <= 0 or not router.poll(left):
+                return
+            f = router.recv_multipart()
+            if f[2:4] != [b"MDPC01", b"reportd.replay"]:
+                fail("watch peer: unexpected request %r" % f[2:4])
+            last = max(published, default=0)
+            lo, hi = int(f[4]), int(f[5]) if f[5] else last
+            hi = min(hi, last)
+            asked.append((lo, f[5].decode()))
+            out = [f[0], b"", b"MDPC01", b"reportd.replay", b"200", b"%d" % (hi + 1), b"%d" % last]
+            for q in sorted(published):
+                if lo <= q <= hi:
+                    out += [b"deadletter", b"%d" % q, body[q]]
+            router.send_multipart(out)
+
+    proc = subprocess.Popen([reportctl, "watch", "--broker", eps[0], "--publish",
+                             eps[1] + "," + eps[2], "--count", "7"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        subscribed = [False, False]
+        deadline = time.time() + 10
+        while not (all(subscribed) and asked) and time.time() < deadline:
+            serve(20)
+            for i, x in enumerate(pubs):
+                if x.poll(0) and x.recv_multipart()[0][:1] == b"\x01":
+                    subscribed[i] = True
+        if not all(subscribed) or not asked:
+            fail("watch: reportctl did not subscribe to both publishers and ask for the baseline")
+        a, b = pubs
+        # both; only the second; both; 5 before 4 (4 only on the second); 6 lost, 7 on both
+        steps = [[(a, 1), (b, 1)], [(b, 2)], [(a, 3), (b, 3)], [(a, 5), (b, 4), (b, 5)],
+                 [(a, 7), (b, 7)]]
+        for step in steps:
+            for sock, q in step:
+                published.add(q)
+                sock.send_multipart([b"deadletter", b"%d" % q, body[q]])
+            if step[0][1] == 7:
+                published.add(6)
+            serve(100)
+        deadline = time.time() + 20
+        while proc.poll() is None and time.time() < deadline:
+            serve(50)
+        out, err = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    want = ["%d deadletter m%d" % (i, i) for i in range(1, 6)] + \
+           ["6 deadletter (replayed) m6", "7 deadletter m7"]
+    got = out.decode().splitlines()
+    if proc.returncode != 0 or got != want:
+        fail("watch over two publishers: exit %d, printed %r, want %r; stderr: %s"
+             % (proc.returncode, got, want, err.decode(errors="replace").strip()))
+    if (6, "6") not in asked:
+        fail("watch: the gap at 6 was not replayed as 6..6: asked %r" % asked)
+    if "7 printed, 1 gaps, 1 replayed, last seq 7" not in err.decode():
+        fail("watch: totals: %s" % err.decode(errors="replace").strip())
+    print("mdp_interop watch: two publishers, each sequence number printed once and in order "
+          "(duplicates dropped, 5 held until 4 came, the lost 6 replayed) OK")
+
+
 def main():
     if len(sys.argv) < 2:
         fail(__doc__)
@@ -383,6 +466,8 @@ def main():
         run_garbage(sys.argv[2], sys.argv[3])
     elif mode == "titanic" and len(sys.argv) == 4:
         run_titanic(sys.argv[2], sys.argv[3])
+    elif mode == "watch" and len(sys.argv) == 3:
+        run_watch(sys.argv[2])
     else:
         fail(__doc__)
 

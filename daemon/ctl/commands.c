@@ -62,7 +62,7 @@ static const struct ctl_option WATCH_OPTS[] = {
     {"from", 'f', 0, "SEQ", "replay from sequence number SEQ (1 or more) first"},
     {"count", 'n', 0, "N", "stop after N messages (default: never)"},
     {"idle", 'i', 0, "MS", "stop after MS milliseconds without a message (default: never)"},
-    {"publish", 'P', 0, "EP", "the publisher's endpoint (default $REPORTD_PUBLISH, else tcp://127.0.0.1:5556)"},
+    {"publish", 'P', 0, "EP", "the publisher's endpoint, or several (EP,EP or repeated; each sequence number printed once, in order); default $REPORTD_PUBLISH, else tcp://127.0.0.1:5556"},
     NET_OPTIONS,
     {NULL, 0, 0, NULL, NULL},
 };

@@ -5,7 +5,14 @@
  * range (filtered by the same prefixes, so a prefix subscriber's expected
  * "gaps" cost one empty answer); after --idle-check ms of silence it asks
  * for anything newer, so a lost last message is found too. Duplicates (seq at
- * or below the last printed) are skipped. */
+ * or below the last printed) are skipped.
+ *
+ * With several publishers (--publish EP,EP: brokers that share a store and
+ * one sequence) the SUB connects to every one; each sequence number is
+ * printed once, in order. A message that skips ahead is held (not printed)
+ * while the gap may still be filled by another publisher; after HOLD_MS with
+ * nothing left to read and the gap still open, the gap is replayed and the
+ * held messages follow. */
 #include <limits.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -24,8 +31,21 @@
 #include "base/util.h"
 #include "check/jsonout.h"
 
+#define HOLD_MS 500             /* with several publishers: how long a gap may wait */
+#define MAX_HELD 100000         /* beyond: replay the gap at once */
+
+struct held {
+    uint64_t seq;
+    char *topic;
+    struct mdp_msg *m;          /* topic, seq, body */
+};
+
 struct watch {
     struct client *broker;
+    int hold_ms;                /* 0: replay a gap at once (one publisher) */
+    struct held *held;          /* sorted by seq, all above last + 1 */
+    size_t nheld, capheld;
+    int64_t held_since;
     char **prefixes;
     int nprefixes;
     int json;
@@ -170,12 +190,73 @@ static int replay(struct watch *w, uint64_t from, uint64_t to)
     return 0;
 }
 
-static void on_live(struct watch *w, struct mdp_msg *m)
+/* Print what is held and now next in line; drop what is at or below last. */
+static void drain_held(struct watch *w)
 {
+    size_t k = 0;
+    for (; k < w->nheld && w->held[k].seq <= w->last + 1; k++) {
+        struct held *h = &w->held[k];
+        if (h->seq == w->last + 1 && (!w->count || w->printed < w->count)) {
+            print_msg(w, h->topic, h->seq, mdp_msg_data(h->m, 2), mdp_msg_size(h->m, 2), 0);
+            w->last = h->seq;
+        }
+        free(h->topic);
+        mdp_msg_destroy(&h->m);
+    }
+    memmove(w->held, w->held + k, (w->nheld - k) * sizeof *w->held);
+    w->nheld -= k;
+    if (k > 0)
+        w->held_since = util_now_ms();          /* what is left waits anew */
+}
+
+/* Keep m (seq above last + 1) in order, once per sequence number. */
+static void hold(struct watch *w, char *topic, uint64_t seq, struct mdp_msg **m)
+{
+    size_t i = 0;
+    while (i < w->nheld && w->held[i].seq < seq)
+        i++;
+    if (i < w->nheld && w->held[i].seq == seq) {  /* the other publisher's copy */
+        free(topic);
+        return;
+    }
+    if (w->nheld == w->capheld) {
+        w->capheld = w->capheld ? 2 * w->capheld : 16;
+        w->held = xrealloc(w->held, w->capheld * sizeof *w->held);
+    }
+    memmove(w->held + i + 1, w->held + i, (w->nheld - i) * sizeof *w->held);
+    w->held[i] = (struct held){seq, topic, *m};
+    *m = NULL;
+    if (w->nheld++ == 0)
+        w->held_since = util_now_ms();
+}
+
+/* The gap before the first held message: replay it, then print what is held. */
+static void fill_gap(struct watch *w)
+{
+    if (w->nheld == 0)
+        return;
+    w->gaps++;
+    replay(w, w->last + 1, w->held[0].seq - 1);
+    if (w->last < w->held[0].seq - 1)            /* the broker did not answer: go on */
+        w->last = w->held[0].seq - 1;
+    drain_held(w);
+}
+
+static void on_live(struct watch *w, struct mdp_msg **mp)
+{
+    struct mdp_msg *m = *mp;
     if (m->n != 3)
         return;
-    char *topic = mdp_msg_strdup(m, 0);
     uint64_t seq = frame_u64(m, 1);
+    if (seq <= w->last)
+        return;                                   /* printed already (or another publisher's copy) */
+    char *topic = mdp_msg_strdup(m, 0);
+    if (seq > w->last + 1 && w->hold_ms > 0) {
+        hold(w, topic, seq, mp);
+        if (w->nheld >= MAX_HELD)
+            fill_gap(w);
+        return;
+    }
     if (seq > w->last + 1) {
         w->gaps++;
         replay(w, w->last + 1, seq - 1);
@@ -185,10 +266,12 @@ static void on_live(struct watch *w, struct mdp_msg *m)
         w->last = seq;
     }
     free(topic);
+    drain_held(w);
 }
 
-static void *subscribe(void *ctx, const struct watch *w, const char *endpoint,
-                       const struct curve_keys *curve)
+/* One SUB connected to every publisher in endpoints (EP[,EP…]); *n is how many. */
+static void *subscribe(void *ctx, const struct watch *w, const char *endpoints,
+                       const struct curve_keys *curve, int *n)
 {
     void *sub = zmq_socket(ctx, ZMQ_SUB);
     int hwm = 1000000, linger = 0;
@@ -201,7 +284,14 @@ static void *subscribe(void *ctx, const struct watch *w, const char *endpoint,
     if (w->nprefixes == 0)
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
     keys_apply_client(sub, curve);
-    zmq_connect(sub, endpoint);
+    char *copy = xstrdup(endpoints), *save = NULL;
+    *n = 0;
+    for (char *t = strtok_r(copy, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save))
+        if (zmq_connect(sub, t) == 0)
+            (*n)++;
+        else
+            fprintf(stderr, "reportctl: watch: cannot connect to %s: %s\n", t, zmq_strerror(zmq_errno()));
+    free(copy);
     return sub;
 }
 
@@ -211,14 +301,24 @@ static void follow(struct watch *w, void *sub, long long idle_exit)
     int64_t quiet_since = util_now_ms();
     while (!w->count || w->printed < w->count) {
         zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 1000) < 0)
+        long wait = 1000;
+        if (w->nheld > 0) {
+            int64_t left = w->held_since + w->hold_ms - util_now_ms();
+            wait = left < 0 ? 0 : left < wait ? (long)left : wait;
+        }
+        if (zmq_poll(&item, 1, wait) < 0)
             break;
         if (item.revents & ZMQ_POLLIN) {
             struct mdp_msg *m = mdp_msg_recv(sub, 0, 8);
             if (m)
-                on_live(w, m);
+                on_live(w, &m);
             mdp_msg_destroy(&m);
             quiet_since = util_now_ms();
+            continue;
+        }
+        if (w->nheld > 0) {                       /* nothing to read, the gap still open */
+            if (util_now_ms() - w->held_since >= w->hold_ms)
+                fill_gap(w);
             continue;
         }
         replay(w, w->last + 1, UINT64_MAX);     /* a quiet second: anything we missed? */
@@ -265,7 +365,9 @@ int ctl_watch(int argc, char **argv)
     w.prefixes = argv + first;
     w.nprefixes = argc - first;
     void *ctx = zmq_ctx_new();
-    void *sub = subscribe(ctx, &w, ep.publish, &ep.curve);
+    int npub = 0;
+    void *sub = subscribe(ctx, &w, ep.publish, &ep.curve, &npub);
+    w.hold_ms = npub > 1 ? HOLD_MS : 0;
     w.broker = ctlnet_client(ctx, &ep);
     /* baseline: --from, else everything already published is history */
     if (from > 0) {
@@ -282,6 +384,11 @@ int ctl_watch(int argc, char **argv)
     follow(&w, sub, idle_exit);
     fprintf(stderr, "reportctl: watch: %ld printed, %lu gaps, %lu replayed, last seq %llu\n",
             w.printed, w.gaps, w.replayed, (unsigned long long)w.last);
+    for (size_t i = 0; i < w.nheld; i++) {
+        free(w.held[i].topic);
+        mdp_msg_destroy(&w.held[i].m);
+    }
+    free(w.held);
     client_destroy(&w.broker);
     zmq_close(sub);
     zmq_ctx_term(ctx);

@@ -1,18 +1,20 @@
-/* store_sqlite: the spool's SQLite backend (store.h) — WAL mode with synchronous=FULL, so a COMMIT returns only
- * after the WAL is fsynced. Writes open a transaction lazily and stay in it
- * until the commit: the broker commits a batch, then acknowledges it (200s,
- * publications). Tables:
- *   job(uuid PK, submission_id, service, state, attempts, body (dropped once
- *       done: only dead letters and pending jobs need it), reply, status,
+/* store_sqlite: the spool's SQLite backend (store.h) — WAL mode with
+ * synchronous=FULL, so a COMMIT returns only after the WAL is fsynced. Writes
+ * open a transaction lazily and stay in it until the commit, which the writer
+ * thread runs (the broker acknowledges the batch only then). Layout 1
+ * (PRAGMA user_version; layout 0 is migrated on open):
+ *   job(uuid PK, submission_id, service, state, attempts, reply, status,
  *       reason, created_at, updated_at, reply_seq)  — Titanic jobs and dead
  *       letters; a published reply is stored once, in published, at reply_seq
+ *   body(uuid PK, data) — the request of a pending job or a dead letter only:
+ *       deleted once the job is done or closed
  *   published(seq INTEGER PRIMARY KEY AUTOINCREMENT, topic, body, at)
  * AUTOINCREMENT: a committed sequence number is never handed out again. */
 #include "broker/store.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,53 +26,72 @@
 #include "base/util.h"
 
 enum stmt {
-    S_PUT, S_ROWID, S_FINISH, S_GET, S_CLOSE, S_ATTEMPT, S_ATTEMPTS, S_BURY, S_RETRY, S_PENDING,
-    S_DEAD, S_DEAD_ONE, S_LOG, S_REPLAY, S_COUNT, S_NSTMT
+    S_PUT, S_ROWID, S_BODY_PUT, S_BODY_DEL, S_FINISH, S_GET, S_CLOSE, S_ATTEMPT, S_ATTEMPTS, S_BURY,
+    S_RETRY, S_PENDING, S_DEAD, S_DEAD_ONE, S_LOG, S_REPLAY, S_COUNT, S_NSTMT
 };
 
 static const char *const sql[S_NSTMT] = {
-    [S_PUT] = "INSERT INTO job(uuid, submission_id, service, state, attempts, body,"
-              " created_at, updated_at) VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?5)"
+    [S_PUT] = "INSERT INTO job(uuid, submission_id, service, state, attempts,"
+              " created_at, updated_at) VALUES (?1, ?2, ?3, 0, 0, ?4, ?4)"
               " ON CONFLICT(uuid) DO UPDATE SET submission_id = ?2, service = ?3, state = 0,"
-              " attempts = 0, body = ?4, reply = NULL, status = NULL, reason = NULL,"
-              " reply_seq = NULL, created_at = ?5, updated_at = ?5,"
+              " attempts = 0, reply = NULL, status = NULL, reason = NULL,"
+              " reply_seq = NULL, created_at = ?4, updated_at = ?4,"
               " rowid = (SELECT max(rowid) + 1 FROM job) WHERE job.state = 3",
     /* a job's rowid is its place in line (spool_pending_after): one made pending
      * again (a request after close, a retried dead letter) goes to the end */
     [S_ROWID] = "SELECT rowid FROM job WHERE uuid = ?1",
-    [S_FINISH] = "UPDATE job SET state = 1, body = NULL, reply = ?2, status = ?3, updated_at = ?4,"
+    [S_BODY_PUT] = "INSERT OR REPLACE INTO body(uuid, data) VALUES (?1, ?2)",
+    [S_BODY_DEL] = "DELETE FROM body WHERE uuid = ?1",
+    [S_FINISH] = "UPDATE job SET state = 1, reply = ?2, status = ?3, updated_at = ?4,"
                  " reply_seq = ?5 WHERE uuid = ?1 AND state = 0",
     [S_GET] = "SELECT j.state, coalesce(j.reply, p.body) FROM job j"
               " LEFT JOIN published p ON p.seq = j.reply_seq WHERE j.uuid = ?1",
-    [S_CLOSE] = "UPDATE job SET state = 3, body = NULL, reply = NULL, updated_at = ?2"
+    [S_CLOSE] = "UPDATE job SET state = 3, reply = NULL, updated_at = ?2"
                 " WHERE uuid = ?1 AND state IN (0, 1)",
     [S_ATTEMPT] = "UPDATE job SET attempts = attempts + 1, updated_at = ?2 WHERE uuid = ?1",
     [S_ATTEMPTS] = "SELECT attempts FROM job WHERE uuid = ?1",
     [S_BURY] = "UPDATE job SET state = 2, reason = ?2, updated_at = ?3 WHERE uuid = ?1",
     [S_RETRY] = "UPDATE job SET state = 0, attempts = 0, reason = NULL, updated_at = ?2,"
                 " rowid = (SELECT max(rowid) + 1 FROM job) WHERE uuid = ?1 AND state = 2",
-    [S_PENDING] = "SELECT rowid, uuid, service, body FROM job WHERE state = 0 AND rowid > ?1"
-                  " ORDER BY rowid LIMIT ?2",
+    [S_PENDING] = "SELECT j.rowid, j.uuid, j.service, b.data FROM job j"
+                  " LEFT JOIN body b ON b.uuid = j.uuid WHERE j.state = 0 AND j.rowid > ?1"
+                  " ORDER BY j.rowid LIMIT ?2",
     [S_DEAD] = "SELECT uuid, submission_id, reason, attempts, updated_at FROM job"
                " WHERE state = 2 ORDER BY updated_at, rowid",
-    [S_DEAD_ONE] = "SELECT uuid, submission_id, reason, attempts, updated_at, body, service FROM job"
-                   " WHERE state = 2 AND uuid = ?1",
+    [S_DEAD_ONE] = "SELECT j.uuid, j.submission_id, j.reason, j.attempts, j.updated_at, b.data,"
+                   " j.service FROM job j LEFT JOIN body b ON b.uuid = j.uuid"
+                   " WHERE j.state = 2 AND j.uuid = ?1",
     [S_LOG] = "INSERT INTO published(topic, body, at) VALUES (?1, ?2, ?3)",
     [S_REPLAY] = "SELECT seq, topic, body FROM published WHERE seq >= ?1 AND seq <= ?2"
                  " ORDER BY seq LIMIT ?3",
     [S_COUNT] = "SELECT count(*) FROM job WHERE state = ?1",
 };
 
+/* The layout this code writes, as PRAGMA user_version. */
+#define LAYOUT 1
+
 static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS job("
+    "CREATE TABLE job("
     " uuid TEXT PRIMARY KEY, submission_id TEXT, service TEXT NOT NULL,"
     " state INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
-    " body BLOB, reply BLOB, status INTEGER, reason TEXT,"
+    " reply BLOB, status INTEGER, reason TEXT,"
     " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, reply_seq INTEGER);"
-    "CREATE INDEX IF NOT EXISTS job_state ON job(state);"
-    "CREATE TABLE IF NOT EXISTS published("
+    "CREATE INDEX job_state ON job(state);"
+    "CREATE TABLE body(uuid TEXT PRIMARY KEY, data BLOB NOT NULL);"
+    "CREATE TABLE published("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, body BLOB NOT NULL,"
-    " at INTEGER NOT NULL);";
+    " at INTEGER NOT NULL);"
+    "PRAGMA user_version = 1;";
+
+/* Layout 0 (reportd before issue 10: no user_version) kept each body in its
+ * job row, also after the job was done; a pending or dead job's body moves
+ * to the body table, the others are dropped with the column. */
+static const char migrate_0[] =
+    "CREATE TABLE body(uuid TEXT PRIMARY KEY, data BLOB NOT NULL);"
+    "INSERT INTO body(uuid, data) SELECT uuid, body FROM job"
+    " WHERE state IN (0, 2) AND body IS NOT NULL;"
+    "ALTER TABLE job DROP COLUMN body;"
+    "PRAGMA user_version = 1;";
 
 struct spool {
     struct spool_base base;     /* first: spool.c reads the ops */
@@ -127,6 +148,49 @@ static sqlite3_stmt *stmt(struct spool *sp, enum stmt s)
     return sp->st[s];
 }
 
+/* The first column of the first row of q, or -1. */
+static int64_t query_int(sqlite3 *db, const char *q)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Bring the file to LAYOUT in one transaction: a new file gets the schema,
+ * layout 0 is migrated (made before reply_seq: that column first). A layout
+ * above LAYOUT is refused: a newer reportd wrote it. 0, or -1 with err. */
+static int layout(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    int64_t version = query_int(db, "PRAGMA user_version");
+    if (version == LAYOUT)
+        return 0;
+    if (version < 0 || version > LAYOUT)
+        return errf(err, errlen, "spool: %s: layout %lld, written by a newer reportd (this one "
+                    "reads layouts 0 to %d): use that reportd, or another spool.path", path,
+                    (long long)version, LAYOUT);
+    int fresh = query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'job'") == 0;
+    int no_seq = !fresh && query_int(db, "SELECT count(*) FROM pragma_table_info('job')"
+                                         " WHERE name = 'reply_seq'") == 0;
+    char *msg = NULL;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+        (no_seq && sqlite3_exec(db, "ALTER TABLE job ADD COLUMN reply_seq INTEGER", NULL, NULL,
+                                &msg) != SQLITE_OK) ||
+        sqlite3_exec(db, fresh ? schema : migrate_0, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        errf(err, errlen, "spool: %s: %s layout %d: %s", path, fresh ? "creating" : "migrating to",
+             LAYOUT, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 static struct spool *sq_open(const char *path, char *err, size_t errlen)
 {
     struct spool *sp = xcalloc(1, sizeof *sp);
@@ -143,14 +207,13 @@ static struct spool *sq_open(const char *path, char *err, size_t errlen)
      * overflow chain, which halves what a batch writes (page_size only takes
      * effect on a new file) */
     if (sqlite3_exec(sp->db, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL;"
-                     " PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(sp->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        errf(err, errlen, "spool: %s: %s", path, msg ? msg : "schema");
+                     " PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK) {
+        errf(err, errlen, "spool: %s: %s", path, msg ? msg : "journal");
         sqlite3_free(msg);
         goto fail;
     }
-    /* spools made before reply_seq existed: add it (fails harmlessly when present) */
-    sqlite3_exec(sp->db, "ALTER TABLE job ADD COLUMN reply_seq INTEGER", NULL, NULL, NULL);
+    if (layout(sp->db, path, err, errlen) != 0)
+        goto fail;
     for (int i = 0; i < S_NSTMT; i++)
         if (sqlite3_prepare_v3(sp->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sp->st[i], NULL)) {
             dberr(sp, err, errlen, sql[i]);
@@ -361,34 +424,69 @@ static size_t sq_uncommitted(const struct spool *sp)
     return sp->uncommitted;
 }
 
+/* Steps q to its end. In a savepoint with the body statement after it, so a
+ * job row and its body are written (or not) together. */
+static int step_done(sqlite3_stmt *q)
+{
+    return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+}
+
+static int savepoint_end(struct spool *sp, int failed, char *err, size_t errlen,
+                         const char *what)
+{
+    if (failed) {
+        dberr(sp, err, errlen, what);
+        sqlite3_exec(sp->db, "ROLLBACK TO job_body", NULL, NULL, NULL);
+    }
+    sqlite3_exec(sp->db, "RELEASE job_body", NULL, NULL, NULL);
+    return failed ? -1 : 0;
+}
+
 static int sq_put(struct spool *sp, const char *uuid, const char *submission_id,
-              const char *service, const void *body, size_t len, char *err, size_t errlen)
+                  const char *service, const void *body, size_t len, char *err, size_t errlen)
 {
     if (begin(sp, err, errlen))
         return -1;
+    if (sqlite3_exec(sp->db, "SAVEPOINT job_body", NULL, NULL, NULL) != SQLITE_OK)
+        return dberr(sp, err, errlen, "put");
     sqlite3_stmt *q = stmt(sp, S_PUT);
     sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, submission_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, service, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 4, body ? body : "", (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 5, now());
-    if (sqlite3_step(q) != SQLITE_DONE)
-        return dberr(sp, err, errlen, "put");
-    if (!sqlite3_changes(sp->db))
-        return 0;
-    /* not sqlite3_last_insert_rowid: a reopened job is an update, not an insert */
-    q = stmt(sp, S_ROWID);
+    sqlite3_bind_int64(q, 4, now());
+    int failed = step_done(q);
+    int stored = !failed && sqlite3_changes(sp->db) != 0;
+    if (stored) {
+        /* not sqlite3_last_insert_rowid: a reopened job is an update, not an insert */
+        q = stmt(sp, S_ROWID);
+        sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
+        sp->put_rowid = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+        sqlite3_reset(q);
+    }
+    if (stored) {
+        q = stmt(sp, S_BODY_PUT);
+        sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, body ? body : "", (int)len, SQLITE_STATIC);
+        failed = step_done(q);
+    }
+    return savepoint_end(sp, failed, err, errlen, "put") ? -1 : stored;
+}
+
+/* After a job left pending or dead: its request is no longer needed. */
+static int drop_body(struct spool *sp, const char *uuid)
+{
+    sqlite3_stmt *q = stmt(sp, S_BODY_DEL);
     sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
-    sp->put_rowid = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-    sqlite3_reset(q);
-    return 1;
+    return step_done(q);
 }
 
 static int sq_finish(struct spool *sp, const char *uuid, int status, const void *reply,
-                 size_t len, uint64_t reply_seq, char *err, size_t errlen)
+                     size_t len, uint64_t reply_seq, char *err, size_t errlen)
 {
     if (begin(sp, err, errlen))
         return -1;
+    if (sqlite3_exec(sp->db, "SAVEPOINT job_body", NULL, NULL, NULL) != SQLITE_OK)
+        return dberr(sp, err, errlen, "finish");
     sqlite3_stmt *q = stmt(sp, S_FINISH);
     sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
     if (reply_seq)
@@ -397,9 +495,11 @@ static int sq_finish(struct spool *sp, const char *uuid, int status, const void 
         sqlite3_bind_blob(q, 2, reply ? reply : "", (int)len, SQLITE_STATIC);
     sqlite3_bind_int(q, 3, status);
     sqlite3_bind_int64(q, 4, now());
-    if (sqlite3_step(q) != SQLITE_DONE)
-        return dberr(sp, err, errlen, "finish");
-    return sqlite3_changes(sp->db) ? 1 : 0;
+    int failed = step_done(q);
+    int done = !failed && sqlite3_changes(sp->db) != 0;
+    if (done)
+        failed = drop_body(sp, uuid);
+    return savepoint_end(sp, failed, err, errlen, "finish") ? -1 : done;
 }
 
 static int sq_get(struct spool *sp, const char *uuid, void **reply, size_t *len)
@@ -440,7 +540,10 @@ static int exec_uuid(struct spool *sp, enum stmt s, const char *uuid, const char
 
 static int sq_close_job(struct spool *sp, const char *uuid, char *err, size_t errlen)
 {
-    return exec_uuid(sp, S_CLOSE, uuid, NULL, err, errlen) < 0 ? -1 : 0;
+    int n = exec_uuid(sp, S_CLOSE, uuid, NULL, err, errlen);
+    if (n == 1 && drop_body(sp, uuid) != 0)
+        return dberr(sp, err, errlen, "close");
+    return n < 0 ? -1 : 0;
 }
 
 static int sq_attempt(struct spool *sp, const char *uuid, char *err, size_t errlen)

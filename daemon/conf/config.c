@@ -38,8 +38,8 @@ static const struct config_key keys[] = {
     {"broker.request_expiry_ms", CONFIG_INT, F(request_expiry_ms), "60000",
      .min = 100, .max = 86400000, .live = 1,
      .doc = "ms a plain MDP request waits for a worker before it is dropped"},
-    {"worker.connect", CONFIG_STR, F(worker_connect), "tcp://127.0.0.1:5555",
-     .check = check_endpoint, .doc = "where `reportd worker` connects"},
+    {"worker.connect", CONFIG_ENDPOINTS, F(worker_connect), "tcp://127.0.0.1:5555",
+     .check = check_endpoint, .doc = "where `reportd worker` connects; a list: every broker in it is served"},
     {"worker.service", CONFIG_STR, F(service), "report.check",
      .doc = "the MDP service name"},
     {"worker.threads", CONFIG_INT, F(threads), "2", .min = 1, .max = 256,
@@ -128,6 +128,7 @@ const char *config_type_name(enum config_type t)
     case CONFIG_BOOL: return "true/false";
     case CONFIG_STATUSES: return "list of statuses";
     case CONFIG_SEVERITIES: return "mapping rule: severity";
+    case CONFIG_ENDPOINTS: return "endpoint or list";
     }
     return "?";
 }
@@ -216,6 +217,50 @@ static int set_string(struct config *c, const struct config_key *k, struct ydoc 
     return 0;
 }
 
+/* One endpoint, a string of them separated by commas, or a sequence of them
+ * (at least one), each checked; kept joined by commas. */
+static int set_endpoints(struct config *c, const struct config_key *k, struct ydoc *y,
+                         yaml_node_t *v, char *err, size_t errlen)
+{
+    if (v->type != YAML_SEQUENCE_NODE) {
+        const char *s = ydoc_str(v);
+        if (!s || !*s)
+            return ydoc_err(y, v, err, errlen, "%s: expected an endpoint or a list of them", k->path);
+        char *copy = xstrdup(s), *save = NULL, why[256];
+        int rc = 0;
+        for (char *t = strtok_r(copy, ",", &save); t && rc == 0; t = strtok_r(NULL, ",", &save))
+            if (k->check && k->check(t, why, sizeof why) != 0)
+                rc = ydoc_err(y, v, err, errlen, "%s: %s", k->path, why);
+        free(copy);
+        return rc ? rc : set_string(c, k, y, v, err, errlen);
+    }
+    struct buf b = {0};
+    char why[256];
+    int rc = 0;
+    for (yaml_node_item_t *it = v->data.sequence.items.start;
+         rc == 0 && it < v->data.sequence.items.top; it++) {
+        yaml_node_t *e = yaml_document_get_node(&y->doc, *it);
+        const char *s = ydoc_str(e);
+        if (!s)
+            rc = ydoc_err(y, e, err, errlen, "%s: expected an endpoint", k->path);
+        else if (strchr(s, ','))
+            rc = ydoc_err(y, e, err, errlen, "%s: %s: one endpoint per item", k->path, s);
+        else if (k->check && k->check(s, why, sizeof why) != 0)
+            rc = ydoc_err(y, e, err, errlen, "%s: %s", k->path, why);
+        else
+            buf_printf(&b, "%s%s", b.len ? "," : "", s);
+    }
+    if (rc == 0 && b.len == 0)
+        rc = ydoc_err(y, v, err, errlen, "%s: an empty list", k->path);
+    if (rc == 0) {
+        char **p = slot(c, k);
+        free(*p);
+        *p = xstrdup(b.data);
+    }
+    buf_free(&b);
+    return rc;
+}
+
 static int set_statuses(struct config *c, const struct config_key *k, struct ydoc *y,
                         yaml_node_t *v, char *err, size_t errlen)
 {
@@ -278,6 +323,8 @@ static int set_value(struct config *c, const struct config_key *k, struct ydoc *
         return set_statuses(c, k, y, v, err, errlen);
     case CONFIG_SEVERITIES:
         return set_severities(c, k, y, v, err, errlen);
+    case CONFIG_ENDPOINTS:
+        return set_endpoints(c, k, y, v, err, errlen);
     }
     return 0;
 }
@@ -353,7 +400,7 @@ void config_defaults(struct config *c)
 void config_free(struct config *c)
 {
     for (size_t i = 0; i < NKEYS; i++)
-        if (keys[i].type == CONFIG_STR)
+        if (keys[i].type == CONFIG_STR || keys[i].type == CONFIG_ENDPOINTS)
             free(*(char **)slot(c, &keys[i]));
     for (size_t i = 0; i < c->noverrides; i++)
         free(c->override_rules[i]);
@@ -459,6 +506,7 @@ static int same_value(const struct config_key *k, const struct config *a, const 
     const void *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
     switch (k->type) {
     case CONFIG_STR:
+    case CONFIG_ENDPOINTS:
         return strcmp(*(char *const *)pa, *(char *const *)pb) == 0;
     case CONFIG_LONG:
         return *(const long *)pa == *(const long *)pb;
@@ -507,6 +555,7 @@ void config_apply_live(struct config *c, const struct config *next)
         const void *from = (const char *)next + k->off;
         switch (k->type) {
         case CONFIG_STR:
+        case CONFIG_ENDPOINTS:
             free(*(char **)to);
             *(char **)to = xstrdup(*(char *const *)from);
             break;

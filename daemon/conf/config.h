@@ -10,7 +10,7 @@
 struct config {
     char *broker_bind;          /* ROUTER for clients and workers, e.g. tcp://127.0.0.1:5555 */
     char *publish_bind;         /* XPUB */
-    char *worker_connect;       /* where `reportd worker` connects */
+    char *worker_connect;       /* where `reportd worker` connects: EP[,EP…], one per broker */
     char *service;              /* MDP service name, "report.check" */
     int threads;                /* worker sockets per process */
     int heartbeat_ms;           /* ms, MDP heartbeat interval (broker and worker) */
@@ -55,6 +55,7 @@ enum config_type {
     CONFIG_STR, CONFIG_INT, CONFIG_LONG, CONFIG_BOOL,
     CONFIG_STATUSES,            /* a list of Result statuses */
     CONFIG_SEVERITIES,          /* a mapping RULE-ID: severity */
+    CONFIG_ENDPOINTS,           /* an endpoint or a list of them; a char *, "EP,EP" */
 };
 struct config_key {
     const char *path;           /* dotted: "spool.batch_ms" */
@@ -64,7 +65,7 @@ struct config_key {
     long min, max;              /* CONFIG_INT, CONFIG_LONG: inclusive bounds */
     int live;                   /* 1: a SIGHUP reload applies it; 0: needs a restart */
     const char *const *choices; /* CONFIG_STR with a closed set of values, NULL-terminated */
-    /* CONFIG_STR: further checks of a value; 0, or -1 with why */
+    /* CONFIG_STR, CONFIG_ENDPOINTS (each): further checks of a value; 0, or -1 with why */
     int (*check)(const char *value, char *why, size_t whylen);
     const char *doc;            /* one line */
 };

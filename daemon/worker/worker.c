@@ -5,7 +5,10 @@
  * socket, waits (back-off doubling from reconnect_min_ms to reconnect_max_ms)
  * and registers again on a new socket; a DISCONNECT from the broker does the
  * same at once (7/MDP). Input never kills a worker: anything undecodable
- * becomes a REJECTED Result (checker_run_bytes), an invalid frame is logged. */
+ * becomes a REJECTED Result (checker_run_bytes), an invalid frame is logged.
+ * Several brokers (worker.connect a list): threads × brokers threads, each
+ * with its DEALER to one broker and its own heartbeat, liveness and
+ * reconnect, so a dead broker stops no service through a live one. */
 #include "worker/worker.h"
 
 #include <errno.h>
@@ -34,7 +37,9 @@ struct worker_pool {
     void *ctx;
     const struct config *cfg;
     const struct checker *chk;
-    char *endpoint;
+    char **endpoints;           /* one per broker */
+    int nendpoints;
+    struct worker_thread *args; /* one per thread: its broker */
     int stopfd;
     pthread_t *threads;
     int nthreads;
@@ -43,6 +48,11 @@ struct worker_pool {
     /* what the worker role serves on metrics.bind */
     struct metrics *m;
     int jobs, rejects, seconds; /* metric ids: by status, -, by reader */
+};
+
+struct worker_thread {
+    struct worker_pool *p;
+    const char *endpoint;
 };
 
 /* The values of the reader label of reportd_worker_check_seconds. */
@@ -96,16 +106,18 @@ static void send_cmd(void *sock, int cmd, const char *service)
     mdp_msg_destroy(&m);
 }
 
-static void *connect_broker(struct worker_pool *p)
+static void *connect_broker(struct worker_pool *p, const char *endpoint)
 {
     void *s = zmq_socket(p->ctx, ZMQ_DEALER);
     int ivl = p->cfg->reconnect_min_ms, ivlmax = p->cfg->reconnect_max_ms;
     mdp_socket_limits(s, 0, p->cfg->hwm, p->cfg->max_message);
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivlmax, sizeof ivlmax);
-    keys_apply_client(s, &p->keys);
-    if (zmq_connect(s, p->endpoint) != 0) {
-        log_msg(LOG_PRI_ERR, "worker: connect %s: %s", p->endpoint, zmq_strerror(zmq_errno()));
+    /* inproc:// never runs a ZMTP handshake: the embedded workers need no keys */
+    if (strncmp(endpoint, "inproc://", 9) != 0)
+        keys_apply_client(s, &p->keys);
+    if (zmq_connect(s, endpoint) != 0) {
+        log_msg(LOG_PRI_ERR, "worker: connect %s: %s", endpoint, zmq_strerror(zmq_errno()));
         zmq_close(s);
         return NULL;
     }
@@ -227,7 +239,8 @@ static int on_message(struct worker_pool *p, void *sock, struct mdp_msg **mp,
 
 static void *run(void *arg)
 {
-    struct worker_pool *p = arg;
+    struct worker_pool *p = ((struct worker_thread *)arg)->p;
+    const char *endpoint = ((struct worker_thread *)arg)->endpoint;
     /* copied once: a broker reload in the same process may rewrite cfg */
     const int64_t hb = p->cfg->heartbeat_ms, liveness = p->cfg->liveness;
     const int64_t rmin = p->cfg->reconnect_min_ms, rmax = p->cfg->reconnect_max_ms;
@@ -239,7 +252,7 @@ static void *run(void *arg)
     for (;;) {
         int64_t now = util_now_ms();
         if (!sock && !stopping && now >= wait_until) {
-            sock = connect_broker(p);
+            sock = connect_broker(p, endpoint);
             heartbeat_at = now + hb;
             broker_seen = now;
         }
@@ -277,8 +290,8 @@ static void *run(void *arg)
         }
         now = util_now_ms();
         if (sock && !disconnect && now - broker_seen > hb * liveness) {
-            log_msg(LOG_PRI_WARNING, "worker: broker silent for %lld ms: reconnecting in %lld ms",
-                    (long long)(now - broker_seen), (long long)backoff);
+            log_msg(LOG_PRI_WARNING, "worker: broker %s silent for %lld ms: reconnecting in %lld ms",
+                    endpoint, (long long)(now - broker_seen), (long long)backoff);
             disconnect = 2;
         }
         if (disconnect) {
@@ -316,19 +329,35 @@ struct worker_pool *worker_start(void *ctx, const struct config *cfg, const char
     p->ctx = ctx;
     p->cfg = cfg;
     p->chk = chk;
-    p->endpoint = xstrdup(endpoint);
     p->stopfd = stopfd;
     register_metrics(p);
-    /* inproc:// never runs a ZMTP handshake: the embedded workers need no keys */
-    if (cfg->curve && strncmp(endpoint, "inproc://", 9) != 0 &&
+    int remote = 0;             /* an endpoint that is not inproc:// (CURVE applies) */
+    char *copy = xstrdup(endpoint), *save = NULL;
+    for (char *t = strtok_r(copy, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+        p->endpoints = xrealloc(p->endpoints, (size_t)(p->nendpoints + 1) * sizeof *p->endpoints);
+        p->endpoints[p->nendpoints++] = xstrdup(t);
+        remote |= strncmp(t, "inproc://", 9) != 0;
+    }
+    free(copy);
+    if (p->nendpoints == 0) {
+        errf(err, errlen, "worker: no broker endpoint in \"%s\"", endpoint);
+        worker_join(&p);
+        return NULL;
+    }
+    if (cfg->curve && remote &&
         keys_load_client(&p->keys, cfg->client_secret_key, cfg->server_public_key, err,
                          errlen) != 0) {
         worker_join(&p);
         return NULL;
     }
-    p->threads = xcalloc((size_t)nthreads, sizeof *p->threads);
-    for (; p->nthreads < nthreads; p->nthreads++) {
-        int rc = pthread_create(&p->threads[p->nthreads], NULL, run, p);
+    int total = nthreads * p->nendpoints;
+    p->threads = xcalloc((size_t)total, sizeof *p->threads);
+    p->args = xcalloc((size_t)total, sizeof *p->args);
+    for (; p->nthreads < total; p->nthreads++) {
+        struct worker_thread *a = &p->args[p->nthreads];
+        a->p = p;
+        a->endpoint = p->endpoints[p->nthreads % p->nendpoints];
+        int rc = pthread_create(&p->threads[p->nthreads], NULL, run, a);
         if (rc != 0) {
             errf(err, errlen, "worker: thread: %s", strerror(rc));
             worker_join(&p);
@@ -346,7 +375,10 @@ void worker_join(struct worker_pool **pp)
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
     free(p->threads);
-    free(p->endpoint);
+    free(p->args);
+    for (int i = 0; i < p->nendpoints; i++)
+        free(p->endpoints[i]);
+    free(p->endpoints);
     metrics_destroy(&p->m);
     free(p);
     *pp = NULL;

@@ -16,7 +16,9 @@ struct worker_pool;
  * worker_fault.c, which does); the installed reportd leaves it NULL. */
 extern void (*worker_fault_hook)(const void *body, size_t len);
 
-/* Start nthreads worker threads connecting to endpoint, serving cfg->service.
+/* Start nthreads worker threads per broker in endpoint (one endpoint, or
+ * several separated by commas: each thread has one socket to one broker),
+ * serving cfg->service.
  * They run until stopfd (an eventfd or signalfd, never read here) becomes
  * readable, then send DISCONNECT and end. chk and cfg are borrowed; events go
  * to base/log. NULL+err. */

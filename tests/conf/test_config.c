@@ -240,9 +240,47 @@ static void test_config_string_checks_have_line_and_column(void **state)
     }
 }
 
+/* worker.connect: a string, a comma-separated string or a YAML sequence,
+ * kept as "EP,EP"; every item checked, with its line and column. */
+static void test_config_worker_connect_takes_a_list(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "worker:\n  connect: tcp://127.0.0.1:7001\n",
+        "worker:\n  connect: [tcp://127.0.0.1:7001, ipc:///run/b]\n",
+        "worker:\n  connect:\n    - tcp://127.0.0.1:7001\n    - ipc:///run/b\n",
+        "worker:\n  connect: tcp://127.0.0.1:7001,ipc:///run/b\n",
+        "worker:\n  connect: [tcp://127.0.0.1:7001, udp://x:1]\n",
+        "worker:\n  connect: []\n",
+        "worker:\n  connect: tcp://127.0.0.1:7001,udp://x:1\n",
+        "worker:\n  connect: [tcp://127.0.0.1:7001, {a: b}]\n",
+    };
+    static const char *const want[] = {
+        "tcp://127.0.0.1:7001", "tcp://127.0.0.1:7001,ipc:///run/b",
+        "tcp://127.0.0.1:7001,ipc:///run/b", "tcp://127.0.0.1:7001,ipc:///run/b",
+        "2:35: worker.connect: udp://x:1 is not a tcp://, ipc:// or inproc:// endpoint",
+        "2:12: worker.connect: an empty list",
+        "2:12: worker.connect: udp://x:1 is not a tcp://, ipc:// or inproc:// endpoint",
+        "2:35: worker.connect: expected an endpoint",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        struct config c;
+        const char *err = load_text(texts[i], &c);
+        if (strncmp(want[i], "2:", 2) == 0) {
+            assert_non_null(err);
+            assert_string_equal(err, want[i]);
+        } else {
+            assert_null(err);
+            assert_string_equal(c.worker_connect, want[i]);
+        }
+        config_free(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_worker_connect_takes_a_list),
         cmocka_unit_test(test_config_default_file_is_valid),
         cmocka_unit_test(test_config_values_override_defaults),
         cmocka_unit_test(test_config_errors_have_line_and_column),

@@ -497,6 +497,69 @@ static void test_worker_pool_threads(void **state)
     rig_stop(&g);
 }
 
+/* A plain report.check through client, answered: the Result names sid. */
+static void assert_answered(void *client, const char *sid)
+{
+    size_t len;
+    uint8_t *body = bf_submission(sid, &len);
+    struct mdp_msg *r = bf_call(client, "report.check", body, len, NULL, 0);
+    assert_int_equal(r->n, 1);
+    Reportd__Result *res = reportd__result__unpack(NULL, mdp_msg_size(r, 0), mdp_msg_data(r, 0));
+    assert_non_null(res);
+    assert_string_equal(res->submission_id, sid);
+    reportd__result__free_unpacked(res, NULL);
+    mdp_msg_destroy(&r);
+    free(body);
+}
+
+/* worker.connect with two brokers: one pool serves both; a request through
+ * either is answered; with one broker stopped the other still is; the
+ * stopped one, started again, is served again (its threads reconnected). */
+static void test_worker_serves_two_brokers(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    struct brokerfix a = {0}, b = {0};
+    int port = 16000 + (int)(getpid() % 1000) * 4;   /* below the ephemeral range */
+    assert_int_equal(bf_init(&a, "test_worker_a", xasprintf("tcp://127.0.0.1:%d", port),
+                             xasprintf("tcp://127.0.0.1:%d", port + 1)), 0);
+    assert_int_equal(bf_init(&b, "test_worker_b", xasprintf("tcp://127.0.0.1:%d", port + 2),
+                             xasprintf("tcp://127.0.0.1:%d", port + 3)), 0);
+    struct brokerfix *both[2] = {&a, &b};
+    for (int i = 0; i < 2; i++) {
+        both[i]->cfg.heartbeat_ms = 100;
+        both[i]->cfg.liveness = 3;
+        both[i]->cfg.reconnect_min_ms = 10;
+        both[i]->cfg.reconnect_max_ms = 100;
+        assert_int_equal(bf_start(both[i], 50000), 0);
+    }
+    struct checker *chk =
+        checker_new(&(struct checker_options){.datadir = "config"}, err, sizeof err);
+    assert_non_null(chk);
+    int stopfd = eventfd(0, 0);
+    char *list = xasprintf("%s,%s", a.cfg.broker_bind, b.cfg.broker_bind);
+    struct worker_pool *pool = worker_start(a.ctx, &a.cfg, list, 1, chk, stopfd, err, sizeof err);
+    assert_non_null(pool);
+    void *ca = bf_dealer(&a), *cb = bf_dealer(&b);
+    assert_answered(ca, "00000000-0000-4000-8000-0000000000a1");
+    assert_answered(cb, "00000000-0000-4000-8000-0000000000b1");
+    bf_stop(&a);                                       /* broker A is gone */
+    assert_answered(cb, "00000000-0000-4000-8000-0000000000b2");
+    assert_answered(cb, "00000000-0000-4000-8000-0000000000b3");
+    assert_int_equal(bf_start(&a, 50000), 0);          /* and back: served again */
+    assert_answered(ca, "00000000-0000-4000-8000-0000000000a2");
+    assert_int_equal(worker_served(pool), 5);
+    eventfd_write(stopfd, 1);
+    worker_join(&pool);
+    bf_stop(&a);
+    bf_stop(&b);
+    close(stopfd);
+    free(list);
+    checker_destroy(&chk);
+    assert_int_equal(bf_free(&a), 0);
+    assert_int_equal(bf_free(&b), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_worker_drops_invalid_messages),
         cmocka_unit_test(test_worker_reconnects_to_a_silent_broker),
         cmocka_unit_test(test_worker_pool_threads),
+        cmocka_unit_test(test_worker_serves_two_brokers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -203,10 +203,11 @@ static void drain_held(struct watch *w)
         free(h->topic);
         mdp_msg_destroy(&h->m);
     }
+    if (k == 0)
+        return;
     memmove(w->held, w->held + k, (w->nheld - k) * sizeof *w->held);
     w->nheld -= k;
-    if (k > 0)
-        w->held_since = util_now_ms();          /* what is left waits anew */
+    w->held_since = util_now_ms();              /* what is left waits anew */
 }
 
 /* Keep m (seq above last + 1) in order, once per sequence number. */

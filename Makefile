@@ -114,6 +114,7 @@ check: all $(BUILD)/reportd-test $(TEST_BIN)
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; REPORTD_BUILD=$(BUILD) $$t; done
 	@REPORTD_BUILD=$(BUILD) sh tests/cli.sh
 	@REPORTD_BUILD=$(BUILD) sh tests/man.sh
+	@sh tests/pg.sh
 	@/usr/bin/python3 tests/mdp_interop.py titanic $(BUILD)/reportctl examples/xiangxiang-minzheng-2024.txt
 	@/usr/bin/python3 tests/mdp_interop.py watch $(BUILD)/reportctl
 	@REPORTD_BUILD=$(BUILD) sh tests/systemd.sh

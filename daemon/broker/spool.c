@@ -149,3 +149,16 @@ long spool_count(struct spool *sp, int state)
 {
     return ops(sp)->count(sp, state);
 }
+
+int spool_history_put(struct spool *sp, const char *body_key, unsigned year,
+                      const char *submission_id, const void *report, size_t len, char *err,
+                      size_t errlen)
+{
+    return ops(sp)->history_put(sp, body_key, year, submission_id, report, len, err, errlen);
+}
+
+int spool_history_get(struct spool *sp, const char *body_key, unsigned year, void **report,
+                      size_t *len)
+{
+    return ops(sp)->history_get(sp, body_key, year, report, len);
+}

@@ -119,4 +119,16 @@ uint64_t spool_last_seq(const struct spool *sp);
 /* Count jobs in a state (for tests and status). */
 long spool_count(struct spool *sp, int state);
 
+/* History (issue 13): a body's latest accepted report of a year, a packed
+ * Report, under (body_key — checker_body_key —, year). Put joins the open
+ * batch and replaces what that year held; submission_id (may be NULL) says
+ * where it came from. Returns 0 or -1 with err. */
+int spool_history_put(struct spool *sp, const char *body_key, unsigned year,
+                      const char *submission_id, const void *report, size_t len, char *err,
+                      size_t errlen);
+/* Returns 1 with *report (malloc'd, caller frees) and *len, 0 when the store
+ * holds no report of that body and year, -1 on error. */
+int spool_history_get(struct spool *sp, const char *body_key, unsigned year, void **report,
+                      size_t *len);
+
 #endif

@@ -46,6 +46,11 @@ struct spool_ops {
                   void *arg);
     uint64_t (*last_seq)(const struct spool *sp);
     long (*count)(struct spool *sp, int state);
+    int (*history_put)(struct spool *sp, const char *body_key, unsigned year,
+                       const char *submission_id, const void *report, size_t len, char *err,
+                       size_t errlen);
+    int (*history_get)(struct spool *sp, const char *body_key, unsigned year, void **report,
+                       size_t *len);
 };
 
 /* The SQLite backend (store_sqlite.c). */

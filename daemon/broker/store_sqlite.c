@@ -9,6 +9,9 @@
  *   body(uuid PK, data) — the request of a pending job or a dead letter only:
  *       deleted once the job is done or closed
  *   published(seq INTEGER PRIMARY KEY AUTOINCREMENT, topic, body, at)
+ *   history(body_key, year, report, submission_id, updated_at; PK (body_key, year))
+ *       — each body's latest accepted report of a year (a packed Report), which
+ *       the broker attaches to the body's next-year job (issue 13)
  * AUTOINCREMENT: a committed sequence number is never handed out again. */
 #include "broker/store.h"
 
@@ -27,7 +30,7 @@
 
 enum stmt {
     S_PUT, S_ROWID, S_BODY_PUT, S_BODY_DEL, S_FINISH, S_GET, S_CLOSE, S_ATTEMPT, S_ATTEMPTS, S_BURY,
-    S_RETRY, S_PENDING, S_DEAD, S_DEAD_ONE, S_LOG, S_REPLAY, S_COUNT, S_NSTMT
+    S_RETRY, S_PENDING, S_DEAD, S_DEAD_ONE, S_LOG, S_REPLAY, S_COUNT, S_HPUT, S_HGET, S_NSTMT
 };
 
 static const char *const sql[S_NSTMT] = {
@@ -65,6 +68,9 @@ static const char *const sql[S_NSTMT] = {
     [S_REPLAY] = "SELECT seq, topic, body FROM published WHERE seq >= ?1 AND seq <= ?2"
                  " ORDER BY seq LIMIT ?3",
     [S_COUNT] = "SELECT count(*) FROM job WHERE state = ?1",
+    [S_HPUT] = "INSERT OR REPLACE INTO history(body_key, year, report, submission_id, updated_at)"
+               " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_HGET] = "SELECT report FROM history WHERE body_key = ?1 AND year = ?2",
 };
 
 /* The layout this code writes, as PRAGMA user_version. */
@@ -92,6 +98,14 @@ static const char migrate_0[] =
     " WHERE state IN (0, 2) AND body IS NOT NULL;"
     "ALTER TABLE job DROP COLUMN body;"
     "PRAGMA user_version = 1;";
+
+/* The history of previous years (issue 13), in any layout from 1 on: a table
+ * more, which a reportd without history leaves alone, so no new layout. */
+static const char history_schema[] =
+    "CREATE TABLE IF NOT EXISTS history("
+    " body_key TEXT NOT NULL, year INTEGER NOT NULL, report BLOB NOT NULL,"
+    " submission_id TEXT, updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY(body_key, year)) WITHOUT ROWID;";
 
 struct spool {
     struct spool_base base;     /* first: spool.c reads the ops */
@@ -214,6 +228,11 @@ static struct spool *sq_open(const char *path, char *err, size_t errlen)
     }
     if (layout(sp->db, path, err, errlen) != 0)
         goto fail;
+    if (sqlite3_exec(sp->db, history_schema, NULL, NULL, &msg) != SQLITE_OK) {
+        errf(err, errlen, "spool: %s: history table: %s", path, msg ? msg : "schema");
+        sqlite3_free(msg);
+        goto fail;
+    }
     for (int i = 0; i < S_NSTMT; i++)
         if (sqlite3_prepare_v3(sp->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sp->st[i], NULL)) {
             dberr(sp, err, errlen, sql[i]);
@@ -684,6 +703,40 @@ static long sq_count(struct spool *sp, int state)
     return n;
 }
 
+static int sq_history_put(struct spool *sp, const char *body_key, unsigned year,
+                          const char *submission_id, const void *report, size_t len, char *err,
+                          size_t errlen)
+{
+    if (begin(sp, err, errlen))
+        return -1;
+    sqlite3_stmt *q = stmt(sp, S_HPUT);
+    sqlite3_bind_text(q, 1, body_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, year);
+    sqlite3_bind_blob(q, 3, report ? report : "", (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, submission_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, now());
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : dberr(sp, err, errlen, "history put");
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_history_get(struct spool *sp, const char *body_key, unsigned year, void **report,
+                          size_t *len)
+{
+    sqlite3_stmt *q = stmt(sp, S_HGET);
+    sqlite3_bind_text(q, 1, body_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, year);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_bytes(q, 0);
+        *report = xmalloc(*len ? *len : 1);
+        if (*len)
+            memcpy(*report, sqlite3_column_blob(q, 0), *len);
+    }
+    sqlite3_reset(q);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 const struct spool_ops store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -708,4 +761,6 @@ const struct spool_ops store_sqlite = {
     .replay = sq_replay,
     .last_seq = sq_last_seq,
     .count = sq_count,
+    .history_put = sq_history_put,
+    .history_get = sq_history_get,
 };

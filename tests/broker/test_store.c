@@ -2,7 +2,9 @@
  * a second backend keeps the same promises: pending jobs in order of arrival
  * (spool.window reads them in slices), what a reopened store still holds (each
  * job, reply, dead letter with its body, sequence number), replay's limit and
- * early stop, the batch counter, and a backend name that does not exist. */
+ * early stop, the batch counter, each body's history by year (replaced, kept
+ * over a reopen, unseen until committed), and a backend name that does not
+ * exist. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -211,6 +213,67 @@ static void test_store_closed_job_keeps_its_tombstone(void **state)
     assert_int_equal(spool_get(f->sp, u, NULL, NULL), SPOOL_CLOSED);
 }
 
+/* History: a year's report under (body key, year), replaced by the next put of
+ * the same year, other years and bodies apart,
+ * and there after a close and reopen. */
+static void test_store_history_put_get_replace_reopen(void **state)
+{
+    struct fixture *f = *state;
+    const char *key = "350128 平潭综合实验区管委会";
+    void *got = NULL;
+    size_t len = 0;
+    assert_int_equal(spool_history_get(f->sp, key, 2023, &got, &len), 0);
+    assert_null(got);
+    assert_int_equal(spool_history_put(f->sp, key, 2023, "sub-1", "R2023a", 6, NULL, 0), 0);
+    assert_int_equal(spool_uncommitted(f->sp), 1);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(spool_history_put(f->sp, key, 2023, "sub-2", "R2023bb", 7, NULL, 0), 0);
+    assert_int_equal(spool_history_put(f->sp, key, 2024, "sub-3", "R2024", 5, NULL, 0), 0);
+    assert_int_equal(spool_history_put(f->sp, "320813 洪泽区人民政府", 2023, NULL, "H", 1, NULL,
+                                       0), 0);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(reopen(f), 0);
+    assert_int_equal(spool_history_get(f->sp, key, 2023, &got, &len), 1);
+    assert_int_equal(len, 7);
+    assert_memory_equal(got, "R2023bb", 7);
+    free(got);
+    assert_int_equal(spool_history_get(f->sp, key, 2024, &got, &len), 1);
+    assert_int_equal(len, 5);
+    assert_memory_equal(got, "R2024", 5);
+    free(got);
+    assert_int_equal(spool_history_get(f->sp, "320813 洪泽区人民政府", 2023, &got, &len), 1);
+    assert_int_equal(len, 1);
+    assert_memory_equal(got, "H", 1);
+    free(got);
+    got = NULL;
+    assert_int_equal(spool_history_get(f->sp, key, 2022, &got, &len), 0);
+    assert_int_equal(spool_history_get(f->sp, "350128 平潭", 2023, &got, &len), 0);
+    assert_null(got);
+}
+
+/* What was put is not seen by another connection until it is committed: a
+ * crash before the commit loses it, the year keeps what it held. */
+static void test_store_history_uncommitted_is_not_seen(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(spool_history_put(f->sp, "k", 2023, NULL, "old", 3, NULL, 0), 0);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(spool_history_put(f->sp, "k", 2023, NULL, "new", 3, NULL, 0), 0);
+    struct spool *other = spool_open_backend(backend, f->path, err, sizeof err);
+    assert_non_null(other);
+    void *got = NULL;
+    size_t len = 0;
+    assert_int_equal(spool_history_get(other, "k", 2023, &got, &len), 1);
+    assert_memory_equal(got, "old", 3);
+    free(got);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(spool_history_get(other, "k", 2023, &got, &len), 1);
+    assert_memory_equal(got, "new", 3);
+    free(got);
+    spool_close(&other);
+}
+
 static void test_store_unknown_backend_is_named(void **state)
 {
     (void)state;
@@ -227,6 +290,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_replay_limit_range_and_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_closed_job_keeps_its_tombstone, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_history_put_get_replace_reopen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_history_uncommitted_is_not_seen, setup,
                                         teardown),
         cmocka_unit_test(test_store_unknown_backend_is_named),
     };

@@ -70,8 +70,11 @@ struct replay_credit {          /* a client that got reportd.replay bytes in thi
     uint64_t spent;
 };
 
+struct checker;
+
 struct broker {
     const struct config *cfg;
+    struct checker *checker;    /* for checker_body_key (history.c); NULL: no history */
     void *router;
     struct spool *sp;
     struct publisher *pub;

@@ -23,6 +23,7 @@
 #include "report.pb-c.h"
 #include "wire/mdp.h"
 #include "wire/titanic_id.h"
+#include "broker/history.h"
 #include "broker/roster.h"
 #include "broker/spool.h"
 
@@ -60,6 +61,7 @@ static struct job *new_job(struct broker *b, const char *uuid, const char *submi
         }
     }
     j->service = s->name;
+    history_attach(b, j);
     return j;
 }
 

@@ -407,6 +407,21 @@ static struct report *previous_of(const struct checker *c, const Reportd__Previo
     return prev;
 }
 
+/* r as a protobuf Report living in arena a (Result.report, asked for by
+ * Submission.want_report); NULL when it packs to more than CHECK_MAX_PREVIOUS,
+ * the most a broker would attach as a previous year. */
+static Reportd__Report *report_in(const struct report *r, struct arena *a)
+{
+    size_t n;
+    uint8_t *bytes = reportpb_write(r, &n);
+    char why[200];
+    Reportd__Report *m = n > CHECK_MAX_PREVIOUS ? NULL
+        : (Reportd__Report *)pbguard_unpack_in(&reportd__report__descriptor, bytes, n,
+                                                PBGUARD_BUDGET(n), a, why, sizeof why);
+    free(bytes);
+    return m;
+}
+
 /* checker_run into arena a; borrow: sub lives in a. */
 static Reportd__Result *run(const struct checker *c, const Reportd__Submission *sub, struct arena *a,
                             int borrow)
@@ -452,6 +467,8 @@ static Reportd__Result *run(const struct checker *c, const Reportd__Submission *
         meta.previous_unusable = prev ? NULL : why;
     }
     Reportd__Result *res = check_report(c, r, &meta, a, borrow);
+    if (sub->has_want_report && sub->want_report)
+        res->report = report_in(r, a);
     report_destroy(&r);
     report_destroy(&prev);
     res->processing_us = (uint64_t)(util_now_us() - t0);

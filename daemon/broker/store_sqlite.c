@@ -11,7 +11,8 @@
  *   published(seq INTEGER PRIMARY KEY AUTOINCREMENT, topic, body, at)
  *   history(body_key, year, report, submission_id, updated_at; PK (body_key, year))
  *       — each body's latest accepted report of a year (a packed Report), which
- *       the broker attaches to the body's next-year job (issue 13)
+ *       the broker attaches to the body's next-year job (issue 13); created
+ *       when missing, in any layout (a table more: no new layout)
  * AUTOINCREMENT: a committed sequence number is never handed out again. */
 #include "broker/store.h"
 

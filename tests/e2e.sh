@@ -9,6 +9,7 @@
 #   4. an alert.43. subscriber gets the 湘乡 alert and nothing else
 #   5. interop (Python client and broker from the specs) and bad input
 #   6. the embedded default with $STATE_DIRECTORY; --check-config exit codes
+#   7. the history of previous years (issue 13) survives the daemon's kill -9
 set -u
 BUILD=${REPORTD_BUILD:-build}
 REPORTD=$BUILD/reportd
@@ -163,6 +164,42 @@ printf 'spool:\n  batch_max: -1\n' > "$T/bad.yaml"
 "$REPORTD" --check-config "$T/bad.yaml" 2>/dev/null
 [ $? -eq 78 ] || fail "6: a bad config does not exit 78"
 say "6: embedded default with \$STATE_DIRECTORY (a PDF, a truncated PDF, the PDF again, the HTML page: WARN REJECTED WARN WARN), check-config OK / 78"
+# 7. the history of previous years across a kill -9 ----------------------------------
+# 平潭 2024 first (no year_on_year), 2023, 2024 again (deltas against 2023, no
+# cross-year finding: carry-over holds); the daemon kill -9'd and restarted on
+# the same spool; 2024 once more still gets them
+sub7() {   # sub7 ID YEAR
+    "$CTL" submit --fail-on none --broker "$BROKER" --name 平潭综合实验区管委会 --year "$2" \
+        --id "$1" "$SR/pingtan-$2.page.txt" >> "$T/hist.out" 2>>"$T/submit.log" || fail "7: submit $1"
+}
+yoy7() {   # yoy7 WATCH_OUT ID: 1 when its Result has year_on_year, 0 when not
+    wait_for 30 at_least "$1" "\"submission_id\":\"$2\"" 1 || fail "7: no Result for $2 seen"
+    grep "\"submission_id\":\"$2\"" "$1" | grep -c '"year_on_year"'
+}
+watch_bg "$T/watch7.out"
+sub7 00000000-0000-4000-8000-000000072024 2024
+sub7 00000000-0000-4000-8000-000000072023 2023
+sub7 00000000-0000-4000-8000-000000172024 2024
+[ "$(yoy7 "$T/watch7.out" 00000000-0000-4000-8000-000000072024)" = 0 ] || fail "7: 2024 first has year_on_year"
+[ "$(yoy7 "$T/watch7.out" 00000000-0000-4000-8000-000000072023)" = 0 ] || fail "7: 2023 has year_on_year"
+[ "$(yoy7 "$T/watch7.out" 00000000-0000-4000-8000-000000172024)" = 1 ] ||
+    fail "7: 2024 after 2023 has no year_on_year"
+grep '"submission_id":"00000000-0000-4000-8000-000000172024"' "$T/watch7.out" |
+    grep -q 'R-S3-PREV-CARRY\|R-S2-CONTINUITY\|R-DUP-PREV\|R-YOY-JUMP\|R-PREV-PARTIAL' &&
+    fail "7: a cross-year finding for 平潭 2024"
+grep '"submission_id":"00000000-0000-4000-8000-000000172024"' "$T/watch7.out" |
+    grep -q '"previous_year":2023,"received":137' || fail "7: the deltas are not against 2023"
+kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+STATE_DIRECTORY="$T/state" "$REPORTD" -c "$T/c6.yaml" 2>>"$T/embedded.log" &
+BROKER_PID=$!
+watch_bg "$T/watch7b.out"
+sub7 00000000-0000-4000-8000-000000272024 2024
+[ "$(yoy7 "$T/watch7b.out" 00000000-0000-4000-8000-000000272024)" = 1 ] ||
+    fail "7: the history did not survive kill -9"
+H7="select group_concat(year) from (select year from history where body_key like '% 平潭%' order by year)"
+[ "$(sql "$T/state/spool.db" "$H7")" = "2023,2024" ] ||
+    fail "7: 平潭's history holds years $(sql "$T/state/spool.db" "$H7"), not 2023,2024"
+say "7: 平潭 2024 first: no year_on_year; 2023; 2024 again: against 2023 (+137 received), no cross-year finding; after kill -9 and restart: still; 平潭's history: 2023, 2024"
 # stop everything gracefully, so leak checkers in sanitizer builds get to report
 touch "$T/stop"
 kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null; BROKER_PID=

@@ -257,8 +257,16 @@ static int wait_all(struct client *c, struct item *items, size_t n, const struct
     int fails = 0;
     for (;;) {
         long pending = poll_round(c, items, n, o->timeout_ms);
-        if (pending == 0)
-            return 0;
+        if (pending == 0) {
+            /* done only when every acknowledged item has its Result or its
+             * refusal: one still waiting (its answer given to another) is
+             * asked again next round */
+            size_t waiting = 0;
+            for (size_t i = 0; i < n; i++)
+                waiting += items[i].state == ITEM_ACKED;
+            if (waiting == 0)
+                return 0;
+        }
         if (pending < 0) {
             if (++fails > o->tries)
                 return -1;
@@ -388,13 +396,15 @@ static void report(const struct item *items, size_t n)
 }
 
 /* The exit code once every item is settled: 65 refused or dead-lettered,
- * else 1 when a Result's status is at or above --fail-on, else 0. */
-static int outcome(const struct item *items, size_t n, int fail_on)
+ * 75 accepted but its Result not fetched (when waiting), else 1 when a Result's status is at or above --fail-on, else 0. */
+static int outcome(const struct item *items, size_t n, int fail_on, int waited)
 {
     int rc = CTL_EX_OK;
     for (size_t i = 0; i < n; i++) {
         if (items[i].state == ITEM_FAILED)
             return CTL_EX_DATAERR;
+        if (waited && items[i].state == ITEM_ACKED)   /* accepted, Result not fetched */
+            return CTL_EX_TEMPFAIL;
         if (items[i].state == ITEM_DONE && items[i].status >= fail_on)
             rc = CTL_EX_FINDINGS;
     }
@@ -445,7 +455,7 @@ int ctl_submit(int argc, char **argv)
     if (rc != CTL_EX_NOINPUT)
         report(items, n);
     if (rc == 0)
-        rc = outcome(items, n, o.fail_on);
+        rc = outcome(items, n, o.fail_on, o.wait && !o.plain);
     for (size_t i = 0; i < n; i++) {
         free(items[i].bytes);
         free(items[i].note);

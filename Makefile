@@ -110,6 +110,7 @@ run: all
 # Tests run from the project root; they read ../shared/reports in place.
 check: all $(BUILD)/reportd-test $(TEST_BIN)
 	@sh scripts/check-layers.sh
+	@sh scripts/check-tour.sh
 	@REPORTD_BUILD=$(BUILD) sh scripts/check-seams.sh
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; REPORTD_BUILD=$(BUILD) $$t; done
 	@REPORTD_BUILD=$(BUILD) sh tests/cli.sh
@@ -126,6 +127,7 @@ check: all $(BUILD)/reportd-test $(TEST_BIN)
 
 memcheck: all $(BUILD)/reportd-test $(TEST_BIN)
 	@sh scripts/check-layers.sh
+	@sh scripts/check-tour.sh
 	@set -e; for t in $(TEST_BIN); do echo "== valgrind $$t"; \
 	  REPORTD_BUILD=$(BUILD) valgrind -q --error-exitcode=1 --leak-check=full \
 	    --errors-for-leak-kinds=definite,indirect $$t; done

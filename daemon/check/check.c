@@ -280,11 +280,19 @@ static void read_info(struct arena *a, const struct report *r, Reportd__Enrichme
     }
 }
 
+/* A whole government (本级政府, due 31 March) is named "…人民政府", or by its
+ * division alone: 平潭综合实验区, 淮安市, 沭阳县 — a name that ends in a
+ * division's suffix, where a department's ends in 局, 委员会, 办公室, 中心…. */
 static int is_government(const char *name)
 {
-    static const char suffix[] = "人民政府";
-    size_t n = name ? strlen(name) : 0, k = sizeof suffix - 1;
-    return n >= k && !strcmp(name + n - k, suffix);
+    static const char *const suffixes[] = {"人民政府", "省", "市", "县", "区", "旗", "州", "盟"};
+    size_t n = name ? strlen(name) : 0;
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n > k && !strcmp(name + n - k, suffixes[i]))
+            return 1;
+    }
+    return 0;
 }
 
 /* With an arena the strings are borrowed (they live at least as long as

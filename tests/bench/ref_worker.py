@@ -236,7 +236,7 @@ class Checker:
         body = sub.body
         name = body.name
         gov = 1 if body.kind == pb.BODY_GOVERNMENT else 0 if body.kind == pb.BODY_DEPARTMENT else \
-            (1 if name.endswith("人民政府") else 0)
+            (1 if any(name.endswith(s) and len(name) > len(s) for s in ("人民政府", "省", "市", "县", "区", "旗", "州", "盟")) else 0)
         year = sub.year
         out = []
         self.check(lay, sections, tables, year, gov, sub.submitted_at, out)

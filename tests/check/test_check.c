@@ -146,6 +146,33 @@ static void test_check_envelope_defaults_from_the_report(void **state)
     checker_destroy(&c);
 }
 
+/* The kind of body from its name: a division's own name (平潭综合实验区, a
+ * special zone's whole government) is due 31 March like …人民政府; a
+ * department (…局) 31 January. */
+static void test_check_kind_from_the_name(void **state)
+{
+    (void)state;
+    struct checker *c = tu_checker();
+    struct sub x;
+    sub_document(&x, SHARED_REPORTS "pingtan-2023.page.txt", REPORTD__DOCUMENT_FORM__FORM_UNKNOWN, 0);
+    x.s.has_year = 0;                                       /* the year from the title */
+    Reportd__Result *res = checker_run(c, &x.s);
+    assert_string_equal(res->body->name, "平潭综合实验区");
+    assert_int_equal(res->body->kind, REPORTD__BODY_KIND__BODY_GOVERNMENT);
+    assert_string_equal(res->enrichment->deadline, "2024-03-31");
+    checker_result_free(res);
+    sub_free(&x);
+    sub_document(&x, SHARED_REPORTS "shuyang-fgj-2023.html", REPORTD__DOCUMENT_FORM__FORM_UNKNOWN, 0);
+    x.s.has_year = 0;
+    res = checker_run(c, &x.s);
+    assert_string_equal(res->body->name, "沭阳县发展和改革局");
+    assert_int_equal(res->body->kind, REPORTD__BODY_KIND__BODY_DEPARTMENT);
+    assert_string_equal(res->enrichment->deadline, "2024-01-31");
+    checker_result_free(res);
+    sub_free(&x);
+    checker_destroy(&c);
+}
+
 /* The same report as a document and as a structured Report: the same Result. */
 static void test_check_structured_report_same_result(void **state)
 {
@@ -348,6 +375,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_document_to_result),
         cmocka_unit_test(test_check_envelope_defaults_from_the_report),
+        cmocka_unit_test(test_check_kind_from_the_name),
         cmocka_unit_test(test_check_structured_report_same_result),
         cmocka_unit_test(test_check_rejected_reasons),
         cmocka_unit_test(test_check_rejected_bare),

@@ -162,3 +162,19 @@ int spool_history_get(struct spool *sp, const char *body_key, unsigned year, voi
 {
     return ops(sp)->history_get(sp, body_key, year, report, len);
 }
+
+long spool_prune(struct spool *sp, int64_t now, const struct spool_retention *rules,
+                 size_t max_rows, char *err, size_t errlen)
+{
+    return ops(sp)->prune(sp, now, rules, max_rows, err, errlen);
+}
+
+uint64_t spool_first_seq(struct spool *sp)
+{
+    return ops(sp)->first_seq(sp);
+}
+
+int64_t spool_oldest(struct spool *sp, enum spool_kind kind)
+{
+    return ops(sp)->oldest(sp, kind);
+}

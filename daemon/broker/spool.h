@@ -131,4 +131,28 @@ int spool_history_put(struct spool *sp, const char *body_key, unsigned year,
 int spool_history_get(struct spool *sp, const char *body_key, unsigned year, void **report,
                       size_t *len);
 
+/* Retention (issue 10): how long what is over stays; 0 keeps it forever.
+ * closed_days: done and closed Titanic jobs (their Result, their tombstone)
+ * since their last change; published_days: the publication log, from the
+ * oldest on (never a publication a done job's Result still lives in);
+ * dead_days: dead letters since buried; history_years: the history of
+ * previous years, by report year. A pending job is never removed. */
+struct spool_retention {
+    unsigned closed_days, published_days, dead_days, history_years;
+};
+/* Remove at most max_rows of what the rules let go, as of now (Unix
+ * seconds), joining the open batch. Returns the rows removed (0: nothing
+ * more to do now), or -1 with err. Small steps: call it again later. */
+long spool_prune(struct spool *sp, int64_t now, const struct spool_retention *rules,
+                 size_t max_rows, char *err, size_t errlen);
+/* The lowest committed sequence number still in the publication log (0:
+ * none): what is below it and not above spool_last_seq was removed. */
+uint64_t spool_first_seq(struct spool *sp);
+/* What spool_oldest tells about. */
+enum spool_kind { SPOOL_KIND_JOB, SPOOL_KIND_PUBLISHED, SPOOL_KIND_DEAD, SPOOL_KIND_HISTORY };
+/* The Unix time of the oldest retained item of a kind (jobs: done or closed,
+ * by last change; history: by when it was stored), 0 when there is none, -1
+ * on error. */
+int64_t spool_oldest(struct spool *sp, enum spool_kind kind);
+
 #endif

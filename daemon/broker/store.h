@@ -51,6 +51,10 @@ struct spool_ops {
                        size_t errlen);
     int (*history_get)(struct spool *sp, const char *body_key, unsigned year, void **report,
                        size_t *len);
+    long (*prune)(struct spool *sp, int64_t now, const struct spool_retention *rules,
+                  size_t max_rows, char *err, size_t errlen);
+    uint64_t (*first_seq)(struct spool *sp);
+    int64_t (*oldest)(struct spool *sp, enum spool_kind kind);
 };
 
 /* The SQLite backend (store_sqlite.c). */

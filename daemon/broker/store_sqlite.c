@@ -32,7 +32,8 @@
 enum stmt {
     S_PUT, S_ROWID, S_BODY_PUT, S_BODY_DEL, S_FINISH, S_GET, S_CLOSE, S_ATTEMPT, S_ATTEMPTS, S_BURY,
     S_RETRY, S_PENDING, S_DEAD, S_DEAD_ONE, S_LOG, S_REPLAY, S_COUNT, S_HPUT, S_HGET, S_SAVE,
-    S_RELEASE, S_UNDO, S_NSTMT
+    S_RELEASE, S_UNDO, S_PRUNE_JOBS, S_PRUNE_DEAD_BODY, S_PRUNE_DEAD, S_PRUNE_PUB_SCAN,
+    S_PRUNE_PUB, S_PRUNE_HISTORY, S_FIRST_SEQ, S_NSTMT
 };
 
 static const char *const sql[S_NSTMT] = {
@@ -76,6 +77,21 @@ static const char *const sql[S_NSTMT] = {
     [S_SAVE] = "SAVEPOINT job_body",
     [S_RELEASE] = "RELEASE job_body",
     [S_UNDO] = "ROLLBACK TO job_body",
+    /* retention: a pending job (state 0) is never among them */
+    [S_PRUNE_JOBS] = "DELETE FROM job WHERE rowid IN (SELECT rowid FROM job"
+                     " WHERE state IN (1, 3) AND updated_at < ?1 ORDER BY rowid LIMIT ?2)",
+    [S_PRUNE_DEAD_BODY] = "DELETE FROM body WHERE uuid IN (SELECT uuid FROM job"
+                          " WHERE state = 2 AND updated_at < ?1 ORDER BY rowid LIMIT ?2)",
+    [S_PRUNE_DEAD] = "DELETE FROM job WHERE rowid IN (SELECT rowid FROM job"
+                     " WHERE state = 2 AND updated_at < ?1 ORDER BY rowid LIMIT ?2)",
+    /* the log is cut from its start only, and never at or past the
+     * publication a done job's Result lives in */
+    [S_PRUNE_PUB_SCAN] = "SELECT seq, at, (SELECT min(reply_seq) FROM job WHERE state = 1)"
+                         " FROM published ORDER BY seq LIMIT ?1",
+    [S_PRUNE_PUB] = "DELETE FROM published WHERE seq <= ?1",
+    [S_PRUNE_HISTORY] = "DELETE FROM history WHERE (body_key, year) IN (SELECT body_key, year"
+                        " FROM history WHERE year < ?1 LIMIT ?2)",
+    [S_FIRST_SEQ] = "SELECT seq FROM published ORDER BY seq LIMIT 1",
 };
 
 /* The layout this code writes, as PRAGMA user_version. */
@@ -110,7 +126,9 @@ static const char history_schema[] =
     "CREATE TABLE IF NOT EXISTS history("
     " body_key TEXT NOT NULL, year INTEGER NOT NULL, report BLOB NOT NULL,"
     " submission_id TEXT, updated_at INTEGER NOT NULL,"
-    " PRIMARY KEY(body_key, year)) WITHOUT ROWID;";
+    " PRIMARY KEY(body_key, year)) WITHOUT ROWID;"
+    /* retention finds the oldest Result living in the log without a scan */
+    "CREATE INDEX IF NOT EXISTS job_reply_seq ON job(reply_seq) WHERE state = 1;";
 
 struct spool {
     struct spool_base base;     /* first: spool.c reads the ops */
@@ -743,6 +761,105 @@ static int sq_history_get(struct spool *sp, const char *body_key, unsigned year,
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Run a prune statement with (cutoff, limit); returns rows deleted or -1. */
+static long prune_step(struct spool *sp, enum stmt s, int64_t cutoff, int64_t limit)
+{
+    sqlite3_stmt *q = stmt(sp, s);
+    sqlite3_bind_int64(q, 1, cutoff);
+    sqlite3_bind_int64(q, 2, limit);
+    if (step_done(q) != 0)
+        return -1;
+    return (long)sqlite3_changes(sp->db);
+}
+
+/* The highest seq the log may lose now: the rows from its start that are
+ * older than cutoff and below every done job's publication (at most limit
+ * looked at). 0: none. */
+static int64_t prune_pub_upto(struct spool *sp, int64_t cutoff, int64_t limit)
+{
+    sqlite3_stmt *q = stmt(sp, S_PRUNE_PUB_SCAN);
+    sqlite3_bind_int64(q, 1, limit);
+    int64_t upto = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(q, 0);
+        if (sqlite3_column_int64(q, 1) >= cutoff ||
+            (sqlite3_column_type(q, 2) != SQLITE_NULL && seq >= sqlite3_column_int64(q, 2)))
+            break;
+        upto = seq;
+    }
+    sqlite3_reset(q);
+    return upto;
+}
+
+static long sq_prune(struct spool *sp, int64_t at, const struct spool_retention *rules,
+                     size_t max_rows, char *err, size_t errlen)
+{
+    const int64_t day = 86400;
+    long done = 0, n = 0;
+    if (max_rows == 0)
+        return 0;
+    if (begin(sp, err, errlen))
+        return -1;
+    if (rules->closed_days) {
+        n = prune_step(sp, S_PRUNE_JOBS, at - (int64_t)rules->closed_days * day,
+                       (int64_t)max_rows);
+        if (n < 0)
+            return dberr(sp, err, errlen, "prune jobs");
+        done += n;
+    }
+    if (rules->dead_days && (size_t)done < max_rows) {
+        int64_t cut = at - (int64_t)rules->dead_days * day;
+        if (prune_step(sp, S_PRUNE_DEAD_BODY, cut, (int64_t)max_rows - done) < 0 ||
+            (n = prune_step(sp, S_PRUNE_DEAD, cut, (int64_t)max_rows - done)) < 0)
+            return dberr(sp, err, errlen, "prune dead letters");
+        done += n;
+    }
+    if (rules->published_days && (size_t)done < max_rows) {
+        int64_t upto = prune_pub_upto(sp, at - (int64_t)rules->published_days * day,
+                                      (int64_t)max_rows - done);
+        if (upto > 0) {
+            sqlite3_stmt *q = stmt(sp, S_PRUNE_PUB);
+            sqlite3_bind_int64(q, 1, upto);
+            if (step_done(q) != 0)
+                return dberr(sp, err, errlen, "prune publications");
+            done += sqlite3_changes(sp->db);
+        }
+    }
+    if (rules->history_years && (size_t)done < max_rows) {
+        time_t t = (time_t)at;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        int64_t keep_from = (int64_t)tm.tm_year + 1900 - rules->history_years;
+        n = prune_step(sp, S_PRUNE_HISTORY, keep_from, (int64_t)max_rows - done);
+        if (n < 0)
+            return dberr(sp, err, errlen, "prune history");
+        done += n;
+    }
+    return done;
+}
+
+static uint64_t sq_first_seq(struct spool *sp)
+{
+    sqlite3_stmt *q = stmt(sp, S_FIRST_SEQ);
+    uint64_t seq = sqlite3_step(q) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+    sqlite3_reset(q);
+    return seq;
+}
+
+static int64_t sq_oldest(struct spool *sp, enum spool_kind kind)
+{
+    static const char *const q[] = {
+        [SPOOL_KIND_JOB] = "SELECT coalesce(min(updated_at), 0) FROM job WHERE state IN (1, 3)",
+        [SPOOL_KIND_PUBLISHED] = "SELECT coalesce((SELECT at FROM published ORDER BY seq"
+                                 " LIMIT 1), 0)",
+        [SPOOL_KIND_DEAD] = "SELECT coalesce(min(updated_at), 0) FROM job WHERE state = 2",
+        [SPOOL_KIND_HISTORY] = "SELECT coalesce(min(updated_at), 0) FROM history",
+    };
+    if ((unsigned)kind >= sizeof q / sizeof q[0])
+        return -1;
+    return query_int(sp->db, q[kind]);
+}
+
 const struct spool_ops store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -769,4 +886,7 @@ const struct spool_ops store_sqlite = {
     .count = sq_count,
     .history_put = sq_history_put,
     .history_get = sq_history_get,
+    .prune = sq_prune,
+    .first_seq = sq_first_seq,
+    .oldest = sq_oldest,
 };

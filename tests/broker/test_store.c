@@ -3,7 +3,9 @@
  * (spool.window reads them in slices), what a reopened store still holds (each
  * job, reply, dead letter with its body, sequence number), replay's limit and
  * early stop, the batch counter, each body's history by year (replaced, kept
- * over a reopen, unseen until committed), and a backend name that does not
+ * over a reopen, unseen until committed), retention (by age as of a made-up
+ * now, bounded rows a call, never a pending job, dead letters only by their
+ * own rule, never a done job's publication), and a backend name that does not
  * exist. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker/spool.h"
@@ -274,6 +277,103 @@ static void test_store_history_uncommitted_is_not_seen(void **state)
     spool_close(&other);
 }
 
+/* Retention by age, as of a made-up now: a day short of the rule keeps
+ * everything; past it, done and closed jobs go, at most max_rows a call;
+ * pending jobs never; dead letters only with a dead_days rule; the log from
+ * its start, but never a publication a done job's Result lives in; history by
+ * report year. */
+static void test_store_prune_by_age_bounded_never_pending(void **state)
+{
+    struct fixture *f = *state;
+    char u[33], err[256] = "";
+    int64_t t0 = (int64_t)time(NULL);
+    for (int i = 1; i <= 6; i++) {          /* 1-3 closed, 4 done by seq 5, 5 pending, 6 dead */
+        uuid(u, i);
+        assert_int_equal(spool_put(f->sp, u, "s", "report.check", "b", 1, NULL, 0), 1);
+    }
+    for (int i = 1; i <= 5; i++)
+        assert_int_equal(spool_log(f->sp, "result.1", "x", 1, NULL, 0), (uint64_t)i);
+    for (int i = 1; i <= 3; i++) {
+        uuid(u, i);
+        assert_int_equal(spool_finish(f->sp, u, 0, NULL, 0, (uint64_t)i, NULL, 0), 1);
+        assert_int_equal(spool_close_job(f->sp, u, NULL, 0), 0);
+    }
+    uuid(u, 4);
+    assert_int_equal(spool_finish(f->sp, u, 0, NULL, 0, 5, NULL, 0), 1);
+    uuid(u, 6);
+    assert_int_equal(spool_bury(f->sp, u, "worker died", NULL, 0), 0);
+    assert_int_equal(spool_history_put(f->sp, "k", 2015, "s", "R", 1, NULL, 0), 0);
+    assert_int_equal(spool_history_put(f->sp, "k", 2100, "s", "R", 1, NULL, 0), 0);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(spool_first_seq(f->sp), 1);
+    assert_true(spool_oldest(f->sp, SPOOL_KIND_JOB) >= t0);
+    assert_true(spool_oldest(f->sp, SPOOL_KIND_PUBLISHED) >= t0);
+
+    struct spool_retention keep = {.closed_days = 30, .published_days = 30};
+    /* 29 days on: nothing is old enough */
+    assert_int_equal(spool_prune(f->sp, t0 + 29 * 86400, &keep, 100, err, sizeof err), 0);
+    /* 31 days on, two rows a call: 2 of the 4 finished jobs, then 2 more */
+    int64_t later = t0 + 31 * 86400;
+    assert_int_equal(spool_prune(f->sp, later, &keep, 2, err, sizeof err), 2);
+    assert_int_equal(spool_count(f->sp, SPOOL_CLOSED), 1);
+    assert_int_equal(spool_count(f->sp, SPOOL_DONE), 1);
+    assert_int_equal(spool_prune(f->sp, later, &keep, 2, err, sizeof err), 2);
+    assert_int_equal(spool_count(f->sp, SPOOL_CLOSED), 0);
+    assert_int_equal(spool_count(f->sp, SPOOL_DONE), 0);
+    /* the done job is gone, so all 5 publications may go: 2 a call */
+    assert_int_equal(spool_prune(f->sp, later, &keep, 2, err, sizeof err), 2);
+    assert_int_equal(spool_first_seq(f->sp), 3);
+    assert_int_equal(spool_prune(f->sp, later, &keep, 100, err, sizeof err), 3);
+    assert_int_equal(spool_prune(f->sp, later, &keep, 100, err, sizeof err), 0);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(spool_first_seq(f->sp), 0);
+    assert_int_equal(spool_last_seq(f->sp), 5);
+    /* never pending; the dead letter kept (no dead_days), history kept */
+    assert_int_equal(spool_count(f->sp, SPOOL_PENDING), 1);
+    uuid(u, 5);
+    assert_int_equal(spool_get(f->sp, u, NULL, NULL), SPOOL_PENDING);
+    assert_int_equal(spool_count(f->sp, SPOOL_DEAD), 1);
+    assert_int_equal(spool_oldest(f->sp, SPOOL_KIND_JOB), 0);
+    /* now dead letters and history too (1 + 2 years), centuries on: pending stays */
+    struct spool_retention all = {.closed_days = 1, .published_days = 1, .dead_days = 1,
+                                  .history_years = 5};
+    int64_t far = t0 + 400LL * 365 * 86400;
+    assert_int_equal(spool_prune(f->sp, far, &all, 100, err, sizeof err), 3);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(reopen(f), 0);
+    assert_int_equal(spool_count(f->sp, SPOOL_DEAD), 0);
+    assert_int_equal(spool_count(f->sp, SPOOL_PENDING), 1);
+    void *rep = NULL;
+    size_t len = 0;
+    assert_int_equal(spool_history_get(f->sp, "k", 2015, &rep, &len), 0);
+    assert_int_equal(spool_history_get(f->sp, "k", 2100, &rep, &len), 0);
+    assert_int_equal(spool_oldest(f->sp, SPOOL_KIND_HISTORY), 0);
+}
+
+/* A done job whose Result lives in the log holds the log from there on. */
+static void test_store_prune_keeps_a_done_jobs_publication(void **state)
+{
+    struct fixture *f = *state;
+    char u[33], err[256] = "";
+    int64_t t0 = (int64_t)time(NULL);
+    uuid(u, 7);
+    assert_int_equal(spool_put(f->sp, u, "s", "report.check", "b", 1, NULL, 0), 1);
+    for (int i = 1; i <= 4; i++)
+        assert_int_equal(spool_log(f->sp, "result.1", "x", 1, NULL, 0), (uint64_t)i);
+    assert_int_equal(spool_finish(f->sp, u, 0, NULL, 0, 3, NULL, 0), 1);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    struct spool_retention pub = {.published_days = 1};
+    assert_int_equal(spool_prune(f->sp, t0 + 2 * 86400, &pub, 100, err, sizeof err), 2);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(spool_first_seq(f->sp), 3);
+    void *reply = NULL;
+    size_t len = 0;
+    assert_int_equal(spool_get(f->sp, u, &reply, &len), SPOOL_DONE);
+    assert_int_equal(len, 1);
+    assert_memory_equal(reply, "x", 1);
+    free(reply);
+}
+
 static void test_store_unknown_backend_is_named(void **state)
 {
     (void)state;
@@ -294,6 +394,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_history_put_get_replace_reopen, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_history_uncommitted_is_not_seen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_prune_by_age_bounded_never_pending, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_prune_keeps_a_done_jobs_publication, setup,
                                         teardown),
         cmocka_unit_test(test_store_unknown_backend_is_named),
     };

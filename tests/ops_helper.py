@@ -27,8 +27,7 @@
   ops_helper.py alerts RULES URL...
       the alerting-rules file: every group and rule well formed (alert, expr,
       labels.severity, annotations.summary), and every metric an expression
-      names is served by one of the /metrics URLs; promtool check rules too
-      when promtool is installed.
+      names is served by one of the /metrics URLs; and promtool check rules.
 """
 import socket
 import sys
@@ -144,14 +143,14 @@ def alerts(path, urls):
                 if m not in served:
                     print("alerts: %s uses %s, which no endpoint serves" % (r["alert"], m))
                     bad += 1
-    if shutil.which("promtool"):
-        p = subprocess.run(["promtool", "check", "rules", path], capture_output=True, text=True)
-        if p.returncode != 0:
-            print("alerts: promtool check rules:", p.stdout, p.stderr)
-            bad += 1
-        how = "promtool check rules and the metric names"
-    else:
-        how = "structure and metric names (promtool is not installed)"
+    if not shutil.which("promtool"):
+        print("alerts: promtool is not installed (Debian's prometheus package; scripts/setup.sh installs it)")
+        return 1
+    p = subprocess.run(["promtool", "check", "rules", path], capture_output=True, text=True)
+    if p.returncode != 0:
+        print("alerts: promtool check rules:", p.stdout, p.stderr)
+        bad += 1
+    how = "promtool check rules and the metric names"
     print("alerts: %d rules (%s): %s" % (len(names), ", ".join(names), how))
     return 1 if bad else 0
 

@@ -117,19 +117,32 @@ static struct series *add_series(struct metrics *m, enum kind k, const char *nam
     return s;
 }
 
-int metrics_counter(struct metrics *m, const char *name, const char *help, const char *label,
-                    const char *const *values, int nvalues)
+/* Counters and gauges: one series, or one per label value. */
+static int add_family(struct metrics *m, enum kind kind, const char *name, const char *help,
+                      const char *label, const char *const *values, int nvalues)
 {
     int n = label ? nvalues : 1;
     if (!valid_name(name) || (label && (!valid_name(label) || nvalues < 1)) || m->n + n > METRICS_MAX)
         return -1;
     int id = m->n;
     for (int i = 0; i < n; i++) {
-        struct series *s = add_series(m, KIND_COUNTER, name, help, i == 0);
+        struct series *s = add_series(m, kind, name, help, i == 0);
         if (label)
             s->labels = label_pair(label, values[i]);
     }
     return id;
+}
+
+int metrics_counter(struct metrics *m, const char *name, const char *help, const char *label,
+                    const char *const *values, int nvalues)
+{
+    return add_family(m, KIND_COUNTER, name, help, label, values, nvalues);
+}
+
+int metrics_gauges(struct metrics *m, const char *name, const char *help, const char *label,
+                   const char *const *values, int nvalues)
+{
+    return add_family(m, KIND_GAUGE, name, help, label, values, nvalues);
 }
 
 int metrics_gauge(struct metrics *m, const char *name, const char *help)

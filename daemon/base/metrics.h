@@ -21,6 +21,9 @@ void metrics_destroy(struct metrics **mp);
 int metrics_counter(struct metrics *m, const char *name, const char *help, const char *label,
                     const char *const *values, int nvalues);
 int metrics_gauge(struct metrics *m, const char *name, const char *help);
+/* Gauges with a label, as metrics_counter's. */
+int metrics_gauges(struct metrics *m, const char *name, const char *help, const char *label,
+                   const char *const *values, int nvalues);
 /* bounds: ascending upper bounds (seconds, say), at most 16; +Inf is implied. */
 int metrics_histogram(struct metrics *m, const char *name, const char *help, const double *bounds,
                       int nbounds);

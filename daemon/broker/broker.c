@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "base/log.h"
@@ -39,6 +40,7 @@
 #define BURST 512               /* messages handled per wake-up before timers run */
 #define HOLD_MS 1000            /* after a failed commit: how long nothing is handed out */
 #define DEFER_MAX 10000         /* messages held while a commit runs; beyond, the ROUTER waits */
+#define RETENTION_ROWS 1000     /* rows retention removes per heartbeat at most */
 
 /* The job's outcome, one info line: who, what, how it went, how long. */
 static void log_outcome(const struct job *j, const char *worker, const Reportd__Result *r)
@@ -643,6 +645,40 @@ static long poll_timeout(const struct broker *b, int64_t now)
     return due <= now ? 0 : (long)(due - now);
 }
 
+/* Retention, between commits, once a heartbeat: at most RETENTION_ROWS rows
+ * removed into the open batch, so the loop is never held for long; the rest
+ * at the next heartbeat. Nothing while the spool is lost or failing. */
+static void retention_tick(struct broker *b)
+{
+    const struct config *c = b->cfg;
+    struct spool_retention rules = {
+        (unsigned)c->retention_closed_days, (unsigned)c->retention_published_days,
+        (unsigned)c->retention_dead_days, (unsigned)c->retention_history_years};
+    if (b->spool_lost || b->spool_failed)
+        return;
+    char err[256];
+    size_t before = spool_uncommitted(b->sp);
+    long n = spool_prune(b->sp, (int64_t)time(NULL), &rules, RETENTION_ROWS, err, sizeof err);
+    if (n < 0)
+        log_msg(LOG_PRI_ERR, "%s", err);
+    else if (n > 0)
+        b->st.pruned += (uint64_t)n;
+    if (before == 0 && spool_uncommitted(b->sp))
+        b->batch_started = util_now_ms();
+    /* the oldest item of each kind (metrics): again after a prune, while a
+     * kind is empty, and once a minute or so */
+    if (n > 0 || ++b->oldest_ticks >= 24) {
+        b->oldest_ticks = 0;
+        for (int k = 0; k < 4; k++)
+            b->st.oldest_at[k] = 0;
+    }
+    for (int k = 0; k < 4; k++)
+        if (!b->st.oldest_at[k]) {
+            int64_t at = spool_oldest(b->sp, (enum spool_kind)k);
+            b->st.oldest_at[k] = at > 0 ? at : 0;
+        }
+}
+
 /* Handle what the ROUTER holds (at most BURST messages), then run the timers. */
 static void serve(struct broker *b, int readable)
 {
@@ -671,6 +707,7 @@ static void serve(struct broker *b, int readable)
         commit_start(b);
     if (!b->committing && now >= b->heartbeat_at) {
         check_spool(b);
+        retention_tick(b);
         roster_tick(b, now);
     }
     if (b->tick && now >= b->tick_at) {

@@ -74,6 +74,8 @@ struct broker_stats {
     uint64_t zap_failed;        /* CURVE handshakes that failed */
     uint64_t alerts_by_province[BROKER_NPROVINCES];   /* telemetry_province_index */
     size_t services;            /* service names known */
+    uint64_t pruned;            /* rows retention removed from the spool */
+    int64_t oldest_at[4];       /* Unix s of the oldest retained item by spool_kind; 0: none */
 };
 void broker_stats(const struct broker *b, struct broker_stats *st);
 

@@ -112,6 +112,7 @@ struct broker {
     int tick_ms;                /* ms */
     int64_t tick_at;            /* ms (monotonic): next tick */
     struct telemetry *tm;       /* latency histograms, or NULL */
+    int oldest_ticks;           /* retention ticks since the oldest items were read */
     struct broker_stats st;
     struct curve_keys keys;     /* the server's CURVE key; off without security.curve */
     struct zap *zap;            /* the ZAP handler thread, with security.curve */

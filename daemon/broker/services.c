@@ -2,6 +2,7 @@
  *   mmi.service NAME            → "200" | "404"; other mmi.* → "501"   (8/MMI)
  *   titanic.request / reply / close                     (9/TSP, titanic.c)
  *   reportd.replay FROM [TO [PREFIX…]] → "200", NEXT, LAST, (topic, seq, body)*
+ *       | "410 …" when FROM..TO reaches what retention removed
  *   reportd.deadletter list | show UUID | retry UUID → "200" JSON [raw] | "404"
  * Every request gets exactly one answer; a malformed one gets a "400" that
  * says what was expected. */
@@ -122,10 +123,27 @@ static void replay(struct broker *b, const struct mdp_msg *m, const struct mdp_p
                                            : "500 replay budget of the broker spent: retry later");
         return;
     }
+    uint64_t last = spool_last_seq(b->sp), first = spool_first_seq(b->sp);
+    /* what retention removed: 1 .. first - 1, or all up to last when none is kept */
+    uint64_t removed = first ? first - 1 : last;
+    if (from <= removed && from <= to) {
+        char why[200];
+        if (first)
+            snprintf(why, sizeof why, "410 sequence %llu and before were removed by retention "
+                     "(spool.retention.published_days %d); the oldest kept is %llu",
+                     (unsigned long long)removed, b->cfg->retention_published_days,
+                     (unsigned long long)first);
+        else
+            snprintf(why, sizeof why, "410 sequence %llu and before were removed by retention "
+                     "(spool.retention.published_days %d); none is kept, the next is %llu",
+                     (unsigned long long)removed, b->cfg->retention_published_days,
+                     (unsigned long long)last + 1);
+        roster_answer_status(b, m, p, why);
+        return;
+    }
     struct mdp_msg *out = mdp_client_answer(m, p, "200");
     struct mdp_msg *items = mdp_msg_new();
     struct replay r = {items, m, p->body + 2, from, 0, (uint64_t)b->cfg->replay_bytes};
-    uint64_t last = spool_last_seq(b->sp);
     if (spool_replay(b->sp, from, to, REPLAY_LIMIT, replay_one, &r) != 0)
         log_msg(LOG_PRI_ERR, "spool: replay failed");
     c->spent += r.bytes;

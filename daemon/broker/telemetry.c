@@ -24,7 +24,10 @@
 
 enum { C_RECEIVED, C_ACCEPTED, C_DUPLICATE, C_REJECTED, C_RESULTS, C_ALERTS, C_DEAD,
        C_REDELIVERED, C_REQUESTS, C_INVALID, G_QUEUE, G_INFLIGHT, G_WORKERS, G_SPOOL,
-       G_SEQ, G_DRAINING, C_SPOOL_FAIL, G_DEAD_WAITING, G_OLDEST, C_ZAP, C_PROVINCE, NIDS };
+       G_SEQ, G_DRAINING, C_SPOOL_FAIL, G_DEAD_WAITING, G_OLDEST, C_ZAP, C_PROVINCE, G_KEPT, C_PRUNED, NIDS };
+
+/* The label of reportd_spool_oldest_seconds, in enum spool_kind's order. */
+static const char *const kinds[] = {"job", "published", "dead", "history"};
 
 /* Province codes (the first two digits of a region code), the label of
  * reportd_alerts_by_province_total; "00": no or an unknown region. */
@@ -105,6 +108,11 @@ static void register_all(struct telemetry *t)
     id[C_PROVINCE] = metrics_counter(m, "reportd_alerts_by_province_total",
         "Alerts raised, by the province code of the body's region (00: unknown).", "province",
         provinces, BROKER_NPROVINCES);
+    id[G_KEPT] = metrics_gauges(m, "reportd_spool_oldest_seconds",
+        "Age of the oldest item the spool keeps, by kind (job: done or closed, since its last "
+        "change; published; dead; history); 0: none.", "kind", kinds, 4);
+    id[C_PRUNED] = metrics_counter(m, "reportd_spool_pruned_total",
+        "Rows retention removed from the spool (spool.retention).", NULL, NULL, 0);
     telemetry_common(m);
     t->hist[TELEMETRY_QUEUE] = metrics_histogram(m, "reportd_queue_wait_seconds",
         "Time from queued to handed to a worker.", bounds, 16);
@@ -220,6 +228,11 @@ void telemetry_update(struct telemetry *t, const struct broker_stats *st, long r
     free(wal);
     metrics_set(m, id[G_SEQ], (int64_t)st->last_seq);
     metrics_set(m, id[G_DRAINING], st->draining);
+    int64_t now = (int64_t)time(NULL);
+    for (int k = 0; k < 4; k++)
+        metrics_set(m, id[G_KEPT] + k,
+                    st->oldest_at[k] && now > st->oldest_at[k] ? now - st->oldest_at[k] : 0);
+    metrics_set(m, id[C_PRUNED], (int64_t)st->pruned);
     metrics_unlock(m);
     __atomic_store_n(&t->spool_ok, st->spool_ok && spool_writable(t), __ATOMIC_RELAXED);
     __atomic_store_n(&t->spool_lost, st->spool_lost, __ATOMIC_RELAXED);

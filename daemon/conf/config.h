@@ -23,6 +23,10 @@ struct config {
     int batch_ms;               /* ms, longest a write waits for its commit */
     int max_attempts;           /* worker deaths before a submission is dead-lettered */
     int window;                 /* pending Titanic jobs in the broker's memory at most */
+    int retention_closed_days;  /* spool.retention.*: 0 keeps forever */
+    int retention_published_days;
+    int retention_dead_days;
+    int retention_history_years;
     unsigned alert_statuses;    /* bit (1 << STATUS_x) raises an Alert */
     long max_message;           /* bytes, ZMQ_MAXMSGSIZE on outside-facing sockets */
     int hwm;                    /* messages, SNDHWM/RCVHWM */

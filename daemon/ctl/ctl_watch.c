@@ -142,7 +142,10 @@ static struct mdp_msg *replay_call(struct watch *w, uint64_t from, uint64_t to)
     struct mdp_msg *r = client_call(w->broker, "reportd.replay", req, 3000, 3, err, sizeof err);
     mdp_msg_destroy(&req);
     if (!r || !mdp_msg_is(r, 0, "200") || r->n < 3) {
-        fprintf(stderr, "reportctl: replay: %s\n", r ? "refused" : err);
+        /* a refusal says why (410: retention removed the range) */
+        char *why = r && r->n ? mdp_msg_strdup(r, 0) : NULL;
+        fprintf(stderr, "reportctl: replay: %s\n", why ? why : r ? "refused" : err);
+        free(why);
         mdp_msg_destroy(&r);
         return NULL;
     }

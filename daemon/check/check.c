@@ -541,11 +541,20 @@ void checker_result_free(Reportd__Result *res)
     }
 }
 
-static Reportd__Finding *finding_copy(const Reportd__Finding *f)
+/* A finding for an Alert: rule, severity, table/row/column ids,
+ * expected/actual and the one-line message (message_zh) — without its cell
+ * lists (every cell with its official labels: most of a finding's bytes) and
+ * without message_en; the Result has them all. A typical Alert (湘乡's, 5
+ * findings) stays under 1 KiB. */
+static Reportd__Finding *finding_brief(const Reportd__Finding *f)
 {
-    size_t n = reportd__finding__get_packed_size(f);
+    Reportd__Finding brief = *f;
+    brief.n_cells = brief.n_missing = 0;
+    brief.cells = brief.missing = NULL;
+    brief.message_en = NULL;
+    size_t n = reportd__finding__get_packed_size(&brief);
     uint8_t *b = xmalloc(n);
-    reportd__finding__pack(f, b);
+    reportd__finding__pack(&brief, b);
     Reportd__Finding *copy = reportd__finding__unpack(NULL, n, b);
     free(b);
     return copy;
@@ -585,7 +594,7 @@ Reportd__Alert *checker_alert(const Reportd__Result *res)
     for (int sev = REPORTD__SEVERITY__SEV_ERROR; sev >= REPORTD__SEVERITY__SEV_NOTICE; sev--)
         for (size_t i = 0; i < res->n_findings && a->n_top_findings < CHECK_ALERT_TOP; i++)
             if ((int)res->findings[i]->severity == sev)
-                a->top_findings[a->n_top_findings++] = finding_copy(res->findings[i]);
+                a->top_findings[a->n_top_findings++] = finding_brief(res->findings[i]);
     return a;
 }
 

@@ -345,7 +345,19 @@ static void test_check_alert_from_result(void **state)
         assert_string_equal(a->top_findings[i]->rule, i < 4 ? "R-S3-ROWSUM" : "R-S3-RESULTSUM");
         assert_string_equal(a->top_findings[i]->row, top_rows[i]);
         assert_string_equal(a->top_findings[i]->message_zh, res->findings[i + 2]->message_zh);
+        assert_string_equal(a->top_findings[i]->expected, res->findings[i + 2]->expected);
+        assert_string_equal(a->top_findings[i]->actual, res->findings[i + 2]->actual);
+        assert_string_equal(a->top_findings[i]->table, res->findings[i + 2]->table);
+        /* the cell lists stay in the Result: the Alert says what is wrong briefly */
+        assert_true(res->findings[i + 2]->n_cells > 0);
+        assert_true(i < 4 || res->findings[i + 2]->n_missing > 0);   /* the column over blanks */
+        assert_int_equal(a->top_findings[i]->n_cells, 0);
+        assert_int_equal(a->top_findings[i]->n_missing, 0);
+        assert_null(a->top_findings[i]->message_en);
     }
+    size_t packed = reportd__alert__get_packed_size(a);
+    if (packed > 1024)
+        fail_msg("湘乡's Alert is %zu bytes packed, more than 1 KiB", packed);
     checker_alert_free(a);
     checker_result_free(res);
 

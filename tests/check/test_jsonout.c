@@ -188,6 +188,13 @@ static void test_jsonout_alert_xiangxiang(void **state)
         assert_string_equal(str(json_array_get(top, i), "severity"), "error");
     assert_string_equal(str(json_array_get(top, 0), "rule"), "R-S3-ROWSUM");
     assert_string_equal(str(json_array_get(top, 0), "row"), "new");
+    assert_string_equal(str(json_array_get(top, 0), "expected"), "6");
+    assert_string_equal(str(json_array_get(top, 0), "actual"), "0");
+    assert_string_equal(str(json_array_get(top, 0), "message_zh"),
+                        "T3「一、本年新收政府信息公开申请数量」行：各分项之和为 6，但合计为 0，二者不相等");
+    /* brief: no English message, no cell lists (the Result has them) */
+    assert_string_equal(str(json_array_get(top, 0), "message_en"), "");
+    assert_null(json_object_get(json_array_get(top, 4), "missing"));
     json_decref(o);
     checker_alert_free(a);
     checker_result_free(res);

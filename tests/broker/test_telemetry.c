@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "httpget.h"
 #include "base/version.h"
 #include "broker/broker.h"
+#include "broker/spool.h"
 #include "broker/telemetry.h"
 
 static char *render(const struct telemetry *t)
@@ -75,6 +77,8 @@ static void test_telemetry_update_maps_every_stat(void **state)
     st.oldest_queued_us = 2999999, st.zap_denied = 6, st.zap_failed = 9;
     st.alerts_by_province[telemetry_province_index("430381")] = 20;
     st.alerts_by_province[telemetry_province_index(NULL)] = 5;
+    st.pruned = 17;
+    st.oldest_at[SPOOL_KIND_DEAD] = (int64_t)time(NULL) - 7200;     /* two hours old */
     telemetry_update(t, &st, 100);
     char *s = render(t);
     static const char *const lines[] = {
@@ -95,6 +99,9 @@ static void test_telemetry_update_maps_every_stat(void **state)
         "\nreportd_alerts_by_province_total{province=\"00\"} 5\n",
         "\nreportd_alerts_by_province_total{province=\"32\"} 0\n",
         "\nreportd_spool_bytes 0\n",                          /* no spool file */
+        "\nreportd_spool_pruned_total 17\n",
+        "\nreportd_spool_oldest_seconds{kind=\"job\"} 0\n",     /* none kept */
+        "\nreportd_spool_oldest_seconds{kind=\"dead\"} 720",     /* 7200 (or 7201: a second on) */
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         has(s, lines[i]);

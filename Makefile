@@ -11,10 +11,10 @@ GIT_VERSION := $(shell git describe --tags --always --dirty --match 'v*' 2>/dev/
 BUILD_VERSION := $(if $(GIT_VERSION),$(VERSION)-g$(patsubst v%,%,$(GIT_VERSION)),$(VERSION))
 
 CC      ?= cc
-PKGS    := libzmq libprotobuf-c yaml-0.1 libcrypto sqlite3 jansson libmicrohttpd libxml-2.0
+PKGS    := libzmq libprotobuf-c yaml-0.1 libcrypto sqlite3 jansson libmicrohttpd libxml-2.0 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-# reportctl needs neither the spool (SQLite) nor the metrics server (microhttpd).
+# reportctl needs neither the spool (SQLite, libpq) nor the metrics server (microhttpd).
 CTL_PKGS := libzmq libprotobuf-c yaml-0.1 libcrypto jansson libxml-2.0
 CTL_LIBS := $(shell pkg-config --libs $(CTL_PKGS)) -lpthread -lm
 
@@ -116,6 +116,8 @@ check: all $(BUILD)/reportd-test $(TEST_BIN)
 	@REPORTD_BUILD=$(BUILD) sh tests/cli.sh
 	@REPORTD_BUILD=$(BUILD) sh tests/man.sh
 	@sh tests/pg.sh
+	@echo "== $(BUILD)/tests/test_store against a PostgreSQL server"; \
+	  REPORTD_BUILD=$(BUILD) sh scripts/pg-test-server.sh run $(BUILD)/tests/test_store
 	@/usr/bin/python3 tests/mdp_interop.py titanic $(BUILD)/reportctl examples/xiangxiang-minzheng-2024.txt
 	@/usr/bin/python3 tests/mdp_interop.py watch $(BUILD)/reportctl
 	@REPORTD_BUILD=$(BUILD) sh tests/systemd.sh

@@ -204,6 +204,24 @@ expect_rc "reportd without its data" 78 $?
 (cd "$tmp/fresh" && REPORTD_DATADIR=$tmp/nodata "$ABS_CTL" check "$ABS_EX") > /dev/null 2>&1
 expect_rc "reportctl check without its data" 78 $?
 
+# 9b. spool.backend postgresql: a password in spool.dsn is refused by
+# --check-config (78, line:column); a server that is not there stops the start
+# with one line (69), nothing half-started.
+mkdir -p "$tmp/pg"
+printf 'spool:\n  backend: postgresql\n  dsn: "host=db dbname=r password=hunter2"\n' > "$tmp/pg/pw.yaml"
+$BIN --check-config "$tmp/pg/pw.yaml" > /dev/null 2> "$tmp/pg/pw.log"
+expect_rc "--check-config, password in spool.dsn" 78 $?
+[ "$(wc -l < "$tmp/pg/pw.log")" -eq 1 ] && grep -q ':3:8: spool.dsn: holds a password; passwords come from spool.dsn_file' "$tmp/pg/pw.log" &&
+    ! grep -q hunter2 "$tmp/pg/pw.log" && ok || bad "password in spool.dsn: $(cat "$tmp/pg/pw.log")"
+printf 'spool:\n  backend: postgresql\n  dsn: "postgresql://r:hunter2@db/r"\n' > "$tmp/pg/uri.yaml"
+$BIN --check-config "$tmp/pg/uri.yaml" > /dev/null 2>&1; expect_rc "--check-config, password in a DSN URI" 78 $?
+printf 'broker:\n  bind: tcp://127.0.0.1:%d\n  publish: tcp://127.0.0.1:%d\nspool:\n  backend: postgresql\n  dsn: "host=%s/none port=1 dbname=r"\n' \
+    $((BASE + 7)) $((BASE + 8)) "$tmp/pg" > "$tmp/pg/down.yaml"
+(cd "$tmp/pg" && "$ABS_BIN" broker -c "$tmp/pg/down.yaml") > /dev/null 2> "$tmp/pg/down.log"
+expect_rc "reportd broker, PostgreSQL not there" 69 $?
+[ "$(wc -l < "$tmp/pg/down.log")" -eq 1 ] && grep -q 'cannot start: spool: postgresql: cannot connect: .*/none/.s.PGSQL.1' "$tmp/pg/down.log" &&
+    [ ! -e "$tmp/pg/var" ] && ok || bad "reportd broker, PostgreSQL not there said: $(cat "$tmp/pg/down.log")"
+
 # 8. Run-together page text (平潭): read by the flat reader, cells reconstructed;
 # one digit altered in a temp copy (the shared file is not changed): REJECTED
 # naming the row, exit 2.

@@ -547,9 +547,9 @@ struct broker *broker_new(void *ctx, const struct config *cfg, const char *const
     b->checker = checker_new(NULL, err, errlen);
     if (!b->checker)
         log_msg(LOG_PRI_WARNING, "broker: no history of previous years: %s", err);
-    char *path = config_spool_file(cfg);
-    b->sp = spool_open(path, err, errlen);
-    free(path);
+    char *where = config_spool_where(cfg, err, errlen);
+    b->sp = where ? spool_open_backend(cfg->spool_backend, where, err, errlen) : NULL;
+    free(where);
     if (!b->sp)
         goto fail;
     long dead = spool_count(b->sp, SPOOL_DEAD);

@@ -8,8 +8,8 @@
 #include "base/util.h"
 #include "broker/store.h"
 
-static const struct spool_ops *const backends[] = {&store_sqlite, NULL};
-const char *const spool_backends[] = {"sqlite", NULL};
+static const struct spool_ops *const backends[] = {&store_sqlite, &store_pg, NULL};
+const char *const spool_backends[] = {"sqlite", "postgresql", NULL};
 
 static const struct spool_ops *ops(const struct spool *sp)
 {
@@ -22,7 +22,7 @@ struct spool *spool_open_backend(const char *backend, const char *where, char *e
     for (size_t i = 0; backends[i]; i++)
         if (strcmp(backends[i]->name, backend) == 0)
             return backends[i]->open(where, err, errlen);
-    errf(err, errlen, "spool: no backend %s (built in: sqlite)", backend);
+    errf(err, errlen, "spool: no backend %s (built in: sqlite, postgresql)", backend);
     return NULL;
 }
 

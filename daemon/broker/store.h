@@ -59,5 +59,7 @@ struct spool_ops {
 
 /* The SQLite backend (store_sqlite.c). */
 extern const struct spool_ops store_sqlite;
+/* The PostgreSQL backend (store_pg.c): where is a libpq connection string. */
+extern const struct spool_ops store_pg;
 
 #endif

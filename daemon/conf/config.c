@@ -26,6 +26,8 @@
 static int check_endpoint(const char *v, char *why, size_t whylen);
 static int check_key_file(const char *v, char *why, size_t whylen);
 static int check_metrics_bind(const char *v, char *why, size_t whylen);
+static int check_dsn(const char *v, char *why, size_t whylen);
+static const char *const backends[] = {"sqlite", "postgresql", NULL};
 static const char *const formats[] = {"text", "json", NULL};
 static const char *const levels[] = {"error", "warning", "notice", "info", "debug", NULL};
 
@@ -52,8 +54,14 @@ static const struct config_key keys[] = {
      .min = 10, .max = 600000, .live = 1, .doc = "ms between MDP heartbeats, both ways"},
     {"heartbeat.liveness", CONFIG_INT, F(liveness), "3", .min = 2, .max = 100, .live = 1,
      .doc = "a peer silent for interval × liveness is dead"},
+    {"spool.backend", CONFIG_STR, F(spool_backend), "sqlite", .choices = backends,
+     .doc = "sqlite (a file, spool.path) or postgresql (a server, spool.dsn)"},
     {"spool.path", CONFIG_STR, F(spool_path), "\"\"",
      .doc = "SQLite file; empty: $STATE_DIRECTORY/spool.db, else ./var/spool.db"},
+    {"spool.dsn", CONFIG_STR, F(spool_dsn), "\"\"", .check = check_dsn,
+     .doc = "postgresql: libpq connection string without a password; empty: libpq's PG* variables"},
+    {"spool.dsn_file", CONFIG_STR, F(spool_dsn_file), "\"\"",
+     .doc = "postgresql: a file whose text is appended to spool.dsn (password=…); a bare name is in $CREDENTIALS_DIRECTORY"},
     {"spool.batch_max", CONFIG_INT, F(batch_max), "256", .min = 1, .max = 100000, .live = 1,
      .doc = "writes per group commit at most"},
     {"spool.batch_ms", CONFIG_INT, F(batch_ms), "2", .min = 0, .max = 10000, .live = 1,
@@ -437,6 +445,24 @@ static int check_key_file(const char *v, char *why, size_t whylen)
     return 0;
 }
 
+/* A connection string in the YAML must not carry the password: that comes
+ * from spool.dsn_file (or libpq's ~/.pgpass / $PGPASSFILE). */
+static int check_dsn(const char *v, char *why, size_t whylen)
+{
+    char *low = xstrdup(v);
+    for (char *p = low; *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    int bad = strstr(low, "password") != NULL ||
+              (strstr(low, "://") && strchr(low, '@') &&
+               strchr(strstr(low, "://") + 3, ':') &&
+               strchr(strstr(low, "://") + 3, ':') < strchr(low, '@'));
+    free(low);
+    if (bad)
+        return errf(why, whylen, "holds a password; passwords come from spool.dsn_file (or "
+                    "systemd LoadCredential=), never from the YAML");
+    return 0;
+}
+
 /* "ADDR:PORT" with an IPv4 address into addr (16 bytes) and port: 0, else -1. */
 /* ADDR:PORT with an IPv4 ADDR, or [ADDR]:PORT with an IPv6 one (addr gets it
  * without brackets). */
@@ -505,6 +531,39 @@ char *config_spool_file(const struct config *c)
     }
     mkdir("var", 0750);
     return xstrdup("var/spool.db");
+}
+
+char *config_spool_where(const struct config *c, char *err, size_t errlen)
+{
+    if (!c->spool_backend || strcmp(c->spool_backend, "postgresql") != 0)
+        return config_spool_file(c);
+    const char *dsn = c->spool_dsn ? c->spool_dsn : "";
+    const char *file = c->spool_dsn_file;
+    if (!file || !*file)
+        return xstrdup(dsn);
+    const char *creds = getenv("CREDENTIALS_DIRECTORY");
+    char *path = strchr(file, '/') || !creds || !*creds ? xstrdup(file)
+                                                        : xasprintf("%s/%s", creds, file);
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        errf(err, errlen, "spool.dsn_file %s: %s", path, strerror(errno));
+        free(path);
+        return NULL;
+    }
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    int big = n == sizeof buf - 1 && fgetc(f) != EOF;
+    fclose(f);
+    if (big) {
+        errf(err, errlen, "spool.dsn_file %s: larger than %zu bytes", path, sizeof buf - 1);
+        free(path);
+        return NULL;
+    }
+    free(path);
+    buf[n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    return *dsn ? xasprintf("%s %s", dsn, buf) : xstrdup(buf);
 }
 
 int config_metrics_addr(const struct config *c, char addr[CONFIG_ADDR_MAX], int *port)

@@ -18,7 +18,10 @@ struct config {
     int reconnect_min_ms;       /* ms, worker back-off start */
     int reconnect_max_ms;       /* ms, worker back-off cap */
     int request_expiry_ms;      /* ms, a plain MDP request waiting for a worker */
+    char *spool_backend;        /* "sqlite" or "postgresql" */
     char *spool_path;           /* SQLite file; "" means $STATE_DIRECTORY or ./var */
+    char *spool_dsn;            /* postgresql: libpq connection string, no password */
+    char *spool_dsn_file;       /* postgresql: appended to spool_dsn (the password) */
     int batch_max;              /* writes per commit at most */
     int batch_ms;               /* ms, longest a write waits for its commit */
     int max_attempts;           /* worker deaths before a submission is dead-lettered */
@@ -100,5 +103,10 @@ int config_metrics_addr(const struct config *c, char addr[CONFIG_ADDR_MAX], int 
 /* The spool file: spool_path, else $STATE_DIRECTORY/spool.db, else
  * var/spool.db. Creates the directory of the default. Caller frees. */
 char *config_spool_file(const struct config *c);
+/* What the spool backend opens: the file (sqlite), or the connection string
+ * (postgresql): spool.dsn followed by the text of spool.dsn_file (a bare name
+ * is looked up in $CREDENTIALS_DIRECTORY). Caller frees; NULL with err when
+ * the file cannot be read. */
+char *config_spool_where(const struct config *c, char *err, size_t errlen);
 
 #endif

@@ -181,7 +181,7 @@ static int run_broker(void *ctx, struct config *cfg, const char *file, int sigfd
     struct broker *b = broker_new(ctx, cfg, nthreads ? binds : NULL, err, sizeof err);
     if (!b) {
         log_msg(LOG_PRI_ERR, "cannot start: %s; check broker.bind, broker.publish and "
-                "spool.path (is another reportd running?)", err);
+                "spool.path or spool.dsn (is another reportd running?)", err);
         return EX_UNAVAILABLE;
     }
     char *spool = config_spool_file(cfg);

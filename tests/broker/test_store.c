@@ -25,9 +25,27 @@ static const char *backend;     /* the suite's backend, set by main */
 
 struct fixture {
     char dir[64];
-    char path[96];
+    char path[96];              /* SQLite: a file; PostgreSQL: a DSN (a database per test) */
+    char db[64];                /* PostgreSQL: the database made for the test */
     struct spool *sp;
 };
+
+static int is_pg(void)
+{
+    return strcmp(backend, "postgresql") == 0;
+}
+
+/* Run a shell command; 0 when it exited 0. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return system(cmd) == 0 ? 0 : -1;
+}
 
 static int reopen(struct fixture *f)
 {
@@ -46,6 +64,14 @@ static int setup(void **state)
     if (!mkdtemp(f->dir))
         return -1;
     snprintf(f->path, sizeof f->path, "%s/spool.db", f->dir);
+    if (is_pg()) {
+        /* a fresh database of the test server (scripts/pg-test-server.sh) */
+        static int n;
+        snprintf(f->db, sizeof f->db, "test_store_%d_%d", (int)getpid(), ++n);
+        snprintf(f->path, sizeof f->path, "dbname=%s", f->db);
+        if (sh("createdb %s", f->db) != 0)
+            return -1;
+    }
     *state = f;
     return reopen(f);
 }
@@ -57,6 +83,8 @@ static int teardown(void **state)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     if (system(cmd) != 0)
+        return -1;
+    if (f->db[0] && sh("dropdb %s", f->db) != 0)
         return -1;
     free(f);
     return 0;
@@ -379,7 +407,44 @@ static void test_store_unknown_backend_is_named(void **state)
     (void)state;
     char err[256] = "";
     assert_null(spool_open_backend("oracle", "/tmp/x", err, sizeof err));
-    assert_string_equal(err, "spool: no backend oracle (built in: sqlite)");
+    assert_string_equal(err, "spool: no backend oracle (built in: sqlite, postgresql)");
+}
+
+/* PostgreSQL only: a database written by a newer reportd is refused with what
+ * to do; a server that is not there and a role without rights say so on one
+ * line (reportd exits at start with it). */
+static void test_store_pg_newer_layout_refused(void **state)
+{
+    struct fixture *f = *state;
+    spool_close(&f->sp);
+    assert_int_equal(sh("psql -q -d %s -c \"UPDATE reportd_meta SET value = '2'\"", f->db), 0);
+    char err[256] = "", want[256];
+    assert_null(spool_open_backend(backend, f->path, err, sizeof err));
+    snprintf(want, sizeof want, "spool: postgresql database %s: layout 2, written by a newer "
+             "reportd (this one reads layout 1): use that reportd, or another database", f->db);
+    assert_string_equal(err, want);
+}
+
+static void test_store_pg_no_server_no_rights(void **state)
+{
+    struct fixture *f = *state;
+    char err[256] = "";
+    assert_null(spool_open_backend(backend, "host=/nonexistent port=1 dbname=x", err,
+                                   sizeof err));
+    assert_non_null(strstr(err, "spool: postgresql: cannot connect: "));
+    assert_non_null(strstr(err, "/nonexistent/.s.PGSQL.1"));
+    assert_null(strchr(err, '\n'));
+    /* a role that may log in but not create tables in a fresh database */
+    spool_close(&f->sp);
+    assert_int_equal(sh("psql -q -d %s -c 'DROP TABLE reportd_meta, job, body, published, history;"
+                        " CREATE ROLE test_store_lowly LOGIN'",
+                        f->db), 0);
+    char dsn[128];
+    snprintf(dsn, sizeof dsn, "%s user=test_store_lowly", f->path);
+    assert_null(spool_open_backend(backend, dsn, err, sizeof err));
+    assert_string_equal(err, "spool: postgresql: creating layout 1: ERROR:  permission denied for "
+                        "schema public");
+    assert_int_equal(sh("psql -q -d %s -c 'DROP ROLE test_store_lowly'", f->db), 0);
 }
 
 int main(void)
@@ -401,12 +466,25 @@ int main(void)
                                         teardown),
         cmocka_unit_test(test_store_unknown_backend_is_named),
     };
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test_setup_teardown(test_store_pg_newer_layout_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_pg_no_server_no_rights, setup, teardown),
+    };
     int failed = 0;
     for (size_t i = 0; spool_backends[i]; i++) {
         backend = spool_backends[i];
+        if (is_pg() && !getenv("PGHOST")) {
+            /* make check runs this program again under scripts/pg-test-server.sh */
+            printf("store[postgresql]: skipped: no server (PGHOST unset; run under "
+                   "sh scripts/pg-test-server.sh run)\n");
+            continue;
+        }
         char name[64];
         snprintf(name, sizeof name, "store[%s]", backend);
         failed += cmocka_run_group_tests_name(name, tests, NULL, NULL);
+        if (is_pg())
+            failed += cmocka_run_group_tests_name("store[postgresql only]", pg_tests, NULL,
+                                                  NULL);
     }
     return failed;
 }

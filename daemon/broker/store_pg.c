@@ -1,0 +1,798 @@
+/* store_pg: the spool's PostgreSQL backend (store.h), through libpq. Opened
+ * with a connection string (a DSN: "host=… dbname=…" or a postgresql:// URI);
+ * the same promises as store_sqlite.c: writes open a transaction (BEGIN) on
+ * first use and stay in it until the commit, so nothing the broker
+ * acknowledges is missing after a crash. The COMMIT runs synchronously in
+ * commit_end, on the broker's thread (commit_begin only makes the commit
+ * descriptor readable): the loop waits for the server's round trip and fsync,
+ * unlike SQLite's writer thread. Layout 1, kept in reportd_meta('layout'):
+ *   job(pos, uuid PK, submission_id, service, state, attempts, reply, status,
+ *       reason, created_at, updated_at, reply_seq) — pos is the place in line
+ *       (SQLite's rowid): a reopened or retried job gets max(pos) + 1
+ *   body(uuid PK, data), published(seq PK, topic, body, at), history(body_key,
+ *       year, report, submission_id, updated_at; PK (body_key, year))
+ * The publication sequence is reportd_meta('seq'), raised by one under the
+ * open transaction (not a SEQUENCE: a rolled-back batch must not leave a gap;
+ * not max(seq) + 1: retention empties the log from its start). One broker per
+ * database: several brokers sharing one (leases) is not built. */
+#include "broker/store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/util.h"
+
+/* The layout this code writes, in reportd_meta. */
+#define LAYOUT 1
+
+static const char schema[] =
+    "CREATE TABLE reportd_meta(key text PRIMARY KEY, value text NOT NULL);"
+    "CREATE TABLE job("
+    " pos bigint NOT NULL, uuid text PRIMARY KEY, submission_id text, service text NOT NULL,"
+    " state integer NOT NULL, attempts integer NOT NULL DEFAULT 0,"
+    " reply bytea, status integer, reason text,"
+    " created_at bigint NOT NULL, updated_at bigint NOT NULL, reply_seq bigint);"
+    "CREATE INDEX job_state_pos ON job(state, pos);"
+    "CREATE INDEX job_reply_seq ON job(reply_seq) WHERE state = 1;"
+    "CREATE TABLE body(uuid text PRIMARY KEY, data bytea NOT NULL);"
+    "CREATE TABLE published(seq bigint PRIMARY KEY, topic text NOT NULL, body bytea NOT NULL,"
+    " at bigint NOT NULL);"
+    "CREATE TABLE history("
+    " body_key text NOT NULL, year integer NOT NULL, report bytea NOT NULL,"
+    " submission_id text, updated_at bigint NOT NULL, PRIMARY KEY(body_key, year));"
+    "INSERT INTO reportd_meta VALUES ('layout', '1'), ('seq', '0');";
+
+struct spool {
+    struct spool_base base;     /* first: spool.c reads the ops */
+    PGconn *db;
+    size_t uncommitted;         /* writes in the open transaction */
+    int in_tx;                  /* BEGIN sent, no COMMIT/ROLLBACK yet */
+    int busy;                   /* a commit begun and not ended */
+    int done_fd;                /* eventfd: readable once a commit is begun */
+    uint64_t committed_seq;     /* highest durable sequence number */
+    uint64_t last_seq;          /* highest sequence number, maybe uncommitted */
+    int64_t put_rowid;          /* the pos the last put stored */
+};
+
+static void pg_close(struct spool *sp);
+static int pg_commit_end(struct spool *sp, char *err, size_t errlen);
+
+static int64_t now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* The server's message on one line (libpq's end in a newline). */
+static int dberr(struct spool *sp, char *err, size_t errlen, const char *what)
+{
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s", PQerrorMessage(sp->db));
+    msg[strcspn(msg, "\n")] = '\0';
+    return errf(err, errlen, "spool: postgresql: %s: %s", what, msg);
+}
+
+/* Parameters of one statement: text, or bytes (binary). */
+struct params {
+    int n;
+    const char *v[8];
+    int len[8];
+    int fmt[8];
+    char num[8][24];
+};
+
+static void p_text(struct params *p, const char *s)
+{
+    p->v[p->n] = s;
+    p->len[p->n] = 0;
+    p->fmt[p->n++] = 0;
+}
+
+static void p_int(struct params *p, int64_t x)
+{
+    snprintf(p->num[p->n], sizeof p->num[p->n], "%" PRId64, x);
+    p_text(p, p->num[p->n]);
+}
+
+static void p_bytes(struct params *p, const void *b, size_t len)
+{
+    p->v[p->n] = b ? b : "";
+    p->len[p->n] = (int)len;
+    p->fmt[p->n++] = 1;
+}
+
+/* Run q; the result (caller PQclear's) when its status is ok, else NULL. */
+static PGresult *run(struct spool *sp, const char *q, const struct params *p)
+{
+    PGresult *r = PQexecParams(sp->db, q, p ? p->n : 0, NULL, p ? p->v : NULL,
+                               p ? p->len : NULL, p ? p->fmt : NULL, 0);
+    ExecStatusType s = PQresultStatus(r);
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+        return r;
+    PQclear(r);
+    return NULL;
+}
+
+/* Run a write; rows changed, or -1. */
+static long run_changes(struct spool *sp, const char *q, const struct params *p)
+{
+    PGresult *r = run(sp, q, p);
+    if (!r)
+        return -1;
+    long n = atol(PQcmdTuples(r));
+    PQclear(r);
+    return n;
+}
+
+static int64_t cell_int(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* A bytea cell (text format) as malloc'd bytes; NULL with *len 0 when null. */
+static void *cell_bytes(const PGresult *r, int row, int col, size_t *len)
+{
+    *len = 0;
+    if (PQgetisnull(r, row, col))
+        return NULL;
+    size_t n = 0;
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, col), &n);
+    if (!raw)
+        abort();                /* out of memory */
+    void *out = xmalloc(n ? n : 1);
+    memcpy(out, raw, n);
+    PQfreemem(raw);
+    *len = n;
+    return out;
+}
+
+/* Bring the database to LAYOUT: an empty one gets the schema (in one
+ * transaction); a newer layout is refused. 0, or -1 with err. */
+static int layout(struct spool *sp, char *err, size_t errlen)
+{
+    PGresult *r = run(sp, "SELECT to_regclass('reportd_meta') IS NOT NULL", NULL);
+    if (!r)
+        return dberr(sp, err, errlen, "reading the schema");
+    int exists = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!exists) {
+        if (!(r = run(sp, "BEGIN", NULL)))
+            return dberr(sp, err, errlen, "begin");
+        PQclear(r);
+        r = PQexec(sp->db, schema);     /* several statements: not PQexecParams */
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            PQclear(r);
+            dberr(sp, err, errlen, "creating layout 1");
+            PQclear(PQexec(sp->db, "ROLLBACK"));
+            return -1;
+        }
+        PQclear(r);
+        if (!(r = run(sp, "COMMIT", NULL)))
+            return dberr(sp, err, errlen, "creating layout 1");
+        PQclear(r);
+        return 0;
+    }
+    if (!(r = run(sp, "SELECT value FROM reportd_meta WHERE key = 'layout'", NULL)))
+        return dberr(sp, err, errlen, "reading reportd_meta");
+    long version = PQntuples(r) == 1 ? atol(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    if (version != LAYOUT)
+        return errf(err, errlen, "spool: postgresql database %s: layout %ld, written by a newer "
+                    "reportd (this one reads layout %d): use that reportd, or another database",
+                    PQdb(sp->db), version, LAYOUT);
+    return 0;
+}
+
+static struct spool *pg_open(const char *dsn, char *err, size_t errlen)
+{
+    struct spool *sp = xcalloc(1, sizeof *sp);
+    sp->base.ops = &store_pg;
+    sp->done_fd = -1;
+    sp->db = PQconnectdb(dsn);
+    if (!sp->db || PQstatus(sp->db) != CONNECTION_OK) {
+        dberr(sp, err, errlen, "cannot connect");
+        goto fail;
+    }
+    PQclear(PQexec(sp->db, "SET client_min_messages = warning"));
+    if (layout(sp, err, errlen) != 0)
+        goto fail;
+    PGresult *r = run(sp, "SELECT value FROM reportd_meta WHERE key = 'seq'", NULL);
+    if (!r || PQntuples(r) != 1) {
+        PQclear(r);
+        errf(err, errlen, "spool: postgresql database %s: reportd_meta holds no seq row",
+             PQdb(sp->db));
+        goto fail;
+    }
+    sp->committed_seq = sp->last_seq = (uint64_t)cell_int(r, 0, 0);
+    PQclear(r);
+    sp->done_fd = eventfd(0, EFD_CLOEXEC);
+    if (sp->done_fd < 0) {
+        errf(err, errlen, "spool: eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    return sp;
+fail:
+    pg_close(sp);
+    return NULL;
+}
+
+static int pg_commit_begin(struct spool *sp)
+{
+    if (sp->busy || sp->uncommitted == 0)
+        return 0;
+    sp->uncommitted = 0;
+    sp->busy = 1;
+    uint64_t one = 1;
+    if (write(sp->done_fd, &one, sizeof one) != sizeof one)
+        abort();                /* an eventfd write fails only on overflow */
+    return 1;
+}
+
+static int pg_commit_fd(const struct spool *sp)
+{
+    return sp->done_fd;
+}
+
+static int pg_commit_end(struct spool *sp, char *err, size_t errlen)
+{
+    if (!sp->busy)
+        return 0;
+    uint64_t n;
+    while (read(sp->done_fd, &n, sizeof n) != sizeof n)
+        if (errno != EINTR)
+            abort();
+    sp->busy = 0;
+    sp->in_tx = 0;
+    /* COMMIT of a failed transaction answers ROLLBACK (COMMAND_OK): check it */
+    PGresult *r = PQexec(sp->db, "COMMIT");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+    PQclear(r);
+    if (!ok) {
+        if (PQstatus(sp->db) == CONNECTION_OK && PQtransactionStatus(sp->db) != PQTRANS_IDLE)
+            PQclear(PQexec(sp->db, "ROLLBACK"));
+        if (PQerrorMessage(sp->db)[0])
+            dberr(sp, err, errlen, "commit");
+        else
+            errf(err, errlen, "spool: postgresql: commit: the transaction was rolled back");
+        sp->last_seq = sp->committed_seq;
+        return -1;
+    }
+    sp->committed_seq = sp->last_seq;
+    return 0;
+}
+
+static void pg_close(struct spool *sp)
+{
+    if (!sp)
+        return;
+    if (sp->busy)
+        pg_commit_end(sp, NULL, 0);
+    if (sp->db && PQstatus(sp->db) == CONNECTION_OK && pg_commit_begin(sp))
+        pg_commit_end(sp, NULL, 0);
+    if (sp->done_fd >= 0)
+        close(sp->done_fd);
+    PQfinish(sp->db);
+    free(sp);
+}
+
+/* The connection broke: what was written since the last commit is gone. */
+static int pg_lost(struct spool *sp, char *err, size_t errlen)
+{
+    if (PQstatus(sp->db) == CONNECTION_OK)
+        return 0;
+    errf(err, errlen, "the connection to PostgreSQL (database %s) was lost: nothing written "
+         "since is durable; restart reportd", PQdb(sp->db));
+    return 1;
+}
+
+static size_t pg_uncommitted(const struct spool *sp)
+{
+    return sp->uncommitted;
+}
+
+/* Every write goes through here: open the batch's transaction on first use. */
+static int begin(struct spool *sp, char *err, size_t errlen)
+{
+    if (!sp->in_tx) {
+        PGresult *r = run(sp, "BEGIN", NULL);
+        if (!r)
+            return dberr(sp, err, errlen, "begin");
+        PQclear(r);
+        sp->in_tx = 1;
+    }
+    sp->uncommitted++;
+    return 0;
+}
+
+/* A savepoint around a statement group: all of it or none. */
+static int save(struct spool *sp)
+{
+    return run_changes(sp, "SAVEPOINT job_body", NULL) < 0 ? -1 : 0;
+}
+
+static int save_end(struct spool *sp, int failed, char *err, size_t errlen, const char *what)
+{
+    if (failed) {
+        dberr(sp, err, errlen, what);
+        run_changes(sp, "ROLLBACK TO SAVEPOINT job_body", NULL);
+    }
+    run_changes(sp, "RELEASE SAVEPOINT job_body", NULL);
+    return failed ? -1 : 0;
+}
+
+static int drop_body(struct spool *sp, const char *uuid)
+{
+    struct params p = {0};
+    p_text(&p, uuid);
+    return run_changes(sp, "DELETE FROM body WHERE uuid = $1", &p) < 0 ? -1 : 0;
+}
+
+static int pg_put(struct spool *sp, const char *uuid, const char *submission_id,
+                  const char *service, const void *body, size_t len, char *err, size_t errlen)
+{
+    if (begin(sp, err, errlen))
+        return -1;
+    if (save(sp) != 0)
+        return dberr(sp, err, errlen, "put");
+    struct params p = {0};
+    p_text(&p, uuid);
+    p_text(&p, submission_id);
+    p_text(&p, service);
+    p_int(&p, now());
+    PGresult *r = run(sp, "INSERT INTO job(pos, uuid, submission_id, service, state, attempts,"
+                      " created_at, updated_at)"
+                      " VALUES ((SELECT coalesce(max(pos), 0) + 1 FROM job), $1, $2, $3, 0, 0,"
+                      " $4, $4)"
+                      " ON CONFLICT(uuid) DO UPDATE SET submission_id = $2, service = $3,"
+                      " state = 0, attempts = 0, reply = NULL, status = NULL, reason = NULL,"
+                      " reply_seq = NULL, created_at = $4, updated_at = $4,"
+                      " pos = (SELECT max(pos) + 1 FROM job) WHERE job.state = 3"
+                      " RETURNING pos", &p);
+    int failed = !r;
+    int stored = r && PQntuples(r) == 1;
+    if (stored)
+        sp->put_rowid = cell_int(r, 0, 0);
+    PQclear(r);
+    if (stored) {
+        struct params b = {0};
+        p_text(&b, uuid);
+        p_bytes(&b, body, len);
+        failed = run_changes(sp, "INSERT INTO body(uuid, data) VALUES ($1, $2)"
+                             " ON CONFLICT(uuid) DO UPDATE SET data = $2", &b) < 0;
+    }
+    return save_end(sp, failed, err, errlen, "put") ? -1 : stored;
+}
+
+static int pg_finish(struct spool *sp, const char *uuid, int status, const void *reply,
+                     size_t len, uint64_t reply_seq, char *err, size_t errlen)
+{
+    if (begin(sp, err, errlen))
+        return -1;
+    if (save(sp) != 0)
+        return dberr(sp, err, errlen, "finish");
+    struct params p = {0};
+    p_text(&p, uuid);
+    if (reply_seq)
+        p_text(&p, NULL);
+    else
+        p_bytes(&p, reply, len);
+    p_int(&p, status);
+    p_int(&p, now());
+    if (reply_seq)
+        p_int(&p, (int64_t)reply_seq);
+    else
+        p_text(&p, NULL);
+    long n = run_changes(sp, "UPDATE job SET state = 1, reply = $2::bytea, status = $3,"
+                         " updated_at = $4, reply_seq = $5 WHERE uuid = $1 AND state = 0", &p);
+    int failed = n < 0;
+    int done = n > 0;
+    if (done)
+        failed = drop_body(sp, uuid);
+    return save_end(sp, failed, err, errlen, "finish") ? -1 : done;
+}
+
+static int pg_get(struct spool *sp, const char *uuid, void **reply, size_t *len)
+{
+    struct params p = {0};
+    p_text(&p, uuid);
+    PGresult *r = run(sp, "SELECT j.state, coalesce(j.reply, p.body) FROM job j"
+                      " LEFT JOIN published p ON p.seq = j.reply_seq WHERE j.uuid = $1", &p);
+    if (!r || PQntuples(r) != 1) {
+        PQclear(r);
+        return -1;
+    }
+    int state = (int)cell_int(r, 0, 0);
+    if (reply && state == SPOOL_DONE) {
+        *reply = cell_bytes(r, 0, 1, len);
+        if (!*reply)
+            *reply = xmalloc(1);
+    }
+    PQclear(r);
+    return state;
+}
+
+/* A write of one job: $1 uuid, then text (if any), then now. Rows changed, or -1. */
+static long exec_uuid(struct spool *sp, const char *q, const char *uuid, const char *text,
+                      char *err, size_t errlen)
+{
+    if (begin(sp, err, errlen))
+        return -1;
+    struct params p = {0};
+    p_text(&p, uuid);
+    if (text)
+        p_text(&p, text);
+    p_int(&p, now());
+    long n = run_changes(sp, q, &p);
+    if (n < 0)
+        dberr(sp, err, errlen, q);
+    return n;
+}
+
+static int pg_close_job(struct spool *sp, const char *uuid, char *err, size_t errlen)
+{
+    long n = exec_uuid(sp, "UPDATE job SET state = 3, reply = NULL, updated_at = $2"
+                       " WHERE uuid = $1 AND state IN (0, 1)", uuid, NULL, err, errlen);
+    if (n > 0 && drop_body(sp, uuid) != 0)
+        return dberr(sp, err, errlen, "close");
+    return n < 0 ? -1 : 0;
+}
+
+static int pg_attempt(struct spool *sp, const char *uuid, char *err, size_t errlen)
+{
+    if (begin(sp, err, errlen))
+        return -1;
+    struct params p = {0};
+    p_text(&p, uuid);
+    p_int(&p, now());
+    PGresult *r = run(sp, "UPDATE job SET attempts = attempts + 1, updated_at = $2"
+                      " WHERE uuid = $1 RETURNING attempts", &p);
+    if (!r)
+        return dberr(sp, err, errlen, "attempt");
+    int n = PQntuples(r) == 1 ? (int)cell_int(r, 0, 0) : -1;
+    PQclear(r);
+    return n;
+}
+
+static int pg_bury(struct spool *sp, const char *uuid, const char *reason, char *err,
+                   size_t errlen)
+{
+    return exec_uuid(sp, "UPDATE job SET state = 2, reason = $2, updated_at = $3"
+                     " WHERE uuid = $1", uuid, reason, err, errlen) < 0 ? -1 : 0;
+}
+
+static int pg_retry(struct spool *sp, const char *uuid, char *err, size_t errlen)
+{
+    long n = exec_uuid(sp, "UPDATE job SET state = 0, attempts = 0, reason = NULL,"
+                       " updated_at = $2, pos = (SELECT max(pos) + 1 FROM job)"
+                       " WHERE uuid = $1 AND state = 2", uuid, NULL, err, errlen);
+    return n < 0 ? -1 : n > 0;
+}
+
+static long pg_pending_after(struct spool *sp, int64_t after, size_t limit, spool_job_fn *fn,
+                             void *arg)
+{
+    struct params p = {0};
+    p_int(&p, after);
+    p_int(&p, (int64_t)limit);
+    PGresult *r = run(sp, "SELECT j.pos, j.uuid, j.service, b.data FROM job j"
+                      " LEFT JOIN body b ON b.uuid = j.uuid WHERE j.state = 0 AND j.pos > $1"
+                      " ORDER BY j.pos LIMIT $2", &p);
+    if (!r)
+        return -1;
+    long n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        void *body = cell_bytes(r, i, 3, &len);
+        fn(arg, cell_int(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), body, len);
+        free(body);
+    }
+    PQclear(r);
+    return n;
+}
+
+static int64_t pg_last_rowid(const struct spool *sp)
+{
+    return sp->put_rowid;
+}
+
+static const char *cell_text(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+/* Columns: uuid, submission_id, reason, attempts, updated_at[, data, service]. */
+static void dead_rows(PGresult *r, int with_body, spool_dead_fn *fn, void *arg)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct spool_dead d = {0};
+        d.uuid = cell_text(r, i, 0);
+        d.submission_id = cell_text(r, i, 1);
+        d.reason = cell_text(r, i, 2);
+        d.attempts = (int)cell_int(r, i, 3);
+        d.updated_at = cell_int(r, i, 4);
+        void *body = NULL;
+        if (with_body) {
+            body = cell_bytes(r, i, 5, &d.len);
+            d.body = body;
+            d.service = cell_text(r, i, 6);
+        }
+        fn(arg, &d);
+        free(body);
+    }
+}
+
+static int pg_each_dead(struct spool *sp, spool_dead_fn *fn, void *arg)
+{
+    PGresult *r = run(sp, "SELECT uuid, submission_id, reason, attempts, updated_at FROM job"
+                      " WHERE state = 2 ORDER BY updated_at, pos", NULL);
+    if (!r)
+        return -1;
+    dead_rows(r, 0, fn, arg);
+    PQclear(r);
+    return 0;
+}
+
+static int pg_dead_get(struct spool *sp, const char *uuid, spool_dead_fn *fn, void *arg)
+{
+    struct params p = {0};
+    p_text(&p, uuid);
+    PGresult *r = run(sp, "SELECT j.uuid, j.submission_id, j.reason, j.attempts, j.updated_at,"
+                      " b.data, j.service FROM job j LEFT JOIN body b ON b.uuid = j.uuid"
+                      " WHERE j.state = 2 AND j.uuid = $1", &p);
+    if (!r)
+        return -1;
+    int found = PQntuples(r) == 1;
+    dead_rows(r, 1, fn, arg);
+    PQclear(r);
+    return found;
+}
+
+static uint64_t pg_log(struct spool *sp, const char *topic, const void *body, size_t len,
+                       char *err, size_t errlen)
+{
+    if (begin(sp, err, errlen))
+        return 0;
+    struct params p = {0};
+    p_text(&p, topic);
+    p_bytes(&p, body, len);
+    p_int(&p, now());
+    PGresult *r = run(sp, "WITH n AS (UPDATE reportd_meta SET value = (value::bigint + 1)::text"
+                      " WHERE key = 'seq' RETURNING value::bigint AS seq)"
+                      " INSERT INTO published(seq, topic, body, at)"
+                      " SELECT seq, $1, $2, $3 FROM n RETURNING seq", &p);
+    if (!r || PQntuples(r) != 1) {
+        PQclear(r);
+        dberr(sp, err, errlen, "log");
+        return 0;
+    }
+    sp->last_seq = (uint64_t)cell_int(r, 0, 0);
+    PQclear(r);
+    return sp->last_seq;
+}
+
+static int pg_replay(struct spool *sp, uint64_t from, uint64_t to, size_t limit,
+                     spool_msg_fn *fn, void *arg)
+{
+    if (to > sp->committed_seq)
+        to = sp->committed_seq;
+    if (from > to)
+        return 0;
+    struct params p = {0};
+    p_int(&p, (int64_t)from);
+    p_int(&p, (int64_t)to);
+    p_int(&p, (int64_t)limit);
+    PGresult *r = run(sp, "SELECT seq, topic, body FROM published WHERE seq >= $1 AND seq <= $2"
+                      " ORDER BY seq LIMIT $3", &p);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        size_t len;
+        void *body = cell_bytes(r, i, 2, &len);
+        int stop = fn(arg, (uint64_t)cell_int(r, i, 0), PQgetvalue(r, i, 1), body, len);
+        free(body);
+        if (stop)
+            break;
+    }
+    PQclear(r);
+    return 0;
+}
+
+static uint64_t pg_last_seq(const struct spool *sp)
+{
+    return sp->committed_seq;
+}
+
+static long pg_count(struct spool *sp, int state)
+{
+    struct params p = {0};
+    p_int(&p, state);
+    PGresult *r = run(sp, "SELECT count(*) FROM job WHERE state = $1", &p);
+    if (!r)
+        return -1;
+    long n = (long)cell_int(r, 0, 0);
+    PQclear(r);
+    return n;
+}
+
+static int pg_history_put(struct spool *sp, const char *body_key, unsigned year,
+                          const char *submission_id, const void *report, size_t len, char *err,
+                          size_t errlen)
+{
+    if (begin(sp, err, errlen))
+        return -1;
+    struct params p = {0};
+    p_text(&p, body_key);
+    p_int(&p, year);
+    p_bytes(&p, report, len);
+    p_text(&p, submission_id);
+    p_int(&p, now());
+    if (run_changes(sp, "INSERT INTO history(body_key, year, report, submission_id, updated_at)"
+                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT(body_key, year) DO UPDATE SET"
+                    " report = $3, submission_id = $4, updated_at = $5", &p) < 0)
+        return dberr(sp, err, errlen, "history put");
+    return 0;
+}
+
+static int pg_history_get(struct spool *sp, const char *body_key, unsigned year, void **report,
+                          size_t *len)
+{
+    struct params p = {0};
+    p_text(&p, body_key);
+    p_int(&p, year);
+    PGresult *r = run(sp, "SELECT report FROM history WHERE body_key = $1 AND year = $2", &p);
+    if (!r)
+        return -1;
+    int found = PQntuples(r) == 1;
+    if (found)
+        *report = cell_bytes(r, 0, 0, len);
+    PQclear(r);
+    return found;
+}
+
+/* Run a prune statement with (cutoff, limit); rows deleted, or -1. */
+static long prune_step(struct spool *sp, const char *q, int64_t cutoff, int64_t limit)
+{
+    struct params p = {0};
+    p_int(&p, cutoff);
+    p_int(&p, limit);
+    return run_changes(sp, q, &p);
+}
+
+/* The highest seq the log may lose now: the rows from its start older than
+ * cutoff and below every done job's publication (at most limit looked at). */
+static int64_t prune_pub_upto(struct spool *sp, int64_t cutoff, int64_t limit)
+{
+    struct params p = {0};
+    p_int(&p, limit);
+    PGresult *r = run(sp, "SELECT seq, at, (SELECT min(reply_seq) FROM job WHERE state = 1)"
+                      " FROM published ORDER BY seq LIMIT $1", &p);
+    int64_t upto = 0;
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        int64_t seq = cell_int(r, i, 0);
+        if (cell_int(r, i, 1) >= cutoff || (!PQgetisnull(r, i, 2) && seq >= cell_int(r, i, 2)))
+            break;
+        upto = seq;
+    }
+    PQclear(r);
+    return upto;
+}
+
+static long pg_prune(struct spool *sp, int64_t at, const struct spool_retention *rules,
+                     size_t max_rows, char *err, size_t errlen)
+{
+    const int64_t day = 86400;
+    long done = 0, n = 0;
+    if (max_rows == 0)
+        return 0;
+    if (begin(sp, err, errlen))
+        return -1;
+    if (rules->closed_days) {
+        n = prune_step(sp, "DELETE FROM job WHERE uuid IN (SELECT uuid FROM job"
+                       " WHERE state IN (1, 3) AND updated_at < $1 ORDER BY pos LIMIT $2)",
+                       at - (int64_t)rules->closed_days * day, (int64_t)max_rows);
+        if (n < 0)
+            return dberr(sp, err, errlen, "prune jobs");
+        done += n;
+    }
+    if (rules->dead_days && (size_t)done < max_rows) {
+        int64_t cut = at - (int64_t)rules->dead_days * day;
+        if (prune_step(sp, "DELETE FROM body WHERE uuid IN (SELECT uuid FROM job"
+                       " WHERE state = 2 AND updated_at < $1 ORDER BY pos LIMIT $2)", cut,
+                       (int64_t)max_rows - done) < 0 ||
+            (n = prune_step(sp, "DELETE FROM job WHERE uuid IN (SELECT uuid FROM job"
+                            " WHERE state = 2 AND updated_at < $1 ORDER BY pos LIMIT $2)", cut,
+                            (int64_t)max_rows - done)) < 0)
+            return dberr(sp, err, errlen, "prune dead letters");
+        done += n;
+    }
+    if (rules->published_days && (size_t)done < max_rows) {
+        int64_t upto = prune_pub_upto(sp, at - (int64_t)rules->published_days * day,
+                                      (int64_t)max_rows - done);
+        if (upto > 0) {
+            struct params p = {0};
+            p_int(&p, upto);
+            if ((n = run_changes(sp, "DELETE FROM published WHERE seq <= $1", &p)) < 0)
+                return dberr(sp, err, errlen, "prune publications");
+            done += n;
+        }
+    }
+    if (rules->history_years && (size_t)done < max_rows) {
+        time_t t = (time_t)at;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        int64_t keep_from = (int64_t)tm.tm_year + 1900 - rules->history_years;
+        n = prune_step(sp, "DELETE FROM history WHERE (body_key, year) IN (SELECT body_key, year"
+                       " FROM history WHERE year < $1 LIMIT $2)", keep_from,
+                       (int64_t)max_rows - done);
+        if (n < 0)
+            return dberr(sp, err, errlen, "prune history");
+        done += n;
+    }
+    return done;
+}
+
+/* The first column of the first row of q, or -1. */
+static int64_t query_int(struct spool *sp, const char *q)
+{
+    PGresult *r = run(sp, q, NULL);
+    int64_t v = r && PQntuples(r) == 1 ? cell_int(r, 0, 0) : -1;
+    PQclear(r);
+    return v;
+}
+
+static uint64_t pg_first_seq(struct spool *sp)
+{
+    int64_t v = query_int(sp, "SELECT coalesce(min(seq), 0) FROM published");
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+static int64_t pg_oldest(struct spool *sp, enum spool_kind kind)
+{
+    static const char *const q[] = {
+        [SPOOL_KIND_JOB] = "SELECT coalesce(min(updated_at), 0) FROM job WHERE state IN (1, 3)",
+        [SPOOL_KIND_PUBLISHED] = "SELECT coalesce((SELECT at FROM published ORDER BY seq"
+                                 " LIMIT 1), 0)",
+        [SPOOL_KIND_DEAD] = "SELECT coalesce(min(updated_at), 0) FROM job WHERE state = 2",
+        [SPOOL_KIND_HISTORY] = "SELECT coalesce(min(updated_at), 0) FROM history",
+    };
+    if ((unsigned)kind >= sizeof q / sizeof q[0])
+        return -1;
+    return query_int(sp, q[kind]);
+}
+
+const struct spool_ops store_pg = {
+    .name = "postgresql",
+    .open = pg_open,
+    .close = pg_close,
+    .commit_begin = pg_commit_begin,
+    .commit_fd = pg_commit_fd,
+    .commit_end = pg_commit_end,
+    .lost = pg_lost,
+    .uncommitted = pg_uncommitted,
+    .put = pg_put,
+    .finish = pg_finish,
+    .get = pg_get,
+    .close_job = pg_close_job,
+    .attempt = pg_attempt,
+    .bury = pg_bury,
+    .retry = pg_retry,
+    .pending_after = pg_pending_after,
+    .last_rowid = pg_last_rowid,
+    .each_dead = pg_each_dead,
+    .dead_get = pg_dead_get,
+    .log = pg_log,
+    .replay = pg_replay,
+    .last_seq = pg_last_seq,
+    .count = pg_count,
+    .history_put = pg_history_put,
+    .history_get = pg_history_get,
+    .prune = pg_prune,
+    .first_seq = pg_first_seq,
+    .oldest = pg_oldest,
+};

@@ -184,7 +184,8 @@ static int run_broker(void *ctx, struct config *cfg, const char *file, int sigfd
                 "spool.path or spool.dsn (is another reportd running?)", err);
         return EX_UNAVAILABLE;
     }
-    char *spool = config_spool_file(cfg);
+    /* the spool's file for its size and writability (no file with PostgreSQL) */
+    char *spool = strcmp(cfg->spool_backend, "sqlite") == 0 ? config_spool_file(cfg) : NULL;
     struct telemetry *tm = telemetry_new(spool);
     free(spool);
     struct lifecycle *lc = lifecycle_new(b, tm, cfg);

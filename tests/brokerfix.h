@@ -203,20 +203,26 @@ static inline uint8_t *bf_submission(const char *sid, size_t *len)
     return buf;
 }
 
-/* A packed FAIL Result for sid (region 430381); *len its size. */
-static inline uint8_t *bf_fail_result(const char *sid, size_t *len)
+/* A packed Result of status for sid (region 430381); *len its size. */
+static inline uint8_t *bf_result(const char *sid, Reportd__Status status, size_t *len)
 {
     Reportd__Result r = REPORTD__RESULT__INIT;
     Reportd__Body body = REPORTD__BODY__INIT;
     r.schema_version = 1;
     r.submission_id = (char *)sid;
-    r.status = REPORTD__STATUS__STATUS_FAIL;
+    r.status = status;
     body.region_code = (char *)"430381";
     r.body = &body;
     *len = reportd__result__get_packed_size(&r);
     uint8_t *buf = xmalloc(*len);
     reportd__result__pack(&r, buf);
     return buf;
+}
+
+/* A packed FAIL Result for sid (region 430381): published on result.* and alert.*. */
+static inline uint8_t *bf_fail_result(const char *sid, size_t *len)
+{
+    return bf_result(sid, REPORTD__STATUS__STATUS_FAIL, len);
 }
 
 /* Worker w answers REQUEST req (as received) with body. */

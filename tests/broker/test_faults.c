@@ -133,17 +133,7 @@ static void reply_frames(void *w, const void *addr, size_t alen, ...)
 /* A PASS Result for sid (published on result.* only: no alert). */
 static uint8_t *pass_result(const char *sid, size_t *len)
 {
-    Reportd__Result r = REPORTD__RESULT__INIT;
-    Reportd__Body body = REPORTD__BODY__INIT;
-    r.schema_version = 1;
-    r.submission_id = (char *)sid;
-    r.status = REPORTD__STATUS__STATUS_PASS;
-    body.region_code = (char *)"430381";
-    r.body = &body;
-    *len = reportd__result__get_packed_size(&r);
-    uint8_t *buf = xmalloc(*len);
-    reportd__result__pack(&r, buf);
-    return buf;
+    return bf_result(sid, REPORTD__STATUS__STATUS_PASS, len);
 }
 
 /* titanic.request of sid for report.check: expect 200 and uuid. */

@@ -24,6 +24,16 @@
 int pbguard_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
                           char *err, size_t errlen);
 
+/* Whether protobuf-c would unpack buf as a message of type d (given the
+ * memory), decided by reading the bytes only, allocating nothing: keys and
+ * varints within their lengths, lengths within the message, no groups, known
+ * fields with their wire types, packed fields of whole elements, required
+ * fields present — recursively; with strings, also pbguard_check_strings.
+ * Returns 0, or -1 with the field path, byte offset and why in err, e.g.
+ * "Result.status (byte 9): the wrong wire type for its field". */
+int pbguard_valid(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                  int strings, char *err, size_t errlen);
+
 /* pbguard_check_strings, then protobuf-c's unpack through an allocator that
  * refuses to go past budget bytes in all. Returns the message (free it with
  * protobuf_c_message_free_unpacked(m, NULL): the memory is malloc's), or NULL

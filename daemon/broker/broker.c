@@ -25,6 +25,7 @@
 #include "check/check.h"
 #include "check/jsonout.h"
 #include "conf/config.h"
+#include "wire/envelope.h"
 #include "wire/mdp.h"
 #include "broker/broker_private.h"
 #include "broker/history.h"
@@ -43,16 +44,11 @@
 #define RETENTION_ROWS 1000     /* rows retention removes per heartbeat at most */
 
 /* The job's outcome, one info line: who, what, how it went, how long. */
-static void log_outcome(const struct job *j, const char *worker, const Reportd__Result *r)
+static void log_outcome(const struct job *j, const char *worker, const struct envelope_result *r)
 {
-    unsigned sev[3] = {0, 0, 0};
-    for (size_t i = 0; i < r->n_findings; i++)
-        if (r->findings[i]->severity >= 0 && r->findings[i]->severity < 3)
-            sev[r->findings[i]->severity]++;
-    const char *region = r->enrichment && r->enrichment->region && r->enrichment->region->code
-                         ? r->enrichment->region->code
-                         : r->body && r->body->region_code ? r->body->region_code : "";
-    const char *body = r->body && r->body->name ? r->body->name : "";
+    const unsigned *sev = r->severity;
+    struct envelope_str code = envelope_result_region(r);
+    char *region = envelope_strdup(code), *body = envelope_strdup(r->body_name);
     int64_t since = j->queued_us ? j->queued_us : j->sent_us;
     char errors[16], warnings[16], notices[16], ms[24];
     snprintf(errors, sizeof errors, "%u", sev[2]);
@@ -60,29 +56,36 @@ static void log_outcome(const struct job *j, const char *worker, const Reportd__
     snprintf(notices, sizeof notices, "%u", sev[0]);
     snprintf(ms, sizeof ms, "%lld", (long long)(since ? (util_now_us() - since) / 1000 : 0));
     const char *status = jsonout_status(r->status);
-    const char *const fields[] = {"status", status, "body", body, "region", region, "#errors",
+    const char *rg = region ? region : "", *bd = body ? body : "";
+    const char *const fields[] = {"status", status, "body", bd, "region", rg, "#errors",
                                   errors, "#warnings", warnings, "#notices", notices, "#ms", ms,
                                   NULL};
-    const char *sid = r->submission_id && *r->submission_id ? r->submission_id : j->submission_id;
-    log_job_fields(LOG_PRI_INFO, &(struct log_job){sid, j->deliveries + 1, worker}, fields,
+    char *sid = r->submission_id.len ? envelope_strdup(r->submission_id) : NULL;
+    log_job_fields(LOG_PRI_INFO, &(struct log_job){sid ? sid : j->submission_id,
+                                                   j->deliveries + 1, worker}, fields,
             "job done: %s, %s%s%s, %u errors, %u warnings, %u notices, %s ms", status,
-            *body ? body : "(no name)", *region ? " " : "", region, sev[2], sev[1], sev[0], ms);
+            *bd ? bd : "(no name)", *rg ? " " : "", rg, sev[2], sev[1], sev[0], ms);
+    free(sid);
+    free(region);
+    free(body);
 }
 
 /* A job's first Result was recorded (r NULL: the reply was not a Result);
  * worker: who answered (hex). */
 static void count_result(struct broker *b, const struct job *j, const char *worker,
-                         const Reportd__Result *r)
+                         const struct envelope_result *r)
 {
     if (r)
         log_outcome(j, worker, r);
     if (r && r->status >= 0 && r->status < 4) {
         b->st.results[r->status]++;
         if ((b->cfg->alert_statuses >> r->status) & 1u) {
-            const char *code = r->enrichment && r->enrichment->region ? r->enrichment->region->code
-                               : r->body ? r->body->region_code : NULL;
+            struct envelope_str code = r->has_region ? r->region_code
+                                       : r->has_body ? r->body_region : (struct envelope_str){0};
+            char *c = envelope_strdup(code);
             b->st.alerts++;
-            b->st.alerts_by_province[telemetry_province_index(code)]++;
+            b->st.alerts_by_province[telemetry_province_index(c)]++;
+            free(c);
         }
     }
     if (j->queued_us)
@@ -102,7 +105,10 @@ static void settle_unrecorded(struct broker *b, int ok)
         list = j->next;
         if (ok && j->outcome) {
             if (j->outcome == JOB_RESULT) {
-                count_result(b, j, j->worker, j->result);
+                struct envelope_result r;
+                if (j->result)
+                    envelope_result_read(j->result, j->result_len, &r);
+                count_result(b, j, j->worker, j->result ? &r : NULL);
             } else {
                 b->st.dead++;
                 b->st.dead_waiting++;
@@ -114,8 +120,7 @@ static void settle_unrecorded(struct broker *b, int ok)
                 "job %s: its %s was not stored: handed out again once the spool takes writes",
                 j->uuid, j->outcome == JOB_BURIED ? "dead letter" : "Result");
         j->outcome = 0;
-        if (j->result)
-            reportd__result__free_unpacked(j->result, NULL);
+        free(j->result);
         j->result = NULL;
         roster_enqueue(b, roster_service(b, j->service, strlen(j->service), ROSTER_FORCE), j, 1);
     }
@@ -134,16 +139,17 @@ static int finish_titanic(struct broker *b, struct job *j, const struct worker *
     if (spool_get(b->sp, j->uuid, NULL, NULL) != SPOOL_PENDING)
         return 0;
     int publish = strcmp(j->service, b->cfg->service) == 0;
-    Reportd__Result *r = publish ? reportd__result__unpack(NULL, len, data) : NULL;
+    struct envelope_result env;
+    int isresult = publish && envelope_result(data, len, &env, err, sizeof err) == 0;
     const struct log_job lj = {j->submission_id, -1, NULL};
-    if (publish && !r)
+    if (publish && !isresult)
         log_job(LOG_PRI_WARNING, &lj, "job %s: the worker's reply is not a Result (%zu bytes)",
                 j->uuid, len);
     /* the report as read goes to the history, never out: the Result is
      * stored and published without it */
     struct history_entry he = {0};
     size_t slen = 0;
-    void *stripped = r ? history_strip(b, r, &he, &slen) : NULL;
+    void *stripped = isresult ? history_strip(b, data, len, &env, &he, &slen) : NULL;
     struct mdp_msg *sm = NULL;
     if (stripped) {
         sm = mdp_msg_new();
@@ -154,21 +160,26 @@ static int finish_titanic(struct broker *b, struct job *j, const struct worker *
         body = 0;
         data = stripped;
         len = slen;
+        envelope_result_read(data, len, &env);
     }
-    uint64_t seq = r ? publisher_result(b->pub, r, data, len, err, sizeof err) : 0;
-    if (r && !seq)
+    uint64_t seq = isresult ? publisher_result(b->pub, &env, data, len, err, sizeof err) : 0;
+    if (isresult && !seq)
         log_job(LOG_PRI_ERR, &lj, "%s", err);
     /* one frame: stored once, as the publication when it was published */
     size_t plen;
     void *packed = mdp_frames_pack(m, body, &plen);
     int whole = m->n > body + 1 || plen != len;
-    int done = spool_finish(b->sp, j->uuid, r ? (int)r->status : -1, packed, plen,
+    int done = spool_finish(b->sp, j->uuid, isresult ? (int)env.status : -1, packed, plen,
                             whole ? 0 : seq, err, sizeof err);
     free(packed);
     /* a history not stored costs the next year its comparison, not this Result */
     char herr[256];
     if (done == 1 && history_record(b, &he, j->submission_id, herr, sizeof herr) != 0)
         log_job(LOG_PRI_ERR, &lj, "%s", herr);
+    /* kept for the counts once the batch is committed */
+    void *kept = done == 1 && isresult ? xmalloc(len ? len : 1) : NULL;
+    if (kept)
+        memcpy(kept, data, len);
     if (stripped) {
         history_entry_free(&he);
         mdp_msg_destroy(&sm);
@@ -178,15 +189,11 @@ static int finish_titanic(struct broker *b, struct job *j, const struct worker *
         b->st.spool_failures++;
         log_job(LOG_PRI_ERR, &lj, "%s", err);
     }
-    if (done != 1) {
-        if (r)
-            reportd__result__free_unpacked(r, NULL);
-        if (done == 0)
-            return 0;
-        r = NULL;
-    }
+    if (done == 0)
+        return 0;
     /* done < 0: not written; the job runs again after the next commit */
-    j->result = r;
+    j->result = kept;
+    j->result_len = kept ? len : 0;
     roster_worker_hex(w, j->worker);
     roster_unrecorded(b, j, done == 1 ? JOB_RESULT : 0);
     return 1;
@@ -198,15 +205,14 @@ static void publish_plain(struct broker *b, const struct job *j, const char *wor
     char err[256];
     const void *data = mdp_msg_data(j->body, 0);
     size_t len = mdp_msg_size(j->body, 0);
-    Reportd__Result *r = reportd__result__unpack(NULL, len, data);
-    if (!r) {
+    struct envelope_result r;
+    if (envelope_result(data, len, &r, err, sizeof err) != 0) {
         log_msg(LOG_PRI_WARNING, "a %s reply is not a Result: not published", j->service);
         return;
     }
-    count_result(b, j, worker, r);
-    if (!publisher_result(b->pub, r, data, len, err, sizeof err))
+    count_result(b, j, worker, &r);
+    if (!publisher_result(b->pub, &r, data, len, err, sizeof err))
         log_msg(LOG_PRI_ERR, "%s", err);
-    reportd__result__free_unpacked(r, NULL);
 }
 
 /* The reply goes to the client at once (it waits for no fsync); its

@@ -33,7 +33,8 @@ struct job {                    /* a request waiting for, or held by, a worker *
     int isolated;               /* handed out while no other job was out … */
     uint64_t epoch;             /* … as dispatch number epoch (alone while it is the last) */
     int outcome;                /* in b->unrecorded: JOB_RESULT, JOB_BURIED, else 0 */
-    struct Reportd__Result *result; /* JOB_RESULT: the Result, for the counts (or NULL) */
+    void *result;               /* JOB_RESULT: the Result's checked bytes, for the counts (or NULL) */
+    size_t result_len;
     char worker[33];            /* JOB_RESULT: who answered (hex), for the log */
 };
 

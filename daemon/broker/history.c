@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "base/pbguard.h"
 #include "base/util.h"
 #include "check/check.h"
 #include "conf/config.h"
 #include "report.pb-c.h"
+#include "wire/envelope.h"
 #include "wire/mdp.h"
 #include "broker/broker_private.h"
 #include "broker/spool.h"
@@ -64,22 +64,24 @@ static uint8_t *append_fields(const void *frame, size_t flen, unsigned year, con
     return buf;
 }
 
-void history_attach(struct broker *b, struct job *j)
+void history_attach(struct broker *b, struct job *j, const struct envelope_submission *env)
 {
     if (!b->checker || strcmp(j->service, b->cfg->service) != 0 || j->body->n == 0)
         return;
     char why[200];
     const void *frame = mdp_msg_data(j->body, 0);
     size_t flen = mdp_msg_size(j->body, 0);
-    Reportd__Submission *sub = (Reportd__Submission *)pbguard_unpack(
-        &reportd__submission__descriptor, frame, flen, PBGUARD_BUDGET(flen), why, sizeof why);
-    if (!sub)
+    struct envelope_submission read;
+    if (!env && envelope_submission(frame, flen, &read, why, sizeof why) != 0)
         return;                 /* the worker answers REJECTED: nothing to ask for */
+    if (!env)
+        env = &read;
     void *report = NULL;
     size_t rlen = 0;
-    unsigned year = sub->has_year ? sub->year : 0;
-    if (!sub->previous && year > 1 && sub->body && sub->body->name) {
-        char *key = checker_body_key(b->checker, sub->body->name, sub->body->region_code);
+    unsigned year = env->has_year ? env->year : 0;
+    if (!env->has_previous && year > 1 && env->body_name.p) {
+        char *name = envelope_strdup(env->body_name), *code = envelope_strdup(env->body_region);
+        char *key = checker_body_key(b->checker, name, code);
         if (key && spool_history_get(b->sp, key, year - 1, &report, &rlen) == 1 &&
             rlen + 32 > CHECK_MAX_PREVIOUS) {
             log_job(LOG_PRI_NOTICE, &(struct log_job){j->submission_id, -1, NULL},
@@ -89,8 +91,9 @@ void history_attach(struct broker *b, struct job *j)
             report = NULL;
         }
         free(key);
+        free(name);
+        free(code);
     }
-    reportd__submission__free_unpacked(sub, NULL);
     size_t n;
     uint8_t *buf = append_fields(frame, flen, year - 1, report, rlen, &n);
     struct mdp_msg *body = mdp_msg_new();
@@ -103,25 +106,27 @@ void history_attach(struct broker *b, struct job *j)
     free(report);
 }
 
-void *history_strip(struct broker *b, Reportd__Result *r, struct history_entry *e, size_t *len)
+void *history_strip(struct broker *b, const void *result, size_t len,
+                    const struct envelope_result *r, struct history_entry *e, size_t *outlen)
 {
     memset(e, 0, sizeof *e);
-    if (!r->report)
+    if (!r->has_report)
         return NULL;
-    Reportd__Report *rep = r->report;
-    r->report = NULL;
+    uint8_t *report;
+    size_t rlen;
+    void *out = envelope_strip_report(result, len, outlen, &report, &rlen);
     if (b->checker && r->status != REPORTD__STATUS__STATUS_REJECTED && r->has_year && r->year &&
-        r->body && r->body->name && *r->body->name) {
-        e->key = checker_body_key(b->checker, r->body->name, r->body->region_code);
+        r->has_body && r->body_name.len) {
+        char *name = envelope_strdup(r->body_name), *code = envelope_strdup(r->body_region);
+        e->key = checker_body_key(b->checker, name, code);
         e->year = r->year;
-        e->len = reportd__report__get_packed_size(rep);
-        e->report = xmalloc(e->len ? e->len : 1);
-        reportd__report__pack(rep, e->report);
+        e->report = report;
+        e->len = rlen;
+        report = NULL;
+        free(name);
+        free(code);
     }
-    protobuf_c_message_free_unpacked(&rep->base, NULL);
-    *len = reportd__result__get_packed_size(r);
-    void *out = xmalloc(*len ? *len : 1);
-    reportd__result__pack(r, out);
+    free(report);
     return out;
 }
 

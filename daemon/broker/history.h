@@ -12,14 +12,16 @@
 
 struct broker;
 struct job;
-struct Reportd__Result;
+struct envelope_result;
+struct envelope_submission;
 
 /* Frame 0 of j->body (a Submission of cfg->service) gets field 9
  * (want_report = true) and, when the store holds the body's year − 1 and the
  * Submission has no previous of its own, field 8 (previous) appended: bytes
  * appended to a serialized message merge into it (proto2). Nothing for a body
- * frame that is not a Submission, or when the broker has no checker. */
-void history_attach(struct broker *b, struct job *j);
+ * frame that is not a Submission, or when the broker has no checker. env:
+ * the frame's envelope when the caller has read it, else NULL. */
+void history_attach(struct broker *b, struct job *j, const struct envelope_submission *env);
 
 /* What a Result brought for the history: its key, year and packed Report. */
 struct history_entry {
@@ -29,11 +31,12 @@ struct history_entry {
     size_t len;
 };
 
-/* When r carries a report: take it out of r (into *e when r is accepted —
- * not REJECTED — and has a body and a year; e->key NULL otherwise) and return
- * r packed without it (heap, *len), else NULL (r is to be kept as sent). */
-void *history_strip(struct broker *b, struct Reportd__Result *r, struct history_entry *e,
-                    size_t *len);
+/* When the Result result[0..len) (envelope r) carries a report: its bytes
+ * into *e when the Result is accepted — not REJECTED — and has a body name and
+ * a year (e->key NULL otherwise), and return the Result's bytes without it
+ * (heap, *outlen); else NULL (the Result is kept as sent). */
+void *history_strip(struct broker *b, const void *result, size_t len,
+                    const struct envelope_result *r, struct history_entry *e, size_t *outlen);
 /* Store e in the open batch (nothing when e->key is NULL). 0 or -1 with err. */
 int history_record(struct broker *b, const struct history_entry *e, const char *submission_id,
                    char *err, size_t errlen);

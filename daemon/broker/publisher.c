@@ -10,8 +10,8 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "check/check.h"
 #include "check/jsonout.h"
+#include "wire/envelope.h"
 #include "wire/keys.h"
 #include "wire/mdp.h"
 #include "broker/spool.h"
@@ -116,33 +116,23 @@ static uint64_t queue(struct publisher *p, const char *topic, const void *body, 
     return seq;
 }
 
-static const char *result_region(const Reportd__Result *r)
-{
-    if (r->enrichment && r->enrichment->region && r->enrichment->region->code)
-        return r->enrichment->region->code;
-    return r->body ? r->body->region_code : NULL;
-}
-
-uint64_t publisher_result(struct publisher *p, const Reportd__Result *r, const void *result,
-                          size_t len, char *err, size_t errlen)
+uint64_t publisher_result(struct publisher *p, const struct envelope_result *r,
+                          const void *result, size_t len, char *err, size_t errlen)
 {
     char region[24], topic[64];
-    publisher_region_topic(result_region(r), region, sizeof region);
+    char *code = envelope_strdup(envelope_result_region(r));
+    publisher_region_topic(code, region, sizeof region);
+    free(code);
     int status = (int)r->status;
     snprintf(topic, sizeof topic, "result.%s", region);
     uint64_t seq = queue(p, topic, result, len, err, errlen);
     if (seq && status >= 0 && status < 32 && (p->alert_statuses & (1u << status))) {
-        Reportd__Alert *a = checker_alert(r);
-        if (a) {
-            size_t n = reportd__alert__get_packed_size(a);
-            uint8_t *buf = xmalloc(n);
-            reportd__alert__pack(a, buf);
-            snprintf(topic, sizeof topic, "alert.%s", region);
-            if (!queue(p, topic, buf, n, err, errlen))
-                seq = 0;
-            free(buf);
-            checker_alert_free(a);
-        }
+        size_t n;
+        uint8_t *alert = envelope_alert(result, len, &n);
+        snprintf(topic, sizeof topic, "alert.%s", region);
+        if (!queue(p, topic, alert, n, err, errlen))
+            seq = 0;
+        free(alert);
     }
     return seq;
 }

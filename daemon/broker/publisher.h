@@ -8,8 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "report.pb-c.h"
-
+struct envelope_result;
 struct spool;
 struct publisher;
 
@@ -31,11 +30,12 @@ void publisher_drain(struct publisher *p);
  * "unknown". out must hold 24 bytes. */
 void publisher_region_topic(const char *region_code, char *out, size_t outlen);
 
-/* Queue the publications for one Result, r unpacked from bytes[0..len):
- * result.*, and alert.* when its status is in the policy. Returns the
+/* Queue the publications for one checked Result bytes[0..len), r its
+ * envelope (envelope_result): result.* with the bytes as they are, and
+ * alert.* (envelope_alert) when its status is in the policy. Returns the
  * sequence number of the result.* message, or 0 with err. */
-uint64_t publisher_result(struct publisher *p, const Reportd__Result *r, const void *bytes,
-                          size_t len, char *err, size_t errlen);
+uint64_t publisher_result(struct publisher *p, const struct envelope_result *r,
+                          const void *bytes, size_t len, char *err, size_t errlen);
 /* Queue a `deadletter` message: a dead letter in JSON (jsonout_dead). */
 int publisher_deadletter(struct publisher *p, const char *uuid, const char *submission_id,
                          const char *reason, int attempts, char *err, size_t errlen);

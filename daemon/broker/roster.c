@@ -120,8 +120,7 @@ void roster_job_free(struct job *j)
     if (!j)
         return;
     mdp_msg_destroy(&j->body);
-    if (j->result)
-        reportd__result__free_unpacked(j->result, NULL);
+    free(j->result);
     free(j->client);
     free(j);
 }

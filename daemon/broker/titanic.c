@@ -17,29 +17,29 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "base/pbguard.h"
 #include "base/util.h"
 #include "conf/config.h"
-#include "report.pb-c.h"
+#include "wire/envelope.h"
 #include "wire/mdp.h"
 #include "wire/titanic_id.h"
 #include "broker/history.h"
 #include "broker/roster.h"
 #include "broker/spool.h"
 
-/* A Submission whose submission_id may name its Titanic job: its strings
- * valid UTF-8 without a hidden NUL ("a\0b" must not become job "a"), its
- * unpacking within a memory budget. NULL otherwise. */
-static Reportd__Submission *untrusted_submission(const void *body, size_t len)
+/* The envelope of a Submission whose submission_id may name its Titanic
+ * job: a Submission protobuf-c would unpack, its strings valid UTF-8 without
+ * a hidden NUL ("a\0b" must not become job "a"). -1 otherwise. */
+static int untrusted_submission(const void *body, size_t len, struct envelope_submission *env)
 {
     char err[200];
-    return (Reportd__Submission *)pbguard_unpack(&reportd__submission__descriptor, body, len,
-                                                 PBGUARD_BUDGET(len), err, sizeof err);
+    return envelope_submission(body, len, env, err, sizeof err);
 }
 
-/* A new Titanic job (not queued); submission_id may be NULL. */
+/* A new Titanic job (not queued); submission_id may be NULL; env: the
+ * envelope of its Submission when the caller read it, else NULL. */
 static struct job *new_job(struct broker *b, const char *uuid, const char *submission_id,
-                           const char *service, const void *body, size_t len)
+                           const char *service, const void *body, size_t len,
+                           const struct envelope_submission *env)
 {
     struct service *s = roster_service(b, service, strlen(service), ROSTER_FORCE);
     struct job *j = xcalloc(1, sizeof *j);
@@ -50,18 +50,18 @@ static struct job *new_job(struct broker *b, const char *uuid, const char *submi
                 uuid);
         mdp_msg_add(j->body, body, len);
     }
+    struct envelope_submission read;
     if (submission_id) {
         snprintf(j->submission_id, sizeof j->submission_id, "%s", submission_id);
-    } else if (strcmp(service, b->cfg->service) == 0 && j->body->n) {
-        Reportd__Submission *sub = untrusted_submission(mdp_msg_data(j->body, 0),
-                                                        mdp_msg_size(j->body, 0));
-        if (sub) {
-            snprintf(j->submission_id, sizeof j->submission_id, "%s", sub->submission_id);
-            reportd__submission__free_unpacked(sub, NULL);
-        }
+    } else if (strcmp(service, b->cfg->service) == 0 && j->body->n &&
+               untrusted_submission(mdp_msg_data(j->body, 0), mdp_msg_size(j->body, 0),
+                                    &read) == 0) {
+        snprintf(j->submission_id, sizeof j->submission_id, "%.*s",
+                 (int)read.submission_id.len, read.submission_id.p ? read.submission_id.p : "");
+        env = &read;
     }
     j->service = s->name;
-    history_attach(b, j);
+    history_attach(b, j, env);
     return j;
 }
 
@@ -78,7 +78,7 @@ static void load_one(void *arg, int64_t rowid, const char *uuid, const char *ser
                      const void *body, size_t len)
 {
     struct broker *b = arg;
-    struct job *j = new_job(b, uuid, NULL, service, body, len);
+    struct job *j = new_job(b, uuid, NULL, service, body, len, NULL);
     j->rowid = rowid;
     b->cursor = rowid;
     admit(b, j);
@@ -98,22 +98,26 @@ int titanic_refill(struct broker *b)
 }
 
 /* The job's UUID and submission id (sid[64], "" when the body has none):
- * from the Submission in the first body frame, else from the stored bytes. */
-static void job_id(const struct broker *b, const char *service, const struct mdp_msg *m,
-                   size_t first, const void *stored, size_t len, char uuid[33], char sid[64])
+ * from the Submission in the first body frame, else from the stored bytes.
+ * Returns 1 when *env holds the first frame's envelope, 0 when it is not a
+ * Submission of the service. */
+static int job_id(const struct broker *b, const char *service, const struct mdp_msg *m,
+                  size_t first, const void *stored, size_t len, char uuid[33], char sid[64],
+                  struct envelope_submission *env)
 {
-    Reportd__Submission *sub = strcmp(service, b->cfg->service) == 0
-                                   ? untrusted_submission(mdp_msg_data(m, first),
-                                                          mdp_msg_size(m, first)) : NULL;
-    if (sub && sub->submission_id && sub->submission_id[0]) {
-        titanic_id_for(sub->submission_id, uuid);
-        snprintf(sid, 64, "%s", sub->submission_id);
+    int ok = strcmp(service, b->cfg->service) == 0 &&
+             untrusted_submission(mdp_msg_data(m, first), mdp_msg_size(m, first), env) == 0;
+    if (ok && env->submission_id.len) {
+        /* checked: no NUL inside, so the slice is the whole string */
+        char *id = envelope_strdup(env->submission_id);
+        titanic_id_for(id, uuid);
+        snprintf(sid, 64, "%s", id);
+        free(id);
     } else {
         /* undecodable: stored all the same; the worker will answer REJECTED */
         titanic_id_for_bytes(service, stored, len, uuid);
     }
-    if (sub)
-        reportd__submission__free_unpacked(sub, NULL);
+    return ok;
 }
 
 void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p)
@@ -150,7 +154,8 @@ void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp
     char *service = mdp_msg_strdup(m, p->body);
     size_t len;
     void *body = mdp_frames_pack(m, p->body + 1, &len);
-    job_id(b, service, m, p->body + 1, body, len, uuid, sid);
+    struct envelope_submission env;
+    int has_env = job_id(b, service, m, p->body + 1, body, len, uuid, sid, &env);
     int rc = spool_put(b->sp, uuid, sid, service, body, len, err, sizeof err);
     if (rc < 0) {
         log_job(LOG_PRI_ERR, &(struct log_job){sid, -1, NULL}, "%s", err);
@@ -164,7 +169,7 @@ void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp
     /* the job is queued, and counted, only once its batch is committed */
     struct job *j = NULL;
     if (rc == 1) {
-        j = new_job(b, uuid, sid, service, body, len);
+        j = new_job(b, uuid, sid, service, body, len, has_env ? &env : NULL);
         j->rowid = spool_last_rowid(b->sp);
     }
     free(service);

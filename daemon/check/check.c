@@ -28,7 +28,6 @@
 
 #define CHECK_RULESET_VERSION "reportd-rules-1 (report-format.md, layouts 2021+2019)"
 #define CHECK_DEFAULT_MAX_DOCUMENT (8u << 20)
-#define CHECK_ALERT_TOP 5
 
 struct checker {
     struct layouts layouts;

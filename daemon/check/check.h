@@ -89,6 +89,9 @@ Reportd__Result *checker_rejected(const char *submission_id, const char *reason)
 /* The layouts the checker loaded. Borrowed. */
 const struct layouts *checker_layouts(const struct checker *c);
 
+/* An Alert's top findings: at most this many, errors first. */
+#define CHECK_ALERT_TOP 5
+
 /* Build the Alert for a Result (the caller decides whether to send it).
  * Free it with checker_alert_free. */
 Reportd__Alert *checker_alert(const Reportd__Result *res);

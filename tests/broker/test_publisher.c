@@ -20,6 +20,7 @@
 #include "broker/publisher.h"
 #include "broker/spool.h"
 #include "check/check.h"
+#include "wire/envelope.h"
 #include "wire/mdp.h"
 
 #define EP "inproc://test-publisher"
@@ -31,6 +32,15 @@ struct fixture {
     void *ctx, *sub;
     struct publisher *p;
 };
+
+/* The envelope publisher_result takes, read from the Result's bytes. */
+static const struct envelope_result *env_of(const uint8_t *bytes, size_t len)
+{
+    static struct envelope_result e;
+    char err[256];
+    assert_int_equal(envelope_result(bytes, len, &e, err, sizeof err), 0);
+    return &e;
+}
 
 /* Subscribe sub to prefix and wait until the XPUB has seen it. */
 static void subscribe(struct fixture *f, const char *prefix)
@@ -149,7 +159,7 @@ static void test_publisher_result_and_alert_frames(void **state)
     size_t len;
     char err[256] = "";
     Reportd__Result *r = result("sub-1", REPORTD__STATUS__STATUS_FAIL, "430381", &bytes, &len);
-    assert_int_equal(publisher_result(f->p, r, bytes, len, err, sizeof err), 1);
+    assert_int_equal(publisher_result(f->p, env_of(bytes, len), bytes, len, err, sizeof err), 1);
     assert_null(sub_recv(f, 50));                            /* not before the commit */
     assert_int_equal(publisher_sent(f->p), 0);
     assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);
@@ -187,7 +197,7 @@ static void test_publisher_pass_and_deadletter(void **state)
     size_t len;
     char err[256] = "";
     Reportd__Result *r = result("sub-2", REPORTD__STATUS__STATUS_PASS, NULL, &bytes, &len);
-    assert_int_equal(publisher_result(f->p, r, bytes, len, err, sizeof err), 1);
+    assert_int_equal(publisher_result(f->p, env_of(bytes, len), bytes, len, err, sizeof err), 1);
     assert_int_equal(publisher_deadletter(f->p, "0123456789abcdef0123456789abcdef", "sub-3",
                                           "worker died 3 times", 3, err, sizeof err), 0);
     assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);
@@ -212,7 +222,7 @@ static void test_publisher_pass_and_deadletter(void **state)
 
     /* a reload that alerts on PASS too */
     publisher_set_alerts(f->p, FAIL_ONLY | (1u << REPORTD__STATUS__STATUS_PASS));
-    assert_int_equal(publisher_result(f->p, r, bytes, len, err, sizeof err), 3);
+    assert_int_equal(publisher_result(f->p, env_of(bytes, len), bytes, len, err, sizeof err), 3);
     assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);
     publisher_flush(f->p);
     m = sub_recv(f, 5000);
@@ -235,7 +245,7 @@ static void test_publisher_discard_sends_nothing(void **state)
     size_t len;
     char err[256] = "";
     Reportd__Result *r = result("sub-4", REPORTD__STATUS__STATUS_FAIL, "320800", &bytes, &len);
-    assert_true(publisher_result(f->p, r, bytes, len, err, sizeof err) > 0);
+    assert_true(publisher_result(f->p, env_of(bytes, len), bytes, len, err, sizeof err) > 0);
     publisher_discard(f->p);
     publisher_flush(f->p);                                   /* nothing left to send */
     assert_null(sub_recv(f, 50));
@@ -255,7 +265,7 @@ static void test_publisher_prefix_subscription(void **state)
         uint8_t *bytes;
         size_t len;
         Reportd__Result *r = result("sub", REPORTD__STATUS__STATUS_FAIL, regions[i], &bytes, &len);
-        assert_int_equal(publisher_result(f->p, r, bytes, len, err, sizeof err), (uint64_t)(2 * i + 1));
+        assert_int_equal(publisher_result(f->p, env_of(bytes, len), bytes, len, err, sizeof err), (uint64_t)(2 * i + 1));
         reportd__result__free_unpacked(r, NULL);
         free(bytes);
     }

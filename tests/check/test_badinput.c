@@ -425,6 +425,8 @@ static int replay_one(const struct checker *c, const char *target, const uint8_t
         return fuzz_config(d, n);
     if (!strcmp(target, "mdp"))
         return fuzz_mdp(d, n);
+    if (!strcmp(target, "envelope"))
+        return fuzz_envelope(d, n);
     if (!strcmp(target, "digitsplit"))
         return fuzz_digitsplit(c, d, n);
     for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++)

@@ -12,7 +12,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_MAXLEN  ?= 131072
-FUZZ_TARGETS := submission text layout flat digitsplit yaml pb config mdp html pdf dispatch
+FUZZ_TARGETS := submission text layout flat digitsplit yaml pb config mdp html pdf dispatch envelope
 # pdf forks pdftotext for every input: short inputs keep the smoke run useful.
 FUZZ_MAXLEN_pdf := 8192
 FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \

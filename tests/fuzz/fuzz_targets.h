@@ -15,8 +15,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/pbguard.h"
 #include "check/check.h"
 #include "conf/config.h"
+#include "wire/envelope.h"
 #include "wire/mdp.h"
 #include "read/digitsplit.h"
 #include "read/reader.h"
@@ -274,6 +276,111 @@ static inline int fuzz_mdp(const uint8_t *data, size_t size)
         }
     }
     mdp_msg_destroy(&m);
+    return rc;
+}
+
+/* m packed (heap, *n). */
+static inline uint8_t *fuzz_pack(const ProtobufCMessage *m, size_t *n)
+{
+    *n = protobuf_c_message_get_packed_size(m);
+    uint8_t *b = xmalloc(*n ? *n : 1);
+    protobuf_c_message_pack(m, b);
+    return b;
+}
+
+/* Whether a slice says what protobuf-c's C string says (NULL: absent). */
+static inline int fuzz_same_str(struct envelope_str s, const char *c)
+{
+    if (!s.p || !c)
+        return !s.p && !c;
+    return strlen(c) == s.len && memcmp(c, s.p, s.len) == 0;
+}
+
+/* Whether the bytes a and b unpack as d to messages that pack the same. */
+static inline int fuzz_same_message(const ProtobufCMessageDescriptor *d, const uint8_t *a,
+                                    size_t alen, const ProtobufCMessage *b)
+{
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, alen, a);
+    if (!m)
+        return 0;
+    size_t n1, n2;
+    uint8_t *p1 = fuzz_pack(m, &n1), *p2 = fuzz_pack(b, &n2);
+    int same = n1 == n2 && memcmp(p1, p2, n1) == 0;
+    free(p1);
+    free(p2);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return same;
+}
+
+/* What the broker reads of a Result (envelope.c) against protobuf-c's
+ * unpacking of it: the same fields, the same Alert bytes as checker_alert
+ * packs, the same Result and report once the report is stripped. */
+static inline int fuzz_envelope_result(const Reportd__Result *r, const uint8_t *data, size_t size,
+                                       const struct envelope_result *e)
+{
+    unsigned sev[3] = {0, 0, 0};
+    for (size_t i = 0; i < r->n_findings; i++)
+        if (r->findings[i]->severity >= 0 && r->findings[i]->severity < 3)
+            sev[r->findings[i]->severity]++;
+    const Reportd__Region *g = r->enrichment ? r->enrichment->region : NULL;
+    if (e->status != (int32_t)r->status || !fuzz_same_str(e->submission_id, r->submission_id) ||
+        e->has_body != (r->body != NULL) ||
+        (r->body && (!fuzz_same_str(e->body_name, r->body->name) ||
+                     !fuzz_same_str(e->body_region, r->body->region_code))) ||
+        e->has_region != (g != NULL) || (g && !fuzz_same_str(e->region_code, g->code)) ||
+        e->has_year != (int)r->has_year || e->year != r->year || memcmp(e->severity, sev, sizeof sev) ||
+        e->has_report != (r->report != NULL))
+        return -1;
+    size_t n1, n2;
+    Reportd__Alert *a = checker_alert(r);
+    uint8_t *p1 = fuzz_pack(&a->base, &n1), *p2 = envelope_alert(data, size, &n2);
+    int rc = n1 == n2 && memcmp(p1, p2, n1) == 0 ? 0 : -1;
+    free(p1);
+    free(p2);
+    checker_alert_free(a);
+    if (rc == 0 && r->report) {
+        uint8_t *rep;
+        size_t rlen, slen;
+        uint8_t *rest = envelope_strip_report(data, size, &slen, &rep, &rlen);
+        Reportd__Result copy = *r;
+        copy.report = NULL;
+        if (!fuzz_same_message(&reportd__result__descriptor, rest, slen, &copy.base) ||
+            !fuzz_same_message(&reportd__report__descriptor, rep, rlen, &r->report->base))
+            rc = -1;
+        free(rest);
+        free(rep);
+    }
+    return rc;
+}
+
+/* (e) The broker's envelope reader on arbitrary bytes, read as a Result and
+ * as a Submission: it accepts exactly what protobuf-c (for a Submission,
+ * pbguard) unpacks, and reads the fields the unpacked message holds. */
+static inline int fuzz_envelope(const uint8_t *data, size_t size)
+{
+    if (size > FUZZ_MAX_INPUT)
+        return 0;
+    char err[256];
+    struct envelope_result e;
+    Reportd__Result *r = reportd__result__unpack(NULL, size, data);
+    int rc = (envelope_result(data, size, &e, err, sizeof err) == 0) == (r != NULL) ? 0 : -1;
+    if (rc == 0 && r)
+        rc = fuzz_envelope_result(r, data, size, &e);
+    reportd__result__free_unpacked(r, NULL);
+    if (rc != 0)
+        return rc;
+    struct envelope_submission es;
+    Reportd__Submission *sub = (Reportd__Submission *)pbguard_unpack(
+        &reportd__submission__descriptor, data, size, PBGUARD_BUDGET(size), err, sizeof err);
+    if ((envelope_submission(data, size, &es, err, sizeof err) == 0) != (sub != NULL))
+        rc = -1;
+    else if (sub && (!fuzz_same_str(es.submission_id, sub->submission_id) ||
+                     !fuzz_same_str(es.body_name, sub->body ? sub->body->name : NULL) ||
+                     !fuzz_same_str(es.body_region, sub->body ? sub->body->region_code : NULL) ||
+                     es.has_year != (int)sub->has_year || es.year != sub->year ||
+                     es.has_previous != (sub->previous != NULL)))
+        rc = -1;
+    reportd__submission__free_unpacked(sub, NULL);
     return rc;
 }
 

@@ -20,6 +20,7 @@
 #include "read/yamlreport.h"
 
 static const char *outdir;
+static struct checker *checker;     /* for the envelope seeds: Results */
 
 static void put(const char *target, const char *name, const void *data, size_t len)
 {
@@ -78,7 +79,24 @@ static void put_submission(const char *name, const uint8_t *doc, size_t len, int
     uint8_t *b = xmalloc(n);
     reportd__submission__pack(&sub, b);
     put("submission", name, b, n);
+    put("envelope", name, b, n);
     free(b);
+    /* the Result of it, with the report as read (field 12), as a broker gets it */
+    sub.has_want_report = 1;
+    sub.want_report = 1;
+    n = reportd__submission__get_packed_size(&sub);
+    b = xmalloc(n);
+    reportd__submission__pack(&sub, b);
+    Reportd__Result *res = checker_run_bytes(checker, b, n);
+    free(b);
+    n = reportd__result__get_packed_size(res);
+    b = xmalloc(n);
+    reportd__result__pack(res, b);
+    char *rname = xasprintf("%s.result", name);
+    put("envelope", rname, b, n);
+    free(rname);
+    free(b);
+    checker_result_free(res);
 }
 
 /* The solver's seeds: each table of r written as fuzz_digitsplit reads it,
@@ -209,6 +227,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "mkseeds: %s\n", err);
         return 78;
     }
+    checker = c;
     for (int i = 2; i < argc; i++)
         seed_document(c, argv[i]);
     seed_mdp();

@@ -76,7 +76,8 @@ static size_t result_bytes(uint8_t *out, const uint8_t *tail, size_t n)
 {
     static const uint8_t head[] = {0x08, 0x01, 0x12, 0x01, 'x'};
     memcpy(out, head, sizeof head);
-    memcpy(out + sizeof head, tail, n);
+    if (n)
+        memcpy(out + sizeof head, tail, n);
     return sizeof head + n;
 }
 

@@ -47,7 +47,7 @@ $CTL submit --broker $EP --year 2024 --id $ID $EX > "$tmp/s.out" 2>> "$tmp/submi
 rc=$?
 [ $rc -eq 1 ] && [ "$(cut -f3 "$tmp/s.out")" = FAIL ] && ok ||
     bad "submit through the PostgreSQL spool: exit $rc, $(cat "$tmp/s.out" "$tmp/submit.log" "$tmp/reportd.log")"
-[ "$(q "select value from reportd_meta where key = 'layout'")" = 1 ] && ok || bad "reportd_meta layout"
+[ "$(q "select value from reportd_meta where key = 'layout'")" = 2 ] && ok || bad "reportd_meta layout"
 [ "$(q "select count(*) || ':' || min(state) from job")" = "1:3" ] && ok ||
     bad "jobs in the database: $(q "select uuid, state from job")"
 seq1=$(q "select value from reportd_meta where key = 'seq'")

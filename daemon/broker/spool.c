@@ -16,6 +16,11 @@ static const struct spool_ops *ops(const struct spool *sp)
     return ((const struct spool_base *)(const void *)sp)->ops;
 }
 
+int spool_topic_is_result(const char *topic)
+{
+    return strncmp(topic, "result.", 7) == 0;
+}
+
 struct spool *spool_open_backend(const char *backend, const char *where, char *err,
                                  size_t errlen)
 {

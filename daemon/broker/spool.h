@@ -55,8 +55,9 @@ int spool_put(struct spool *sp, const char *uuid, const char *submission_id,
               const char *service, const void *body, size_t len, char *err, size_t errlen);
 
 /* Record the reply of a pending job: the bytes, or — when it was published —
- * reply_seq, the sequence number of its publication (the bytes are then not
- * stored twice). Returns 1 when the job went from pending to done, 0 when it
+ * reply_seq, the sequence number of its result.* publication (the bytes are
+ * then not stored twice: the job and the log refer to one stored Result,
+ * which stays while either does). Returns 1 when the job went from pending to done, 0 when it
  * was not pending (already done, dead, closed, unknown), -1 with err. */
 int spool_finish(struct spool *sp, const char *uuid, int status, const void *reply,
                  size_t len, uint64_t reply_seq, char *err, size_t errlen);
@@ -105,7 +106,8 @@ int spool_each_dead(struct spool *sp, spool_dead_fn *fn, void *arg);
 int spool_dead_get(struct spool *sp, const char *uuid, spool_dead_fn *fn, void *arg);
 
 /* Append a published message; returns its sequence number (> 0), or 0 with err.
- * Sequence numbers rise by one per message and survive restarts. */
+ * Sequence numbers rise by one per message and survive restarts. A result.*
+ * message's bytes are stored as a Result the log refers to (spool_finish). */
 uint64_t spool_log(struct spool *sp, const char *topic, const void *body, size_t len,
                    char *err, size_t errlen);
 /* Committed messages with from <= seq (at most limit), oldest first. */
@@ -134,7 +136,7 @@ int spool_history_get(struct spool *sp, const char *body_key, unsigned year, voi
 /* Retention (issue 10): how long what is over stays; 0 keeps it forever.
  * closed_days: done and closed Titanic jobs (their Result, their tombstone)
  * since their last change; published_days: the publication log, from the
- * oldest on (never a publication a done job's Result still lives in);
+ * oldest on (a done job's Result stays with the job, the log cut or not);
  * dead_days: dead letters since buried; history_years: the history of
  * previous years, by report year. A pending job is never removed. */
 struct spool_retention {

@@ -57,6 +57,10 @@ struct spool_ops {
     int64_t (*oldest)(struct spool *sp, enum spool_kind kind);
 };
 
+/* 1 when a publication of topic carries a Result (result.*): a backend keeps
+ * its bytes once, as the Result that spool_finish's reply_seq refers to. */
+int spool_topic_is_result(const char *topic);
+
 /* The SQLite backend (store_sqlite.c). */
 extern const struct spool_ops store_sqlite;
 /* The PostgreSQL backend (store_pg.c): where is a libpq connection string. */

@@ -5,12 +5,16 @@
  * acknowledges is missing after a crash. The COMMIT runs synchronously in
  * commit_end, on the broker's thread (commit_begin only makes the commit
  * descriptor readable): the loop waits for the server's round trip and fsync,
- * unlike SQLite's writer thread. Layout 1, kept in reportd_meta('layout'):
+ * unlike SQLite's writer thread. Layout 2, kept in reportd_meta('layout');
+ * layout 1 is migrated on open:
  *   job(pos, uuid PK, submission_id, service, state, attempts, reply, status,
  *       reason, created_at, updated_at, reply_seq) — pos is the place in line
  *       (SQLite's rowid): a reopened or retried job gets max(pos) + 1
  *   body(uuid PK, data), published(seq PK, topic, body, at), history(body_key,
  *       year, report, submission_id, updated_at; PK (body_key, year))
+ *   result(seq PK, data) — each published Result once, as in store_sqlite.c:
+ *       a result.* publication's body is empty and the done job's reply_seq
+ *       and the log both refer to it; deleted once neither does
  * The publication sequence is reportd_meta('seq'), raised by one under the
  * open transaction (not a SEQUENCE: a rolled-back batch must not leave a gap;
  * not max(seq) + 1: retention empties the log from its start). One broker per
@@ -30,7 +34,7 @@
 #include "base/util.h"
 
 /* The layout this code writes, in reportd_meta. */
-#define LAYOUT 1
+#define LAYOUT 2
 
 static const char schema[] =
     "CREATE TABLE reportd_meta(key text PRIMARY KEY, value text NOT NULL);"
@@ -47,7 +51,17 @@ static const char schema[] =
     "CREATE TABLE history("
     " body_key text NOT NULL, year integer NOT NULL, report bytea NOT NULL,"
     " submission_id text, updated_at bigint NOT NULL, PRIMARY KEY(body_key, year));"
-    "INSERT INTO reportd_meta VALUES ('layout', '1'), ('seq', '0');";
+    "CREATE TABLE result(seq bigint PRIMARY KEY, data bytea NOT NULL);"
+    "INSERT INTO reportd_meta VALUES ('layout', '2'), ('seq', '0');";
+
+/* Layout 1 kept a published Result as its publication's body: moved to
+ * result, as store_sqlite.c's migrate_1. */
+static const char migrate_1[] =
+    "CREATE TABLE result(seq bigint PRIMARY KEY, data bytea NOT NULL);"
+    "INSERT INTO result(seq, data) SELECT seq, body FROM published WHERE topic LIKE 'result.%';"
+    "UPDATE published SET body = '' WHERE topic LIKE 'result.%';"
+    "UPDATE job SET reply_seq = NULL WHERE state <> 1;"
+    "UPDATE reportd_meta SET value = '2' WHERE key = 'layout';";
 
 struct spool {
     struct spool_base base;     /* first: spool.c reads the ops */
@@ -152,8 +166,32 @@ static void *cell_bytes(const PGresult *r, int row, int col, size_t *len)
     return out;
 }
 
-/* Bring the database to LAYOUT: an empty one gets the schema (in one
- * transaction); a newer layout is refused. 0, or -1 with err. */
+/* Run several statements (not PQexecParams) in one transaction; 0, or -1
+ * with err saying what was being done. */
+static int exec_tx(struct spool *sp, const char *sql, const char *what, char *err,
+                   size_t errlen)
+{
+    PGresult *r = run(sp, "BEGIN", NULL);
+    if (!r)
+        return dberr(sp, err, errlen, "begin");
+    PQclear(r);
+    r = PQexec(sp->db, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        PQclear(r);
+        dberr(sp, err, errlen, what);
+        PQclear(PQexec(sp->db, "ROLLBACK"));
+        return -1;
+    }
+    PQclear(r);
+    if (!(r = run(sp, "COMMIT", NULL)))
+        return dberr(sp, err, errlen, what);
+    PQclear(r);
+    return 0;
+}
+
+/* Bring the database to LAYOUT: an empty one gets the schema, layout 1 is
+ * migrated (each in one transaction); a newer layout is refused. 0, or -1
+ * with err. */
 static int layout(struct spool *sp, char *err, size_t errlen)
 {
     PGresult *r = run(sp, "SELECT to_regclass('reportd_meta') IS NOT NULL", NULL);
@@ -161,31 +199,18 @@ static int layout(struct spool *sp, char *err, size_t errlen)
         return dberr(sp, err, errlen, "reading the schema");
     int exists = PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
-    if (!exists) {
-        if (!(r = run(sp, "BEGIN", NULL)))
-            return dberr(sp, err, errlen, "begin");
-        PQclear(r);
-        r = PQexec(sp->db, schema);     /* several statements: not PQexecParams */
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            PQclear(r);
-            dberr(sp, err, errlen, "creating layout 1");
-            PQclear(PQexec(sp->db, "ROLLBACK"));
-            return -1;
-        }
-        PQclear(r);
-        if (!(r = run(sp, "COMMIT", NULL)))
-            return dberr(sp, err, errlen, "creating layout 1");
-        PQclear(r);
-        return 0;
-    }
+    if (!exists)
+        return exec_tx(sp, schema, "creating layout 2", err, errlen);
     if (!(r = run(sp, "SELECT value FROM reportd_meta WHERE key = 'layout'", NULL)))
         return dberr(sp, err, errlen, "reading reportd_meta");
     long version = PQntuples(r) == 1 ? atol(PQgetvalue(r, 0, 0)) : -1;
     PQclear(r);
+    if (version == 1)
+        return exec_tx(sp, migrate_1, "migrating to layout 2", err, errlen);
     if (version != LAYOUT)
         return errf(err, errlen, "spool: postgresql database %s: layout %ld, written by a newer "
-                    "reportd (this one reads layout %d): use that reportd, or another database",
-                    PQdb(sp->db), version, LAYOUT);
+                    "reportd (this one reads layouts 1 to %d): use that reportd, or another "
+                    "database", PQdb(sp->db), version, LAYOUT);
     return 0;
 }
 
@@ -401,8 +426,8 @@ static int pg_get(struct spool *sp, const char *uuid, void **reply, size_t *len)
 {
     struct params p = {0};
     p_text(&p, uuid);
-    PGresult *r = run(sp, "SELECT j.state, coalesce(j.reply, p.body) FROM job j"
-                      " LEFT JOIN published p ON p.seq = j.reply_seq WHERE j.uuid = $1", &p);
+    PGresult *r = run(sp, "SELECT j.state, coalesce(j.reply, r.data) FROM job j"
+                      " LEFT JOIN result r ON r.seq = j.reply_seq WHERE j.uuid = $1", &p);
     if (!r || PQntuples(r) != 1) {
         PQclear(r);
         return -1;
@@ -436,11 +461,21 @@ static long exec_uuid(struct spool *sp, const char *q, const char *uuid, const c
 
 static int pg_close_job(struct spool *sp, const char *uuid, char *err, size_t errlen)
 {
-    long n = exec_uuid(sp, "UPDATE job SET state = 3, reply = NULL, updated_at = $2"
-                       " WHERE uuid = $1 AND state IN (0, 1)", uuid, NULL, err, errlen);
-    if (n > 0 && drop_body(sp, uuid) != 0)
+    if (begin(sp, err, errlen))
+        return -1;
+    struct params p = {0};
+    p_text(&p, uuid);
+    /* the job's Result goes with it unless the log still refers to it */
+    if (run_changes(sp, "DELETE FROM result WHERE seq = (SELECT reply_seq FROM job"
+                    " WHERE uuid = $1 AND state = 1) AND NOT EXISTS"
+                    " (SELECT 1 FROM published p WHERE p.seq = result.seq)", &p) < 0)
         return dberr(sp, err, errlen, "close");
-    return n < 0 ? -1 : 0;
+    p_int(&p, now());
+    long n = run_changes(sp, "UPDATE job SET state = 3, reply = NULL, reply_seq = NULL,"
+                         " updated_at = $2 WHERE uuid = $1 AND state IN (0, 1)", &p);
+    if (n < 0 || (n > 0 && drop_body(sp, uuid) != 0))
+        return dberr(sp, err, errlen, "close");
+    return 0;
 }
 
 static int pg_attempt(struct spool *sp, const char *uuid, char *err, size_t errlen)
@@ -562,10 +597,16 @@ static uint64_t pg_log(struct spool *sp, const char *topic, const void *body, si
     p_text(&p, topic);
     p_bytes(&p, body, len);
     p_int(&p, now());
+    p_text(&p, spool_topic_is_result(topic) ? "t" : "f");
+    /* a Result's bytes go to result, under the same seq; the log row refers */
     PGresult *r = run(sp, "WITH n AS (UPDATE reportd_meta SET value = (value::bigint + 1)::text"
-                      " WHERE key = 'seq' RETURNING value::bigint AS seq)"
-                      " INSERT INTO published(seq, topic, body, at)"
-                      " SELECT seq, $1, $2, $3 FROM n RETURNING seq", &p);
+                      " WHERE key = 'seq' RETURNING value::bigint AS seq),"
+                      " l AS (INSERT INTO published(seq, topic, body, at)"
+                      " SELECT seq, $1, CASE WHEN $4::boolean THEN ''::bytea ELSE $2::bytea END,"
+                      " $3 FROM n RETURNING seq),"
+                      " r AS (INSERT INTO result(seq, data) SELECT seq, $2::bytea FROM l"
+                      " WHERE $4::boolean)"
+                      " SELECT seq FROM l", &p);
     if (!r || PQntuples(r) != 1) {
         PQclear(r);
         dberr(sp, err, errlen, "log");
@@ -587,8 +628,9 @@ static int pg_replay(struct spool *sp, uint64_t from, uint64_t to, size_t limit,
     p_int(&p, (int64_t)from);
     p_int(&p, (int64_t)to);
     p_int(&p, (int64_t)limit);
-    PGresult *r = run(sp, "SELECT seq, topic, body FROM published WHERE seq >= $1 AND seq <= $2"
-                      " ORDER BY seq LIMIT $3", &p);
+    PGresult *r = run(sp, "SELECT p.seq, p.topic, coalesce(r.data, p.body) FROM published p"
+                      " LEFT JOIN result r ON r.seq = p.seq WHERE p.seq >= $1 AND p.seq <= $2"
+                      " ORDER BY p.seq LIMIT $3", &p);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -665,19 +707,17 @@ static long prune_step(struct spool *sp, const char *q, int64_t cutoff, int64_t 
 }
 
 /* The highest seq the log may lose now: the rows from its start older than
- * cutoff and below every done job's publication (at most limit looked at). */
+ * cutoff (at most limit looked at). */
 static int64_t prune_pub_upto(struct spool *sp, int64_t cutoff, int64_t limit)
 {
     struct params p = {0};
     p_int(&p, limit);
-    PGresult *r = run(sp, "SELECT seq, at, (SELECT min(reply_seq) FROM job WHERE state = 1)"
-                      " FROM published ORDER BY seq LIMIT $1", &p);
+    PGresult *r = run(sp, "SELECT seq, at FROM published ORDER BY seq LIMIT $1", &p);
     int64_t upto = 0;
     for (int i = 0; r && i < PQntuples(r); i++) {
-        int64_t seq = cell_int(r, i, 0);
-        if (cell_int(r, i, 1) >= cutoff || (!PQgetisnull(r, i, 2) && seq >= cell_int(r, i, 2)))
+        if (cell_int(r, i, 1) >= cutoff)
             break;
-        upto = seq;
+        upto = cell_int(r, i, 0);
     }
     PQclear(r);
     return upto;
@@ -693,10 +733,15 @@ static long pg_prune(struct spool *sp, int64_t at, const struct spool_retention 
     if (begin(sp, err, errlen))
         return -1;
     if (rules->closed_days) {
-        n = prune_step(sp, "DELETE FROM job WHERE uuid IN (SELECT uuid FROM job"
-                       " WHERE state IN (1, 3) AND updated_at < $1 ORDER BY pos LIMIT $2)",
-                       at - (int64_t)rules->closed_days * day, (int64_t)max_rows);
-        if (n < 0)
+        /* a Result goes once neither its job nor its publication refers to it */
+        int64_t cut = at - (int64_t)rules->closed_days * day;
+        if (prune_step(sp, "DELETE FROM result WHERE seq IN (SELECT reply_seq FROM job"
+                       " WHERE state IN (1, 3) AND updated_at < $1 ORDER BY pos LIMIT $2)"
+                       " AND NOT EXISTS (SELECT 1 FROM published p WHERE p.seq = result.seq)",
+                       cut, (int64_t)max_rows) < 0 ||
+            (n = prune_step(sp, "DELETE FROM job WHERE uuid IN (SELECT uuid FROM job"
+                            " WHERE state IN (1, 3) AND updated_at < $1 ORDER BY pos LIMIT $2)",
+                            cut, (int64_t)max_rows)) < 0)
             return dberr(sp, err, errlen, "prune jobs");
         done += n;
     }
@@ -717,7 +762,11 @@ static long pg_prune(struct spool *sp, int64_t at, const struct spool_retention 
         if (upto > 0) {
             struct params p = {0};
             p_int(&p, upto);
-            if ((n = run_changes(sp, "DELETE FROM published WHERE seq <= $1", &p)) < 0)
+            if (run_changes(sp, "DELETE FROM result WHERE seq IN (SELECT seq FROM published"
+                            " WHERE seq <= $1) AND NOT EXISTS (SELECT 1 FROM job j"
+                            " WHERE j.state = 1 AND j.reply_seq = result.seq)",
+                            &p) < 0 ||
+                (n = run_changes(sp, "DELETE FROM published WHERE seq <= $1", &p)) < 0)
                 return dberr(sp, err, errlen, "prune publications");
             done += n;
         }

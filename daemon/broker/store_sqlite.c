@@ -1,14 +1,18 @@
 /* store_sqlite: the spool's SQLite backend (store.h) — WAL mode with
  * synchronous=FULL, so a COMMIT returns only after the WAL is fsynced. Writes
  * open a transaction lazily and stay in it until the commit, which the writer
- * thread runs (the broker acknowledges the batch only then). Layout 1
- * (PRAGMA user_version; layout 0 is migrated on open):
+ * thread runs (the broker acknowledges the batch only then). Layout 2
+ * (PRAGMA user_version; layouts 0 and 1 are migrated on open, then VACUUMed):
  *   job(uuid PK, submission_id, service, state, attempts, reply, status,
  *       reason, created_at, updated_at, reply_seq)  — Titanic jobs and dead
- *       letters; a published reply is stored once, in published, at reply_seq
+ *       letters; a published reply is not in reply but in result, at reply_seq
  *   body(uuid PK, data) — the request of a pending job or a dead letter only:
  *       deleted once the job is done or closed
- *   published(seq INTEGER PRIMARY KEY AUTOINCREMENT, topic, body, at)
+ *   published(seq INTEGER PRIMARY KEY AUTOINCREMENT, topic, body, at) — a
+ *       result.* publication's body is empty: it refers to result at its seq
+ *   result(seq PK, data) — each published Result, stored once: the log and
+ *       the done job refer to it; deleted once neither does (a publication
+ *       and a job pruned, or the job closed)
  *   history(body_key, year, report, submission_id, updated_at; PK (body_key, year))
  *       — each body's latest accepted report of a year (a packed Report), which
  *       the broker attaches to the body's next-year job (issue 13); created
@@ -27,13 +31,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/util.h"
 
 enum stmt {
     S_PUT, S_ROWID, S_BODY_PUT, S_BODY_DEL, S_FINISH, S_GET, S_CLOSE, S_ATTEMPT, S_ATTEMPTS, S_BURY,
     S_RETRY, S_PENDING, S_DEAD, S_DEAD_ONE, S_LOG, S_REPLAY, S_COUNT, S_HPUT, S_HGET, S_SAVE,
     S_RELEASE, S_UNDO, S_PRUNE_JOBS, S_PRUNE_DEAD_BODY, S_PRUNE_DEAD, S_PRUNE_PUB_SCAN,
-    S_PRUNE_PUB, S_PRUNE_HISTORY, S_FIRST_SEQ, S_NSTMT
+    S_PRUNE_PUB, S_PRUNE_HISTORY, S_FIRST_SEQ, S_RESULT_PUT, S_CLOSE_RESULT, S_PRUNE_JOB_RESULTS,
+    S_PRUNE_PUB_RESULTS, S_NSTMT
 };
 
 static const char *const sql[S_NSTMT] = {
@@ -50,10 +56,14 @@ static const char *const sql[S_NSTMT] = {
     [S_BODY_DEL] = "DELETE FROM body WHERE uuid = ?1",
     [S_FINISH] = "UPDATE job SET state = 1, reply = ?2, status = ?3, updated_at = ?4,"
                  " reply_seq = ?5 WHERE uuid = ?1 AND state = 0",
-    [S_GET] = "SELECT j.state, coalesce(j.reply, p.body) FROM job j"
-              " LEFT JOIN published p ON p.seq = j.reply_seq WHERE j.uuid = ?1",
-    [S_CLOSE] = "UPDATE job SET state = 3, reply = NULL, updated_at = ?2"
+    [S_GET] = "SELECT j.state, coalesce(j.reply, r.data) FROM job j"
+              " LEFT JOIN result r ON r.seq = j.reply_seq WHERE j.uuid = ?1",
+    [S_CLOSE] = "UPDATE job SET state = 3, reply = NULL, reply_seq = NULL, updated_at = ?2"
                 " WHERE uuid = ?1 AND state IN (0, 1)",
+    /* before S_CLOSE: the job's Result goes with it unless the log still refers to it */
+    [S_CLOSE_RESULT] = "DELETE FROM result WHERE seq = (SELECT reply_seq FROM job"
+                       " WHERE uuid = ?1 AND state = 1) AND NOT EXISTS"
+                       " (SELECT 1 FROM published p WHERE p.seq = result.seq)",
     [S_ATTEMPT] = "UPDATE job SET attempts = attempts + 1, updated_at = ?2 WHERE uuid = ?1",
     [S_ATTEMPTS] = "SELECT attempts FROM job WHERE uuid = ?1",
     [S_BURY] = "UPDATE job SET state = 2, reason = ?2, updated_at = ?3 WHERE uuid = ?1",
@@ -68,8 +78,10 @@ static const char *const sql[S_NSTMT] = {
                    " j.service FROM job j LEFT JOIN body b ON b.uuid = j.uuid"
                    " WHERE j.state = 2 AND j.uuid = ?1",
     [S_LOG] = "INSERT INTO published(topic, body, at) VALUES (?1, ?2, ?3)",
-    [S_REPLAY] = "SELECT seq, topic, body FROM published WHERE seq >= ?1 AND seq <= ?2"
-                 " ORDER BY seq LIMIT ?3",
+    [S_RESULT_PUT] = "INSERT INTO result(seq, data) VALUES (?1, ?2)",
+    [S_REPLAY] = "SELECT p.seq, p.topic, coalesce(r.data, p.body) FROM published p"
+                 " LEFT JOIN result r ON r.seq = p.seq WHERE p.seq >= ?1 AND p.seq <= ?2"
+                 " ORDER BY p.seq LIMIT ?3",
     [S_COUNT] = "SELECT count(*) FROM job WHERE state = ?1",
     [S_HPUT] = "INSERT OR REPLACE INTO history(body_key, year, report, submission_id, updated_at)"
                " VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -77,17 +89,23 @@ static const char *const sql[S_NSTMT] = {
     [S_SAVE] = "SAVEPOINT job_body",
     [S_RELEASE] = "RELEASE job_body",
     [S_UNDO] = "ROLLBACK TO job_body",
-    /* retention: a pending job (state 0) is never among them */
+    /* retention: a pending job (state 0) is never among them. A Result goes
+     * once neither its job nor its publication refers to it: run before the
+     * job rows (the same rows: same order and limit) or the log rows go */
+    [S_PRUNE_JOB_RESULTS] = "DELETE FROM result WHERE seq IN (SELECT reply_seq FROM job"
+                            " WHERE state IN (1, 3) AND updated_at < ?1 ORDER BY rowid LIMIT ?2)"
+                            " AND NOT EXISTS (SELECT 1 FROM published p WHERE p.seq = result.seq)",
+    [S_PRUNE_PUB_RESULTS] = "DELETE FROM result WHERE seq <= ?1 AND seq IN (SELECT seq FROM"
+                            " published WHERE seq <= ?1) AND NOT EXISTS (SELECT 1 FROM job j"
+                            " WHERE j.state = 1 AND j.reply_seq = result.seq)",
     [S_PRUNE_JOBS] = "DELETE FROM job WHERE rowid IN (SELECT rowid FROM job"
                      " WHERE state IN (1, 3) AND updated_at < ?1 ORDER BY rowid LIMIT ?2)",
     [S_PRUNE_DEAD_BODY] = "DELETE FROM body WHERE uuid IN (SELECT uuid FROM job"
                           " WHERE state = 2 AND updated_at < ?1 ORDER BY rowid LIMIT ?2)",
     [S_PRUNE_DEAD] = "DELETE FROM job WHERE rowid IN (SELECT rowid FROM job"
                      " WHERE state = 2 AND updated_at < ?1 ORDER BY rowid LIMIT ?2)",
-    /* the log is cut from its start only, and never at or past the
-     * publication a done job's Result lives in */
-    [S_PRUNE_PUB_SCAN] = "SELECT seq, at, (SELECT min(reply_seq) FROM job WHERE state = 1)"
-                         " FROM published ORDER BY seq LIMIT ?1",
+    /* the log is cut from its start only */
+    [S_PRUNE_PUB_SCAN] = "SELECT seq, at FROM published ORDER BY seq LIMIT ?1",
     [S_PRUNE_PUB] = "DELETE FROM published WHERE seq <= ?1",
     [S_PRUNE_HISTORY] = "DELETE FROM history WHERE (body_key, year) IN (SELECT body_key, year"
                         " FROM history WHERE year < ?1 LIMIT ?2)",
@@ -95,7 +113,7 @@ static const char *const sql[S_NSTMT] = {
 };
 
 /* The layout this code writes, as PRAGMA user_version. */
-#define LAYOUT 1
+#define LAYOUT 2
 
 static const char schema[] =
     "CREATE TABLE job("
@@ -108,7 +126,8 @@ static const char schema[] =
     "CREATE TABLE published("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, body BLOB NOT NULL,"
     " at INTEGER NOT NULL);"
-    "PRAGMA user_version = 1;";
+    "CREATE TABLE result(seq INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    "PRAGMA user_version = 2;";
 
 /* Layout 0 (reportd before issue 10: no user_version) kept each body in its
  * job row, also after the job was done; a pending or dead job's body moves
@@ -119,6 +138,17 @@ static const char migrate_0[] =
     " WHERE state IN (0, 2) AND body IS NOT NULL;"
     "ALTER TABLE job DROP COLUMN body;"
     "PRAGMA user_version = 1;";
+
+/* Layout 1 kept a published Result as its publication's body, which a done
+ * job referred to (reply_seq): the Results move to their own table, keyed by
+ * that seq, so the log may be cut without them and they without the log. A
+ * closed job refers to nothing any more. */
+static const char migrate_1[] =
+    "CREATE TABLE result(seq INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    "INSERT INTO result(seq, data) SELECT seq, body FROM published WHERE topic GLOB 'result.*';"
+    "UPDATE published SET body = X'' WHERE topic GLOB 'result.*';"
+    "UPDATE job SET reply_seq = NULL WHERE state <> 1;"
+    "PRAGMA user_version = 2;";
 
 /* The history of previous years (issue 13), in any layout from 1 on: a table
  * more, which a reportd without history leaves alone, so no new layout. */
@@ -199,7 +229,9 @@ static int64_t query_int(sqlite3 *db, const char *q)
 }
 
 /* Bring the file to LAYOUT in one transaction: a new file gets the schema,
- * layout 0 is migrated (made before reply_seq: that column first). A layout
+ * layout 0 is migrated (made before reply_seq: that column first) to 1, and 1
+ * to 2. A migrated file is then compacted once (VACUUM: what the migration
+ * freed — layout 0's bodies of finished jobs — leaves the file). A layout
  * above LAYOUT is refused: a newer reportd wrote it. 0, or -1 with err. */
 static int layout(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
@@ -217,13 +249,21 @@ static int layout(sqlite3 *db, const char *path, char *err, size_t errlen)
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
         (no_seq && sqlite3_exec(db, "ALTER TABLE job ADD COLUMN reply_seq INTEGER", NULL, NULL,
                                 &msg) != SQLITE_OK) ||
-        sqlite3_exec(db, fresh ? schema : migrate_0, NULL, NULL, &msg) != SQLITE_OK ||
+        (fresh && sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) ||
+        (!fresh && version == 0 && sqlite3_exec(db, migrate_0, NULL, NULL, &msg) != SQLITE_OK) ||
+        (!fresh && sqlite3_exec(db, migrate_1, NULL, NULL, &msg) != SQLITE_OK) ||
         sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         errf(err, errlen, "spool: %s: %s layout %d: %s", path, fresh ? "creating" : "migrating to",
              LAYOUT, msg ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
+    }
+    /* migrated and durable: a failed VACUUM only leaves the file larger */
+    if (!fresh && sqlite3_exec(db, "VACUUM", NULL, NULL, &msg) != SQLITE_OK) {
+        log_msg(LOG_PRI_WARNING, "spool: %s: migrated to layout %d, but not compacted: %s", path,
+                LAYOUT, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
     }
     return 0;
 }
@@ -263,8 +303,10 @@ static struct spool *sq_open(const char *path, char *err, size_t errlen)
             goto fail;
         }
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(sp->db, "SELECT coalesce(max(seq), 0) FROM published", -1, &q,
-                           NULL) == SQLITE_OK) {
+    /* AUTOINCREMENT's counter, not max(seq): retention may have emptied the log */
+    if (sqlite3_prepare_v2(sp->db, "SELECT max(coalesce((SELECT seq FROM sqlite_sequence"
+                           " WHERE name = 'published'), 0), coalesce(max(seq), 0))"
+                           " FROM published", -1, &q, NULL) == SQLITE_OK) {
         if (sqlite3_step(q) == SQLITE_ROW)
             sp->committed_seq = (uint64_t)sqlite3_column_int64(q, 0);
         sqlite3_finalize(q);
@@ -382,6 +424,18 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&sp->mu);
         char why[sizeof sp->why] = "";
         int outcome = commit_now(sp, why, sizeof why);
+        /* A checkpoint once the WAL is large, on this thread's own connection,
+         * before the batch is over: the broker's connection is idle until
+         * then, so the checkpoint copies every frame, and the broker's next
+         * transaction starts the WAL again from its beginning (SQLite restarts
+         * it only for a writer that began with every frame copied). Run after
+         * the caller took its connection back, it never completed under load
+         * and the WAL grew without bound. PASSIVE: it takes no lock a reader
+         * waits for. */
+        if (outcome == 0 && sp->wal_pages >= CHECKPOINT_PAGES) {
+            sp->wal_pages = 0;
+            sqlite3_wal_checkpoint_v2(sp->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        }
         pthread_mutex_lock(&sp->mu);    /* what the caller reads after done_fd */
         sp->outcome = outcome;
         memcpy(sp->why, why, sizeof why);
@@ -389,12 +443,6 @@ static void *writer_main(void *arg)
         uint64_t one = 1;
         if (write(sp->done_fd, &one, sizeof one) != sizeof one)
             abort();            /* an eventfd write fails only on overflow */
-        /* the broker's connection is the caller's again; this one checkpoints
-         * beside it (PASSIVE: it never blocks the next batch's writes) */
-        if (sp->wal_pages >= CHECKPOINT_PAGES) {
-            sp->wal_pages = 0;
-            sqlite3_wal_checkpoint_v2(sp->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        }
         pthread_mutex_lock(&sp->mu);
     }
     pthread_mutex_unlock(&sp->mu);
@@ -407,6 +455,15 @@ static int start_writer(struct spool *sp, char *err, size_t errlen)
                         NULL) != SQLITE_OK)
         return errf(err, errlen, "spool: %s: checkpoint connection: %s", sp->path,
                     sp->ckpt ? sqlite3_errmsg(sp->ckpt) : "cannot open");
+    /* a connection knows the file is in WAL mode only once it has read it:
+     * before, its checkpoints do nothing (and the WAL grew without bound) */
+    char *msg = NULL;
+    if (sqlite3_exec(sp->ckpt, "SELECT count(*) FROM sqlite_master", NULL, NULL, &msg) !=
+        SQLITE_OK) {
+        errf(err, errlen, "spool: %s: checkpoint connection: %s", sp->path, msg ? msg : "read");
+        sqlite3_free(msg);
+        return -1;
+    }
     sqlite3_wal_hook(sp->db, wal_grew, sp);    /* replaces the autocheckpoint */
     sp->done_fd = eventfd(0, EFD_CLOEXEC);
     if (sp->done_fd < 0)
@@ -583,10 +640,18 @@ static int exec_uuid(struct spool *sp, enum stmt s, const char *uuid, const char
 
 static int sq_close_job(struct spool *sp, const char *uuid, char *err, size_t errlen)
 {
-    int n = exec_uuid(sp, S_CLOSE, uuid, NULL, err, errlen);
-    if (n == 1 && drop_body(sp, uuid) != 0)
+    if (begin(sp, err, errlen))
+        return -1;
+    sqlite3_stmt *q = stmt(sp, S_CLOSE_RESULT);
+    sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
+    if (step_done(q) != 0)
         return dberr(sp, err, errlen, "close");
-    return n < 0 ? -1 : 0;
+    q = stmt(sp, S_CLOSE);
+    sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now());
+    if (step_done(q) != 0 || (sqlite3_changes(sp->db) && drop_body(sp, uuid) != 0))
+        return dberr(sp, err, errlen, "close");
+    return 0;
 }
 
 static int sq_attempt(struct spool *sp, const char *uuid, char *err, size_t errlen)
@@ -681,15 +746,27 @@ static uint64_t sq_log(struct spool *sp, const char *topic, const void *body, si
 {
     if (begin(sp, err, errlen))
         return 0;
-    sqlite3_stmt *q = stmt(sp, S_LOG);
-    sqlite3_bind_text(q, 1, topic, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 2, body ? body : "", (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, now());
-    if (sqlite3_step(q) != SQLITE_DONE) {
+    if (step_done(stmt(sp, S_SAVE)) != 0) {
         dberr(sp, err, errlen, "log");
         return 0;
     }
-    sp->last_seq = (uint64_t)sqlite3_last_insert_rowid(sp->db);
+    /* a Result's bytes go to result, under the same seq; the log row refers */
+    int result = spool_topic_is_result(topic);
+    sqlite3_stmt *q = stmt(sp, S_LOG);
+    sqlite3_bind_text(q, 1, topic, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, body && !result ? body : "", result ? 0 : (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, now());
+    int failed = step_done(q);
+    int64_t seq = sqlite3_last_insert_rowid(sp->db);
+    if (!failed && result) {
+        q = stmt(sp, S_RESULT_PUT);
+        sqlite3_bind_int64(q, 1, seq);
+        sqlite3_bind_blob(q, 2, body ? body : "", (int)len, SQLITE_STATIC);
+        failed = step_done(q);
+    }
+    if (savepoint_end(sp, failed, err, errlen, "log") != 0)
+        return 0;
+    sp->last_seq = (uint64_t)seq;
     return sp->last_seq;
 }
 
@@ -773,19 +850,16 @@ static long prune_step(struct spool *sp, enum stmt s, int64_t cutoff, int64_t li
 }
 
 /* The highest seq the log may lose now: the rows from its start that are
- * older than cutoff and below every done job's publication (at most limit
- * looked at). 0: none. */
+ * older than cutoff (at most limit looked at). 0: none. */
 static int64_t prune_pub_upto(struct spool *sp, int64_t cutoff, int64_t limit)
 {
     sqlite3_stmt *q = stmt(sp, S_PRUNE_PUB_SCAN);
     sqlite3_bind_int64(q, 1, limit);
     int64_t upto = 0;
     while (sqlite3_step(q) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(q, 0);
-        if (sqlite3_column_int64(q, 1) >= cutoff ||
-            (sqlite3_column_type(q, 2) != SQLITE_NULL && seq >= sqlite3_column_int64(q, 2)))
+        if (sqlite3_column_int64(q, 1) >= cutoff)
             break;
-        upto = seq;
+        upto = sqlite3_column_int64(q, 0);
     }
     sqlite3_reset(q);
     return upto;
@@ -801,9 +875,9 @@ static long sq_prune(struct spool *sp, int64_t at, const struct spool_retention 
     if (begin(sp, err, errlen))
         return -1;
     if (rules->closed_days) {
-        n = prune_step(sp, S_PRUNE_JOBS, at - (int64_t)rules->closed_days * day,
-                       (int64_t)max_rows);
-        if (n < 0)
+        int64_t cut = at - (int64_t)rules->closed_days * day;
+        if (prune_step(sp, S_PRUNE_JOB_RESULTS, cut, (int64_t)max_rows) < 0 ||
+            (n = prune_step(sp, S_PRUNE_JOBS, cut, (int64_t)max_rows)) < 0)
             return dberr(sp, err, errlen, "prune jobs");
         done += n;
     }
@@ -818,7 +892,11 @@ static long sq_prune(struct spool *sp, int64_t at, const struct spool_retention 
         int64_t upto = prune_pub_upto(sp, at - (int64_t)rules->published_days * day,
                                       (int64_t)max_rows - done);
         if (upto > 0) {
-            sqlite3_stmt *q = stmt(sp, S_PRUNE_PUB);
+            sqlite3_stmt *q = stmt(sp, S_PRUNE_PUB_RESULTS);
+            sqlite3_bind_int64(q, 1, upto);
+            if (step_done(q) != 0)
+                return dberr(sp, err, errlen, "prune publications");
+            q = stmt(sp, S_PRUNE_PUB);
             sqlite3_bind_int64(q, 1, upto);
             if (step_done(q) != 0)
                 return dberr(sp, err, errlen, "prune publications");

@@ -5,8 +5,9 @@
  * early stop, the batch counter, each body's history by year (replaced, kept
  * over a reopen, unseen until committed), retention (by age as of a made-up
  * now, bounded rows a call, never a pending job, dead letters only by their
- * own rule, never a done job's publication), and a backend name that does not
- * exist. */
+ * own rule; a published Result stored once, kept while its job or its
+ * publication is: replayed and fetched the same), and a backend name that
+ * does not exist. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -39,7 +40,7 @@ static int is_pg(void)
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
-    char cmd[256];
+    char cmd[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
@@ -308,8 +309,7 @@ static void test_store_history_uncommitted_is_not_seen(void **state)
 /* Retention by age, as of a made-up now: a day short of the rule keeps
  * everything; past it, done and closed jobs go, at most max_rows a call;
  * pending jobs never; dead letters only with a dead_days rule; the log from
- * its start, but never a publication a done job's Result lives in; history by
- * report year. */
+ * its start; history by report year. */
 static void test_store_prune_by_age_bounded_never_pending(void **state)
 {
     struct fixture *f = *state;
@@ -378,28 +378,65 @@ static void test_store_prune_by_age_bounded_never_pending(void **state)
     assert_int_equal(spool_oldest(f->sp, SPOOL_KIND_HISTORY), 0);
 }
 
-/* A done job whose Result lives in the log holds the log from there on. */
-static void test_store_prune_keeps_a_done_jobs_publication(void **state)
+/* A published Result is stored once and outlives whichever of its job and
+ * its publication goes first: the log cut under a done job, the job still
+ * answers it; a job pruned or closed, the log still replays it. */
+static void test_store_result_outlives_job_or_publication(void **state)
 {
     struct fixture *f = *state;
-    char u[33], err[256] = "";
+    char u[33], v[33], w[33], err[256] = "", out[256] = "";
     int64_t t0 = (int64_t)time(NULL);
     uuid(u, 7);
+    uuid(v, 8);
+    uuid(w, 9);
     assert_int_equal(spool_put(f->sp, u, "s", "report.check", "b", 1, NULL, 0), 1);
-    for (int i = 1; i <= 4; i++)
-        assert_int_equal(spool_log(f->sp, "result.1", "x", 1, NULL, 0), (uint64_t)i);
-    assert_int_equal(spool_finish(f->sp, u, 0, NULL, 0, 3, NULL, 0), 1);
+    assert_int_equal(spool_put(f->sp, v, "s", "report.check", "b", 1, NULL, 0), 1);
+    assert_int_equal(spool_put(f->sp, w, "s", "report.check", "b", 1, NULL, 0), 1);
+    assert_int_equal(spool_log(f->sp, "result.1", "R-u", 3, NULL, 0), 1);
+    assert_int_equal(spool_log(f->sp, "alert.1", "A-u", 3, NULL, 0), 2);
+    assert_int_equal(spool_log(f->sp, "result.1", "R-v", 3, NULL, 0), 3);
+    assert_int_equal(spool_log(f->sp, "result.1", "R-w", 3, NULL, 0), 4);
+    assert_int_equal(spool_finish(f->sp, u, 0, "R-u", 3, 1, NULL, 0), 1);
+    assert_int_equal(spool_finish(f->sp, v, 0, "R-v", 3, 3, NULL, 0), 1);
+    assert_int_equal(spool_finish(f->sp, w, 0, "R-w", 3, 4, NULL, 0), 1);
     assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(spool_replay(f->sp, 1, UINT64_MAX, 10, collect, out), 0);
+    assert_string_equal(out, "1:result.1:R-u;2:alert.1:A-u;3:result.1:R-v;4:result.1:R-w;");
+    /* w closed: its Result stays for the log */
+    assert_int_equal(spool_close_job(f->sp, w, NULL, 0), 0);
+    /* the log's first two go (a done job no longer holds it) */
     struct spool_retention pub = {.published_days = 1};
-    assert_int_equal(spool_prune(f->sp, t0 + 2 * 86400, &pub, 100, err, sizeof err), 2);
+    assert_int_equal(spool_prune(f->sp, t0 + 2 * 86400, &pub, 2, err, sizeof err), 2);
     assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(reopen(f), 0);
     assert_int_equal(spool_first_seq(f->sp), 3);
     void *reply = NULL;
     size_t len = 0;
     assert_int_equal(spool_get(f->sp, u, &reply, &len), SPOOL_DONE);
-    assert_int_equal(len, 1);
-    assert_memory_equal(reply, "x", 1);
+    assert_int_equal(len, 3);
+    assert_memory_equal(reply, "R-u", 3);
     free(reply);
+    /* the done jobs go, their Results stay while the log refers to them */
+    struct spool_retention jobs = {.closed_days = 1};
+    assert_int_equal(spool_prune(f->sp, t0 + 2 * 86400, &jobs, 100, err, sizeof err), 3);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(spool_get(f->sp, v, NULL, NULL), -1);
+    out[0] = '\0';
+    assert_int_equal(spool_replay(f->sp, 1, UINT64_MAX, 10, collect, out), 0);
+    assert_string_equal(out, "3:result.1:R-v;4:result.1:R-w;");
+    /* and then the log too: nothing is left to replay */
+    assert_int_equal(spool_prune(f->sp, t0 + 2 * 86400, &pub, 100, err, sizeof err), 2);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    assert_int_equal(spool_first_seq(f->sp), 0);
+    assert_int_equal(spool_last_seq(f->sp), 4);
+    /* and no Result is left behind, referred to by nothing */
+    spool_close(&f->sp);
+    if (is_pg())
+        assert_int_equal(sh("test \"$(psql -tA -d %s -c 'SELECT count(*) FROM result')\" = 0",
+                            f->db), 0);
+    else
+        assert_int_equal(sh("test \"$(sqlite3 %s 'SELECT count(*) FROM result')\" = 0",
+                            f->path), 0);
 }
 
 static void test_store_unknown_backend_is_named(void **state)
@@ -417,12 +454,54 @@ static void test_store_pg_newer_layout_refused(void **state)
 {
     struct fixture *f = *state;
     spool_close(&f->sp);
-    assert_int_equal(sh("psql -q -d %s -c \"UPDATE reportd_meta SET value = '2'\"", f->db), 0);
+    assert_int_equal(sh("psql -q -d %s -c \"UPDATE reportd_meta SET value = '3'"
+                        " WHERE key = 'layout'\"", f->db), 0);
     char err[256] = "", want[256];
     assert_null(spool_open_backend(backend, f->path, err, sizeof err));
-    snprintf(want, sizeof want, "spool: postgresql database %s: layout 2, written by a newer "
-             "reportd (this one reads layout 1): use that reportd, or another database", f->db);
+    snprintf(want, sizeof want, "spool: postgresql database %s: layout 3, written by a newer "
+             "reportd (this one reads layouts 1 to 2): use that reportd, or another database",
+             f->db);
     assert_string_equal(err, want);
+}
+
+/* PostgreSQL only: a layout-1 database (each published Result its
+ * publication's body, a done job referring to it, a closed job still
+ * referring) opens migrated: the same reply and the same bytes replayed, each
+ * Result once in result, the sequence going on. */
+static void test_store_pg_layout1_is_migrated(void **state)
+{
+    struct fixture *f = *state;
+    spool_close(&f->sp);
+    assert_int_equal(sh("psql -q -d %s -c \"DROP TABLE result;"
+                        " UPDATE reportd_meta SET value = '1' WHERE key = 'layout';"
+                        " UPDATE reportd_meta SET value = '4' WHERE key = 'seq';"
+                        " INSERT INTO published VALUES (1, 'result.1', 'R-d', 1),"
+                        " (2, 'alert.1', 'A-d', 1), (3, 'result.1', 'R-c', 1),"
+                        " (4, 'deadletter', '{}', 1);"
+                        " INSERT INTO job VALUES (1, 'd', 's', 'report.check', 1, 0, NULL, 2,"
+                        " NULL, 1, 1, 1), (2, 'c', 's', 'report.check', 3, 0, NULL, 2, NULL, 1,"
+                        " 1, 3)\"", f->db), 0);
+    assert_int_equal(reopen(f), 0);
+    void *reply = NULL;
+    size_t len = 0;
+    assert_int_equal(spool_get(f->sp, "d", &reply, &len), SPOOL_DONE);
+    assert_int_equal(len, 3);
+    assert_memory_equal(reply, "R-d", 3);
+    free(reply);
+    char out[256] = "";
+    assert_int_equal(spool_replay(f->sp, 1, UINT64_MAX, 10, collect, out), 0);
+    assert_string_equal(out, "1:result.1:R-d;2:alert.1:A-d;3:result.1:R-c;4:deadletter:{};");
+    assert_int_equal(spool_log(f->sp, "deadletter", "{}", 2, NULL, 0), 5);
+    assert_int_equal(spool_commit(f->sp, NULL, 0), 0);
+    spool_close(&f->sp);
+    assert_int_equal(sh("test \"$(psql -tA -d %s -c \"SELECT value FROM reportd_meta WHERE"
+                        " key = 'layout'\")\" = 2", f->db), 0);
+    assert_int_equal(sh("test \"$(psql -tA -d %s -c 'SELECT count(*) FROM result')\" = 2",
+                        f->db), 0);
+    assert_int_equal(sh("test \"$(psql -tA -d %s -c \"SELECT sum(length(body)) FROM published"
+                        " WHERE topic LIKE 'result.%%'\")\" = 0", f->db), 0);
+    assert_int_equal(sh("test \"$(psql -tA -d %s -c 'SELECT count(*) FROM job"
+                        " WHERE reply_seq IS NOT NULL')\" = 1", f->db), 0);
 }
 
 static void test_store_pg_no_server_no_rights(void **state)
@@ -436,13 +515,13 @@ static void test_store_pg_no_server_no_rights(void **state)
     assert_null(strchr(err, '\n'));
     /* a role that may log in but not create tables in a fresh database */
     spool_close(&f->sp);
-    assert_int_equal(sh("psql -q -d %s -c 'DROP TABLE reportd_meta, job, body, published, history;"
+    assert_int_equal(sh("psql -q -d %s -c 'DROP TABLE reportd_meta, job, body, published, history, result;"
                         " CREATE ROLE test_store_lowly LOGIN'",
                         f->db), 0);
     char dsn[128];
     snprintf(dsn, sizeof dsn, "%s user=test_store_lowly", f->path);
     assert_null(spool_open_backend(backend, dsn, err, sizeof err));
-    assert_string_equal(err, "spool: postgresql: creating layout 1: ERROR:  permission denied for "
+    assert_string_equal(err, "spool: postgresql: creating layout 2: ERROR:  permission denied for "
                         "schema public");
     assert_int_equal(sh("psql -q -d %s -c 'DROP ROLE test_store_lowly'", f->db), 0);
 }
@@ -462,12 +541,13 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_prune_by_age_bounded_never_pending, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_store_prune_keeps_a_done_jobs_publication, setup,
+        cmocka_unit_test_setup_teardown(test_store_result_outlives_job_or_publication, setup,
                                         teardown),
         cmocka_unit_test(test_store_unknown_backend_is_named),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_setup_teardown(test_store_pg_newer_layout_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_pg_layout1_is_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_pg_no_server_no_rights, setup, teardown),
     };
     int failed = 0;

@@ -91,7 +91,7 @@ $(BUILD)/tests/$(basename $(notdir $(1))).o: $(1) $(BUILD)/report.pb-c.h
 	@mkdir -p $(BUILD)/tests
 	$$(CC) $$(ALL_CFLAGS) -Wno-missing-prototypes -Itests -c -o $$@ $$<
 endef
-$(foreach t,$(TEST_SRC) tests/bench.c tests/bench_pipeline.c tests/bench_abuse.c,$(eval $(call test_object,$(t))))
+$(foreach t,$(TEST_SRC) tests/bench.c tests/bench_pipeline.c tests/bench_abuse.c tests/bench_year.c,$(eval $(call test_object,$(t))))
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBS_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
@@ -173,6 +173,17 @@ bench-abuse: all $(BUILD)/bench_abuse
 	REPORTD_BUILD=$(BUILD) $(BUILD)/bench_abuse
 
 $(BUILD)/bench_abuse: $(BUILD)/tests/bench_abuse.o $(LIBS_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A national year (issue 10): 150,000 durable submissions (N= for fewer)
+# through the embedded reportd — wall time, bytes written per submission, the
+# spool against what retention keeps.
+.PHONY: bench-year
+bench: bench-year
+bench-year: all $(BUILD)/bench_year
+	REPORTD_BUILD=$(BUILD) $(BUILD)/bench_year
+
+$(BUILD)/bench_year: $(BUILD)/tests/bench_year.o $(LIBS_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Broker memory with 100,000 pending jobs and no workers (issue 9): RSS with

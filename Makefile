@@ -1,5 +1,6 @@
 # reportd — plain GNU make. `make`, `make check`, `make check SANITIZE=address,undefined`,
-# `make memcheck`, `make bench`, `make install PREFIX=… DESTDIR=…`, `make clean`.
+# `make memcheck`, `make bench`, `make check-cluster` / `make bench-cluster` (root:
+# network namespaces), `make install PREFIX=… DESTDIR=…`, `make clean`.
 PREFIX  ?= /usr/local
 DESTDIR ?=
 SANITIZE ?=
@@ -192,6 +193,14 @@ $(BUILD)/bench_year: $(BUILD)/tests/bench_year.o $(LIBS_A)
 bench: bench-backlog
 bench-backlog: all
 	REPORTD_BUILD=$(BUILD) bash scripts/bench-backlog.sh
+
+# The multi-host test and its figures (issue 11): hosts are network namespaces
+# with 198.18.0.0/15 addresses, so they need root; .ci/run runs check-cluster.
+.PHONY: check-cluster bench-cluster
+check-cluster: all
+	REPORTD_BUILD=$(BUILD) bash tests/cluster.sh
+bench-cluster: all
+	REPORTD_BUILD=$(BUILD) bash tests/cluster.sh --bench
 
 # The whole flow on the embedded default: reportd, a subscriber, the examples.
 .PHONY: demo

@@ -9,21 +9,29 @@
 # server is stopped and the directory removed when COMMAND ends, also when it
 # fails or this script is interrupted; the exit status is COMMAND's (or 69
 # when the server cannot start, with its log on stderr).
+# With PGTEST_LISTEN=ADDRESS and PGTEST_HOSTS=CIDR (tests/cluster.sh, inside
+# a network namespace it made) the server also listens on ADDRESS:PGPORT over
+# TCP and lets hosts in CIDR in with a password only (scram-sha-256); the
+# socket stays trusted for the test's own psql.
+# pg-test-server.sh restart — from inside COMMAND: pg_ctl restart -m fast of
+# that server ($PGTEST_DIR), waiting until it accepts connections again.
 set -u
-[ "${1:-}" = run ] && [ $# -ge 2 ] || { echo "usage: $0 run COMMAND [ARG...]" >&2; exit 64; }
-shift
 BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ]; then
     echo "pg-test-server: PostgreSQL is not installed (scripts/setup.sh installs postgresql)" >&2
     exit 69
 fi
+as_owner() { "$@"; }
+[ "$(id -u)" = 0 ] && as_owner() { runuser -u nobody -- "$@"; }
+if [ "${1:-}" = restart ] && [ -n "${PGTEST_DIR:-}" ]; then
+    as_owner "$BIN/pg_ctl" restart -D "$PGTEST_DIR/data" -m fast -w -t 60 -l "$PGTEST_DIR/server.log" >/dev/null
+    exit
+fi
+[ "${1:-}" = run ] && [ $# -ge 2 ] || { echo "usage: $0 run COMMAND [ARG...] | restart" >&2; exit 64; }
+shift
 PORT=$((22000 + $$ % 5000))     # below the ephemeral range; only names the socket
 DIR=$(mktemp -d /tmp/reportd-pg.XXXXXX) || exit 73
-as_owner() { "$@"; }
-if [ "$(id -u)" = 0 ]; then
-    chown nobody: "$DIR"
-    as_owner() { runuser -u nobody -- "$@"; }
-fi
+[ "$(id -u)" = 0 ] && chown nobody: "$DIR"
 stop() {
     if [ -f "$DIR/data/postmaster.pid" ]; then
         as_owner "$BIN/pg_ctl" stop -D "$DIR/data" -m immediate -w -t 30 >/dev/null 2>&1
@@ -39,8 +47,11 @@ if ! as_owner "$BIN/initdb" -D "$DIR/data" -U reportd --auth=trust --no-sync -E 
     cat "$DIR/initdb.log" >&2
     exit 69
 fi
+if [ -n "${PGTEST_LISTEN:-}" ]; then
+    echo "host all all ${PGTEST_HOSTS:?PGTEST_HOSTS with PGTEST_LISTEN} scram-sha-256" >> "$DIR/data/pg_hba.conf"
+fi
 if ! as_owner "$BIN/pg_ctl" start -D "$DIR/data" -w -t 30 -l "$DIR/server.log" \
-        -o "-k $DIR -p $PORT -c listen_addresses=" >/dev/null 2>&1; then
+        -o "-k $DIR -p $PORT -c listen_addresses=${PGTEST_LISTEN:-}" >/dev/null 2>&1; then
     echo "pg-test-server: the server did not start:" >&2
     cat "$DIR/server.log" >&2
     exit 69

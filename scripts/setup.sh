@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev libyaml-dev
 libcmocka-dev libssl-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev libsystemd-dev
 python3 python3-zmq python3-prometheus-client python3-yaml python3-protobuf protobuf-compiler valgrind systemd clang libclang-rt-14-dev
-poppler-utils libxml2-dev mandoc postgresql libpq-dev prometheus sqlite3"
+poppler-utils libxml2-dev mandoc postgresql libpq-dev prometheus sqlite3 iproute2"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

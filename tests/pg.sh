@@ -33,6 +33,9 @@ rc=$?
 pid=$(cat "$tmp/pid2" 2>/dev/null)
 [ -n "$pid" ] && gone "$pid" && [ ! -e "$(cat "$tmp/dir2")" ] && ok ||
     bad "after a failing command the server (pid $pid) or $(cat "$tmp/dir2") remains"
+# restart from inside the command (tests/cluster.sh): the server answers again
+sh $PG run sh -c "sh $PG restart && psql -XAtc 'select 2'" > "$tmp/out" 2> "$tmp/err"
+[ $? -eq 0 ] && [ "$(cat "$tmp/out")" = 2 ] && ok || bad "restart: $(cat "$tmp/out" "$tmp/err")"
 sh $PG 2>/dev/null; [ $? -eq 64 ] && ok || bad "no command: not exit 64"
 echo "pg: $pass passed, $fail failed"
 [ $fail -eq 0 ]

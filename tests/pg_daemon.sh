@@ -6,15 +6,8 @@
 # Result and closed it, the tombstone stays); after kill -9 and a restart
 # the same submission id is no second job and the sequence goes on; no SQLite
 # file is made.
-set -u
-B=${REPORTD_BUILD:-build}
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-if [ -z "${PGHOST:-}" ]; then
-    echo "pg_daemon: no server (PGHOST unset): run under sh scripts/pg-test-server.sh run" >&2
-    exit 69
-fi
+NAME=pg_daemon
+. tests/pglib.sh
 tmp=$(mktemp -d)
 RPID=
 trap '[ -n "$RPID" ] && kill -9 $RPID 2>/dev/null; rm -rf "$tmp"' EXIT

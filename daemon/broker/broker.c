@@ -135,6 +135,12 @@ static int finish_titanic(struct broker *b, struct job *j, const struct worker *
     char err[256];
     const void *data = mdp_msg_data(m, body);
     size_t len = mdp_msg_size(m, body);
+    if (!b->leader) {           /* deposed: the leader hands it out again */
+        log_job(LOG_PRI_NOTICE, &(struct log_job){j->submission_id, -1, NULL}, "job %s: a "
+                "Result came to a standby: not stored, not published; the leader (epoch %llu) "
+                "hands it out again", j->uuid, (unsigned long long)b->lead_epoch);
+        return 0;
+    }
     /* only the first reply counts: publish it once, then record it */
     if (spool_get(b->sp, j->uuid, NULL, NULL) != SPOOL_PENDING)
         return 0;
@@ -211,7 +217,8 @@ static void publish_plain(struct broker *b, const struct job *j, const char *wor
         return;
     }
     count_result(b, j, worker, &r);
-    if (!publisher_result(b->pub, &r, data, len, err, sizeof err))
+    /* one sequence, the leader's: a standby answers its client, publishes nothing */
+    if (b->leader && !publisher_result(b->pub, &r, data, len, err, sizeof err))
         log_msg(LOG_PRI_ERR, "%s", err);
 }
 
@@ -498,12 +505,15 @@ static int commit_settle(struct broker *b, char *err, size_t errlen)
         publisher_discard(b->pub);
         titanic_acks_fail(b, b->spool_lost ? TITANIC_SPOOL_LOST : "500");
         settle_unrecorded(b, 0);
+        b->claimed = 0;
         /* the Results that were not stored wait a moment: no busy loop on a full disk */
         b->hold_until = util_now_ms() + HOLD_MS;
         rc = -1;
     } else {
         telemetry_observe(b->tm, TELEMETRY_COMMIT, (double)(util_now_us() - b->commit_t0) / 1e6);
         publisher_flush(b->pub);
+        b->spooled += b->claimed;   /* in line before this batch's own new jobs */
+        b->claimed = 0;
         titanic_acks_flush(b);
         size_t suspects = b->nsuspects;
         settle_unrecorded(b, 1);
@@ -533,6 +543,106 @@ static int commit(struct broker *b, char *err, size_t errlen)
             return rc;
         }
     }
+}
+
+/* Leadership (several brokers on one PostgreSQL; spool.h): the leader hands
+ * out every pending job; a standby none, so this one no longer holds any:
+ * the queued ones go, and those with workers are dropped when they come back
+ * (finish_titanic, roster.c). The leader re-reads them from the database. */
+static void step_down(struct broker *b)
+{
+    size_t dropped = 0;
+    for (size_t i = 0; i < b->nsvcs; i++) {
+        struct service *s = b->svcs[i];
+        struct job **pp = &s->head;
+        s->tail = NULL;
+        while (*pp) {
+            struct job *j = *pp;
+            if (j->uuid[0]) {
+                *pp = j->next;
+                roster_job_drop(b, j);
+                dropped++;
+            } else {
+                s->tail = j;
+                pp = &j->next;
+            }
+        }
+    }
+    while (b->unrecorded) {
+        struct job *j = b->unrecorded;
+        b->unrecorded = j->next;
+        roster_job_drop(b, j);
+        dropped++;
+    }
+    b->leader = 0;
+    b->spooled = 0;
+    b->cursor = 0;
+    b->claimed = 0;
+    log_msg(LOG_PRI_WARNING, "standby: no longer the leader (leader_epoch %llu): %zu pending "
+            "jobs left to the leader", (unsigned long long)b->lead_epoch, dropped);
+}
+
+/* Leading now: every pending job in the database is this broker's, as at a
+ * restart (spool_pending_after), and what standbys took is claimed at once. */
+static int take_lead(struct broker *b)
+{
+    long pending = spool_count(b->sp, SPOOL_PENDING);
+    b->leader = 1;
+    b->spooled = pending > 0 ? (size_t)pending : 0;
+    b->cursor = 0;
+    b->lead_at = 0;
+    if (b->lead_epoch)
+        log_msg(LOG_PRI_NOTICE, "leader: epoch %llu; %ld pending jobs taken over from the "
+                "database", (unsigned long long)b->lead_epoch, pending);
+    return pending < 0 || titanic_refill(b) != 0 ? -1 : 0;
+}
+
+/* Try to lead (a standby) or check the lead is still ours. Only with
+ * nothing uncommitted. 0, or -1 with err when taking the lead failed. */
+static int lead_tick(struct broker *b, char *err, size_t errlen)
+{
+    if (b->committing || spool_uncommitted(b->sp))
+        return 0;
+    uint64_t epoch = 0;
+    int rc = spool_lead(b->sp, &epoch, err, errlen);
+    if (rc < 0)
+        return -1;
+    b->lead_epoch = epoch;
+    if (b->leader && rc == 0)
+        step_down(b);
+    else if (!b->leader && rc == 1 && take_lead(b) != 0)
+        return errf(err, errlen, "spool: cannot read the pending jobs");
+    return 0;
+}
+
+/* The leader: jobs standbys stored go in line (with poll: look even when
+ * no NOTIFY came). */
+static void claim(struct broker *b, int poll)
+{
+    char err[256];
+    if (!b->leader || b->committing || b->spool_lost)
+        return;
+    size_t before = spool_uncommitted(b->sp);
+    long n = spool_claim(b->sp, 1000, poll, err, sizeof err);
+    if (n < 0) {
+        log_msg(LOG_PRI_ERR, "%s", err);
+        return;
+    }
+    b->claimed += (size_t)n;
+    if (before == 0 && spool_uncommitted(b->sp))
+        b->batch_started = util_now_ms();
+}
+
+/* Every spool.lead_poll_ms: the leadership, and the claims NOTIFY missed. */
+static void lead_timer(struct broker *b, int64_t now)
+{
+    char err[256];
+    if (b->committing || now < b->lead_at)
+        return;
+    b->lead_at = now + b->cfg->lead_poll_ms;
+    if (lead_tick(b, err, sizeof err) != 0)
+        log_msg(LOG_PRI_ERR, "%s", err);
+    claim(b, 1);
 }
 
 static void *router_socket(void *ctx, const struct config *cfg)
@@ -582,13 +692,14 @@ struct broker *broker_new(void *ctx, const struct config *cfg, const char *const
     if (!b->pub || (b->zap && zap_watch(b->zap, publisher_socket(b->pub), "publish", err,
                                         errlen) != 0))
         goto fail;
-    /* the oldest spool.window pending jobs; the rest are read as the window frees */
-    long pending = spool_count(b->sp, SPOOL_PENDING);
-    b->spooled = pending > 0 ? (size_t)pending : 0;
-    if (pending < 0 || titanic_refill(b) != 0) {
-        errf(err, errlen, "spool: cannot read pending jobs");
+    /* leading (always with SQLite): the oldest spool.window pending jobs;
+     * the rest are read as the window frees. A standby tries again later. */
+    if (lead_tick(b, err, errlen) != 0)
         goto fail;
-    }
+    if (!b->leader)
+        log_msg(LOG_PRI_NOTICE, "standby: leader_epoch %llu leads; this broker accepts "
+                "submissions and reads, and tries to lead every %d ms",
+                (unsigned long long)b->lead_epoch, cfg->lead_poll_ms);
     b->heartbeat_at = util_now_ms() + cfg->heartbeat_ms;
     return b;
 fail:
@@ -648,6 +759,8 @@ static long poll_timeout(const struct broker *b, int64_t now)
         due = b->batch_started + b->cfg->batch_ms;
     if (b->tick && b->tick_at < due)
         due = b->tick_at;
+    if ((b->lead_epoch || !b->leader) && !b->committing && b->lead_at < due)
+        due = b->lead_at;
     return due <= now ? 0 : (long)(due - now);
 }
 
@@ -664,7 +777,7 @@ static void retention_tick(struct broker *b)
         return;
     char err[256];
     size_t before = spool_uncommitted(b->sp);
-    long n = spool_prune(b->sp, (int64_t)time(NULL), &rules, RETENTION_ROWS, err, sizeof err);
+    long n = !b->leader ? 0 : spool_prune(b->sp, (int64_t)time(NULL), &rules, RETENTION_ROWS, err, sizeof err);
     if (n < 0)
         log_msg(LOG_PRI_ERR, "%s", err);
     else if (n > 0)
@@ -716,6 +829,11 @@ static void serve(struct broker *b, int readable)
         retention_tick(b);
         roster_tick(b, now);
     }
+    lead_timer(b, now);
+    if (b->woken) {
+        b->woken = 0;
+        claim(b, 0);
+    }
     if (b->tick && now >= b->tick_at) {
         b->tick_at = now + b->tick_ms;
         b->tick(b->tick_arg);
@@ -724,17 +842,23 @@ static void serve(struct broker *b, int readable)
 
 int broker_run(struct broker *b, int stopfd, char *err, size_t errlen)
 {
-    zmq_pollitem_t items[4] = {
+    zmq_pollitem_t items[5] = {
         {b->router, 0, ZMQ_POLLIN, 0},
         {publisher_socket(b->pub), 0, ZMQ_POLLIN, 0},
         {NULL, stopfd, ZMQ_POLLIN, 0},
         {NULL, spool_commit_fd(b->sp), ZMQ_POLLIN, 0},
+        {NULL, -1, ZMQ_POLLIN, 0},
     };
     for (;;) {
         /* DEFER_MAX messages wait for the spool: the rest wait in the ROUTER */
         items[0].events = b->ndeferred < DEFER_MAX ? ZMQ_POLLIN : 0;
-        if (zmq_poll(items, 4, poll_timeout(b, util_now_ms())) < 0 && zmq_errno() != EINTR)
+        /* the leader's wake-up (a standby stored a job), between commits */
+        items[4].fd = b->leader && !b->committing && !b->spool_lost ? spool_wake_fd(b->sp) : -1;
+        int n = items[4].fd >= 0 ? 5 : 4;
+        items[4].revents = 0;
+        if (zmq_poll(items, n, poll_timeout(b, util_now_ms())) < 0 && zmq_errno() != EINTR)
             return errf(err, errlen, "broker: poll: %s", zmq_strerror(zmq_errno()));
+        b->woken |= (items[4].revents & ZMQ_POLLIN) != 0;
         if (items[2].revents & ZMQ_POLLIN)
             return commit(b, err, errlen);
         if (items[1].revents & ZMQ_POLLIN)
@@ -795,6 +919,7 @@ int broker_reload(struct broker *b, struct config *live, const struct config *ne
     live->batch_max = next->batch_max;
     live->batch_ms = next->batch_ms;
     live->max_attempts = next->max_attempts;
+    live->lead_poll_ms = next->lead_poll_ms;
     live->alert_statuses = next->alert_statuses;
     publisher_set_alerts(b->pub, next->alert_statuses);
     return (strcmp(live->broker_bind, next->broker_bind) != 0) +
@@ -830,6 +955,8 @@ void broker_stats(const struct broker *b, struct broker_stats *st)
     st->spool_ok = !b->spool_failed && !b->spool_lost;
     st->spool_lost = b->spool_lost;
     st->draining = b->draining;
+    st->leader = b->leader;
+    st->lead_epoch = b->lead_epoch;
 }
 
 void broker_set_send(struct broker *b, broker_send_fn *fn, void *arg)
@@ -929,7 +1056,7 @@ int broker_check(struct broker *b, char *err, size_t errlen)
     }
     /* with nothing left in the spool beyond the window, every pending job is in memory */
     struct check c = {b, 0, err, errlen};
-    if (!b->draining && b->spooled == 0 &&
+    if (!b->draining && b->leader && b->spooled == 0 &&
         spool_pending_after(b->sp, 0, (size_t)b->cfg->window, check_pending, &c) < 0)
         return errf(err, errlen, "spool: cannot read the pending jobs");
     return c.bad ? -1 : 0;

@@ -76,6 +76,8 @@ struct broker_stats {
     size_t services;            /* service names known */
     uint64_t pruned;            /* rows retention removed from the spool */
     int64_t oldest_at[4];       /* Unix s of the oldest retained item by spool_kind; 0: none */
+    int leader;                 /* 1: hands out pending jobs (always with SQLite); 0: standby */
+    uint64_t lead_epoch;        /* the leader's epoch (several brokers on PostgreSQL; 0: SQLite) */
 };
 void broker_stats(const struct broker *b, struct broker_stats *st);
 

@@ -42,7 +42,8 @@ enum { JOB_RESULT = 1, JOB_BURIED = 2 };
 
 struct ack {                    /* a titanic.request answer waiting for the commit */
     struct mdp_msg *msg;        /* "200", UUID */
-    struct job *job;            /* the new job, queued once committed; NULL: duplicate */
+    struct job *job;            /* the new job, queued once committed; NULL: duplicate … */
+    int fresh;                  /* … or stored by a standby for the leader to claim */
 };
 
 struct worker {
@@ -99,6 +100,11 @@ struct broker {
     uint64_t dispatches;        /* jobs handed out so far */
     int64_t hold_until;         /* ms (monotonic): a commit failed, hand nothing out */
     int spool_lost;             /* the spool file was deleted: acknowledge nothing */
+    int leader;                 /* hands out pending jobs (always with SQLite; spool_lead) */
+    uint64_t lead_epoch;        /* the leader's epoch as last seen (0: SQLite) */
+    int64_t lead_at;            /* ms (monotonic): next try to lead, or look for claims */
+    size_t claimed;             /* jobs claimed in the open batch: in line once committed */
+    int woken;                  /* the spool's wake-up descriptor was readable */
     int64_t heartbeat_at;       /* ms */
     int64_t batch_started;      /* ms: first write of the open batch */
     int draining;               /* stopping: hand out nothing new */

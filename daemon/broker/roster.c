@@ -210,6 +210,10 @@ static void redeliver(struct broker *b, struct service *s, struct job *j, const 
         roster_dispatch(b, s);
         return;
     }
+    if (!b->leader) {           /* no longer the leader: it runs under the one that is */
+        roster_job_drop(b, j);
+        return;
+    }
     const struct log_job lj = {j->submission_id, j->deliveries, worker};
     if (!j->isolated || j->epoch != b->dispatches) {
         if (!j->suspect) {

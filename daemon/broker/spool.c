@@ -183,3 +183,19 @@ int64_t spool_oldest(struct spool *sp, enum spool_kind kind)
 {
     return ops(sp)->oldest(sp, kind);
 }
+
+int spool_lead(struct spool *sp, uint64_t *epoch, char *err, size_t errlen)
+{
+    *epoch = 0;
+    return ops(sp)->lead ? ops(sp)->lead(sp, epoch, err, errlen) : 1;
+}
+
+long spool_claim(struct spool *sp, size_t limit, int poll, char *err, size_t errlen)
+{
+    return ops(sp)->claim ? ops(sp)->claim(sp, limit, poll, err, errlen) : 0;
+}
+
+int spool_wake_fd(const struct spool *sp)
+{
+    return ops(sp)->wake_fd ? ops(sp)->wake_fd(sp) : -1;
+}

@@ -157,4 +157,25 @@ enum spool_kind { SPOOL_KIND_JOB, SPOOL_KIND_PUBLISHED, SPOOL_KIND_DEAD, SPOOL_K
  * on error. */
 int64_t spool_oldest(struct spool *sp, enum spool_kind kind);
 
+/* Several brokers on one store (PostgreSQL; issue 11). One leads: it alone
+ * hands out pending jobs, records Results, dead letters and history, prunes
+ * and publishes, each batch fenced on its epoch. The others are standby:
+ * spool_put stores a job outside the line (the leader claims it),
+ * spool_close_job and spool_retry work, every read works; the leader-only
+ * writes fail. A spool never asked (tests, tools) writes as the only broker;
+ * a backend of one broker (SQLite) always leads, epoch 0.
+ * Try to lead, or go on leading: call when nothing is uncommitted, at start and
+ * every spool.lead_poll_ms. Returns 1 leading, 0 standby (also after a write
+ * found the epoch gone: the caller steps down), -1 with err; *epoch: the
+ * leader's epoch as last seen (this broker's while it leads). */
+int spool_lead(struct spool *sp, uint64_t *epoch, char *err, size_t errlen);
+/* The leader: put at most limit jobs other brokers accepted in line, at its
+ * end in order of arrival, joining the open batch (after the commit
+ * spool_pending_after reads them). Without poll only when a standby said so
+ * (spool_wake_fd). Returns how many, 0, or -1 with err. */
+long spool_claim(struct spool *sp, size_t limit, int poll, char *err, size_t errlen);
+/* A descriptor that polls readable when a standby stored a job (the leader
+ * then calls spool_claim); -1 when there is none. It may change: ask again. */
+int spool_wake_fd(const struct spool *sp);
+
 #endif

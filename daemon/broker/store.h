@@ -55,6 +55,11 @@ struct spool_ops {
                   size_t max_rows, char *err, size_t errlen);
     uint64_t (*first_seq)(struct spool *sp);
     int64_t (*oldest)(struct spool *sp, enum spool_kind kind);
+    /* Several brokers on one store; NULL in a backend of one broker (SQLite):
+     * it always leads, claims nothing, has no wake-up descriptor. */
+    int (*lead)(struct spool *sp, uint64_t *epoch, char *err, size_t errlen);
+    long (*claim)(struct spool *sp, size_t limit, int poll, char *err, size_t errlen);
+    int (*wake_fd)(const struct spool *sp);
 };
 
 /* 1 when a publication of topic carries a Result (result.*): a backend keeps

@@ -17,8 +17,10 @@
  *       and the log both refer to it; deleted once neither does
  * The publication sequence is reportd_meta('seq'), raised by one under the
  * open transaction (not a SEQUENCE: a rolled-back batch must not leave a gap;
- * not max(seq) + 1: retention empties the log from its start). One broker per
- * database: several brokers sharing one (leases) is not built. */
+ * not max(seq) + 1: retention empties the log from its start). Several brokers
+ * per database: the one holding the advisory lock LEAD_LOCK leads, its
+ * batches fenced on reportd_meta('leader_epoch'); a standby's job has pos 0
+ * (outside the line) until the leader claims it (spool_lead, spool_claim). */
 #include "broker/store.h"
 
 #include <errno.h>
@@ -73,7 +75,21 @@ struct spool {
     uint64_t committed_seq;     /* highest durable sequence number */
     uint64_t last_seq;          /* highest sequence number, maybe uncommitted */
     int64_t put_rowid;          /* the pos the last put stored */
+    int role;                   /* ROLE_ALONE until spool_lead, then leader or standby */
+    uint64_t epoch;             /* leader_epoch: the one this leader raised, else the last seen */
+    int lock_pid;               /* the leader's server process (a reconnect loses the lock) */
+    int deposed;                /* a write found another epoch: leading no more */
 };
+
+/* Several brokers on one database (spool_lead): the one holding the advisory
+ * lock LEAD_LOCK leads; the others are standby. A spool never asked (tests,
+ * tools) is alone: the only broker, as before. */
+enum { ROLE_ALONE = 0, ROLE_LEADER = 1, ROLE_STANDBY = 2 };
+#define LEAD_LOCK "7020597246031872"    /* "reportd" in some bits: one per database */
+static int fence(struct spool *sp, char *err, size_t errlen);
+static int leader_only(struct spool *sp, char *err, size_t errlen, const char *what);
+static int notify_leader(struct spool *sp);
+static int read_meta(struct spool *sp, char *err, size_t errlen);
 
 static void pg_close(struct spool *sp);
 static int pg_commit_end(struct spool *sp, char *err, size_t errlen);
@@ -330,6 +346,8 @@ static int begin(struct spool *sp, char *err, size_t errlen)
             return dberr(sp, err, errlen, "begin");
         PQclear(r);
         sp->in_tx = 1;
+        if (fence(sp, err, errlen) != 0)
+            return -1;
     }
     sp->uncommitted++;
     return 0;
@@ -370,14 +388,16 @@ static int pg_put(struct spool *sp, const char *uuid, const char *submission_id,
     p_text(&p, submission_id);
     p_text(&p, service);
     p_int(&p, now());
+    p_text(&p, sp->role == ROLE_STANDBY ? "f" : "t");   /* a standby's job waits for a claim */
     PGresult *r = run(sp, "INSERT INTO job(pos, uuid, submission_id, service, state, attempts,"
                       " created_at, updated_at)"
-                      " VALUES ((SELECT coalesce(max(pos), 0) + 1 FROM job), $1, $2, $3, 0, 0,"
-                      " $4, $4)"
+                      " VALUES (CASE WHEN $5::boolean THEN (SELECT coalesce(max(pos), 0) + 1"
+                      " FROM job) ELSE 0 END, $1, $2, $3, 0, 0, $4, $4)"
                       " ON CONFLICT(uuid) DO UPDATE SET submission_id = $2, service = $3,"
                       " state = 0, attempts = 0, reply = NULL, status = NULL, reason = NULL,"
                       " reply_seq = NULL, created_at = $4, updated_at = $4,"
-                      " pos = (SELECT max(pos) + 1 FROM job) WHERE job.state = 3"
+                      " pos = CASE WHEN $5::boolean THEN (SELECT max(pos) + 1 FROM job) ELSE 0"
+                      " END WHERE job.state = 3"
                       " RETURNING pos", &p);
     int failed = !r;
     int stored = r && PQntuples(r) == 1;
@@ -389,7 +409,8 @@ static int pg_put(struct spool *sp, const char *uuid, const char *submission_id,
         p_text(&b, uuid);
         p_bytes(&b, body, len);
         failed = run_changes(sp, "INSERT INTO body(uuid, data) VALUES ($1, $2)"
-                             " ON CONFLICT(uuid) DO UPDATE SET data = $2", &b) < 0;
+                             " ON CONFLICT(uuid) DO UPDATE SET data = $2", &b) < 0 ||
+                 notify_leader(sp) != 0;
     }
     return save_end(sp, failed, err, errlen, "put") ? -1 : stored;
 }
@@ -397,6 +418,8 @@ static int pg_put(struct spool *sp, const char *uuid, const char *submission_id,
 static int pg_finish(struct spool *sp, const char *uuid, int status, const void *reply,
                      size_t len, uint64_t reply_seq, char *err, size_t errlen)
 {
+    if (leader_only(sp, err, errlen, "a Result"))
+        return -1;
     if (begin(sp, err, errlen))
         return -1;
     if (save(sp) != 0)
@@ -480,6 +503,8 @@ static int pg_close_job(struct spool *sp, const char *uuid, char *err, size_t er
 
 static int pg_attempt(struct spool *sp, const char *uuid, char *err, size_t errlen)
 {
+    if (leader_only(sp, err, errlen, "an attempt"))
+        return -1;
     if (begin(sp, err, errlen))
         return -1;
     struct params p = {0};
@@ -497,15 +522,22 @@ static int pg_attempt(struct spool *sp, const char *uuid, char *err, size_t errl
 static int pg_bury(struct spool *sp, const char *uuid, const char *reason, char *err,
                    size_t errlen)
 {
+    if (leader_only(sp, err, errlen, "a dead letter"))
+        return -1;
     return exec_uuid(sp, "UPDATE job SET state = 2, reason = $2, updated_at = $3"
                      " WHERE uuid = $1", uuid, reason, err, errlen) < 0 ? -1 : 0;
 }
 
 static int pg_retry(struct spool *sp, const char *uuid, char *err, size_t errlen)
 {
-    long n = exec_uuid(sp, "UPDATE job SET state = 0, attempts = 0, reason = NULL,"
-                       " updated_at = $2, pos = (SELECT max(pos) + 1 FROM job)"
-                       " WHERE uuid = $1 AND state = 2", uuid, NULL, err, errlen);
+    long n = exec_uuid(sp, sp->role == ROLE_STANDBY
+                       ? "UPDATE job SET state = 0, attempts = 0, reason = NULL,"
+                         " updated_at = $2, pos = 0 WHERE uuid = $1 AND state = 2"
+                       : "UPDATE job SET state = 0, attempts = 0, reason = NULL,"
+                         " updated_at = $2, pos = (SELECT max(pos) + 1 FROM job)"
+                         " WHERE uuid = $1 AND state = 2", uuid, NULL, err, errlen);
+    if (n > 0 && notify_leader(sp) != 0)
+        return dberr(sp, err, errlen, "retry");
     return n < 0 ? -1 : n > 0;
 }
 
@@ -591,6 +623,8 @@ static int pg_dead_get(struct spool *sp, const char *uuid, spool_dead_fn *fn, vo
 static uint64_t pg_log(struct spool *sp, const char *topic, const void *body, size_t len,
                        char *err, size_t errlen)
 {
+    if (leader_only(sp, err, errlen, "a publication"))
+        return 0;
     if (begin(sp, err, errlen))
         return 0;
     struct params p = {0};
@@ -620,6 +654,8 @@ static uint64_t pg_log(struct spool *sp, const char *topic, const void *body, si
 static int pg_replay(struct spool *sp, uint64_t from, uint64_t to, size_t limit,
                      spool_msg_fn *fn, void *arg)
 {
+    if (sp->role == ROLE_STANDBY && !sp->in_tx && to > sp->committed_seq)
+        read_meta(sp, NULL, 0);     /* the leader's publications since the last look */
     if (to > sp->committed_seq)
         to = sp->committed_seq;
     if (from > to)
@@ -666,6 +702,8 @@ static int pg_history_put(struct spool *sp, const char *body_key, unsigned year,
                           const char *submission_id, const void *report, size_t len, char *err,
                           size_t errlen)
 {
+    if (leader_only(sp, err, errlen, "the history"))
+        return -1;
     if (begin(sp, err, errlen))
         return -1;
     struct params p = {0};
@@ -726,6 +764,8 @@ static int64_t prune_pub_upto(struct spool *sp, int64_t cutoff, int64_t limit)
 static long pg_prune(struct spool *sp, int64_t at, const struct spool_retention *rules,
                      size_t max_rows, char *err, size_t errlen)
 {
+    if (leader_only(sp, err, errlen, "retention"))
+        return -1;
     const int64_t day = 86400;
     long done = 0, n = 0;
     if (max_rows == 0)
@@ -815,6 +855,162 @@ static int64_t pg_oldest(struct spool *sp, enum spool_kind kind)
     return query_int(sp, q[kind]);
 }
 
+/* Several brokers on one database. The leader's write transactions are
+ * fenced: the first statement after BEGIN reads leader_epoch FOR SHARE, so a
+ * broker whose epoch is gone (another took the lead while it was cut off and
+ * reconnected) rolls back before writing anything, and a new leader's raise
+ * of the epoch waits for the batch that holds the row. 0, or -1 with err
+ * (rolled back: nothing of this batch exists). */
+static int fence(struct spool *sp, char *err, size_t errlen)
+{
+    if (sp->role != ROLE_LEADER)
+        return 0;
+    PGresult *r = run(sp, "SELECT value::bigint FROM reportd_meta WHERE key = 'leader_epoch'"
+                      " FOR SHARE", NULL);
+    uint64_t now_epoch = r && PQntuples(r) == 1 ? (uint64_t)cell_int(r, 0, 0) : 0;
+    if (!r)
+        dberr(sp, err, errlen, "leader_epoch");
+    else if (now_epoch != sp->epoch)
+        errf(err, errlen, "spool: postgresql: no longer the leader: leader_epoch is %llu, this "
+             "broker led epoch %llu: nothing written, stepping down",
+             (unsigned long long)now_epoch, (unsigned long long)sp->epoch);
+    PQclear(r);
+    if (r && now_epoch == sp->epoch)
+        return 0;
+    PQclear(PQexec(sp->db, "ROLLBACK"));
+    sp->in_tx = 0;
+    sp->deposed = 1;
+    return -1;
+}
+
+/* What only the leader writes (Results, publications, attempts, dead
+ * letters, history, retention): refused by a standby or a deposed leader. */
+static int leader_only(struct spool *sp, char *err, size_t errlen, const char *what)
+{
+    if (sp->role == ROLE_ALONE || (sp->role == ROLE_LEADER && !sp->deposed))
+        return 0;
+    errf(err, errlen, "spool: postgresql: %s is written by the leader only; this broker is "
+         "standby", what);
+    return -1;
+}
+
+/* A standby's new pending job: wake the leader (LISTEN reportd_jobs) once
+ * the transaction commits. 0, or -1. */
+static int notify_leader(struct spool *sp)
+{
+    if (sp->role != ROLE_STANDBY)
+        return 0;
+    return run_changes(sp, "NOTIFY reportd_jobs", NULL) < 0 ? -1 : 0;
+}
+
+/* The leader's epoch and the committed sequence as the database has them now. */
+static int read_meta(struct spool *sp, char *err, size_t errlen)
+{
+    PGresult *r = run(sp, "SELECT (SELECT value::bigint FROM reportd_meta WHERE key ="
+                      " 'leader_epoch'), (SELECT value::bigint FROM reportd_meta WHERE key ="
+                      " 'seq')", NULL);
+    if (!r)
+        return err ? dberr(sp, err, errlen, "reading reportd_meta") : -1;
+    sp->epoch = (uint64_t)cell_int(r, 0, 0);
+    sp->committed_seq = sp->last_seq = (uint64_t)cell_int(r, 0, 1);
+    PQclear(r);
+    return 0;
+}
+
+static int pg_lead(struct spool *sp, uint64_t *epoch, char *err, size_t errlen)
+{
+    int same = PQstatus(sp->db) == CONNECTION_OK && PQbackendPID(sp->db) == sp->lock_pid;
+    if (sp->role == ROLE_LEADER && same && !sp->deposed) {
+        *epoch = sp->epoch;
+        return 1;
+    }
+    if (sp->role == ROLE_LEADER) {      /* deposed, or the session that held the lock is gone */
+        if (same)
+            PQclear(PQexec(sp->db, "UNLISTEN *; SELECT pg_advisory_unlock(" LEAD_LOCK ")"));
+        sp->role = ROLE_STANDBY;
+        sp->deposed = 0;
+        sp->lock_pid = 0;
+        *epoch = sp->epoch;
+        return 0;
+    }
+    sp->role = ROLE_STANDBY;
+    *epoch = sp->epoch;
+    if (sp->in_tx || sp->busy)          /* a standby's batch is open: try next time */
+        return 0;
+    PGresult *r = run(sp, "SELECT pg_try_advisory_lock(" LEAD_LOCK ")", NULL);
+    if (!r)
+        return dberr(sp, err, errlen, "trying the leader's lock");
+    int got = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!got) {
+        if (read_meta(sp, err, errlen) != 0)
+            return -1;
+        *epoch = sp->epoch;
+        return 0;
+    }
+    /* one statement: the row made on the first leadership, raised after */
+    if (run_changes(sp, "INSERT INTO reportd_meta VALUES ('leader_epoch', '1') ON CONFLICT(key)"
+                    " DO UPDATE SET value = (reportd_meta.value::bigint + 1)::text", NULL) < 0 ||
+        run_changes(sp, "LISTEN reportd_jobs", NULL) < 0) {
+        dberr(sp, err, errlen, "raising leader_epoch");
+        PQclear(PQexec(sp->db, "SELECT pg_advisory_unlock(" LEAD_LOCK ")"));
+        return -1;
+    }
+    if (read_meta(sp, err, errlen) != 0) {
+        PQclear(PQexec(sp->db, "SELECT pg_advisory_unlock(" LEAD_LOCK ")"));
+        return -1;
+    }
+    sp->role = ROLE_LEADER;
+    sp->lock_pid = PQbackendPID(sp->db);
+    *epoch = sp->epoch;
+    return 1;
+}
+
+/* 1 when a NOTIFY came (consumed), 0 when none. */
+static int notified(struct spool *sp)
+{
+    int any = 0;
+    PQconsumeInput(sp->db);
+    for (PGnotify *n; (n = PQnotifies(sp->db)); PQfreemem(n))
+        any = 1;
+    return any;
+}
+
+static long pg_claim(struct spool *sp, size_t limit, int poll, char *err, size_t errlen)
+{
+    if (sp->role != ROLE_LEADER || sp->deposed)
+        return 0;
+    if (!notified(sp) && !poll)
+        return 0;
+    PGresult *r = run(sp, "SELECT 1 FROM job WHERE state = 0 AND pos = 0 LIMIT 1", NULL);
+    int some = r && PQntuples(r) == 1;
+    PQclear(r);
+    if (!r)
+        return dberr(sp, err, errlen, "claim");
+    if (!some)
+        return 0;
+    if (begin(sp, err, errlen))
+        return -1;
+    /* in order of arrival, at the end of the line; rows a standby is
+     * changing right now (close, retry) wait for the next claim */
+    struct params p = {0};
+    p_int(&p, (int64_t)limit);
+    long n = run_changes(sp, "WITH c AS (SELECT uuid, created_at FROM job WHERE state = 0 AND"
+                         " pos = 0 ORDER BY created_at, uuid LIMIT $1 FOR UPDATE SKIP LOCKED),"
+                         " r AS (SELECT uuid, row_number() OVER (ORDER BY created_at, uuid) AS n"
+                         " FROM c), m AS (SELECT coalesce(max(pos), 0) AS top FROM job)"
+                         " UPDATE job SET pos = m.top + r.n FROM r, m WHERE job.uuid = r.uuid",
+                         &p);
+    if (n < 0)
+        return dberr(sp, err, errlen, "claim");
+    return n;
+}
+
+static int pg_wake_fd(const struct spool *sp)
+{
+    return sp->role == ROLE_LEADER ? PQsocket(sp->db) : -1;
+}
+
 const struct spool_ops store_pg = {
     .name = "postgresql",
     .open = pg_open,
@@ -844,4 +1040,7 @@ const struct spool_ops store_pg = {
     .prune = pg_prune,
     .first_seq = pg_first_seq,
     .oldest = pg_oldest,
+    .lead = pg_lead,
+    .claim = pg_claim,
+    .wake_fd = pg_wake_fd,
 };

@@ -24,7 +24,8 @@
 
 enum { C_RECEIVED, C_ACCEPTED, C_DUPLICATE, C_REJECTED, C_RESULTS, C_ALERTS, C_DEAD,
        C_REDELIVERED, C_REQUESTS, C_INVALID, G_QUEUE, G_INFLIGHT, G_WORKERS, G_SPOOL,
-       G_SEQ, G_DRAINING, C_SPOOL_FAIL, G_DEAD_WAITING, G_OLDEST, C_ZAP, C_PROVINCE, G_KEPT, C_PRUNED, NIDS };
+       G_SEQ, G_DRAINING, C_SPOOL_FAIL, G_DEAD_WAITING, G_OLDEST, C_ZAP, C_PROVINCE, G_KEPT, C_PRUNED,
+       G_LEADER, NIDS };
 
 /* The label of reportd_spool_oldest_seconds, in enum spool_kind's order. */
 static const char *const kinds[] = {"job", "published", "dead", "history"};
@@ -55,7 +56,8 @@ struct telemetry {
     size_t npending, cap;
     /* probe inputs, written by the loop, read by the HTTP thread */
     int64_t alive_ms;
-    int spool_ok, spool_lost, draining;
+    int spool_ok, spool_lost, draining, leader;
+    uint64_t lead_epoch;        /* 0: one broker (SQLite): /readyz says nothing of it */
     int64_t workers, backlog, backlog_limit;
 };
 
@@ -95,6 +97,8 @@ static void register_all(struct telemetry *t)
     id[G_SEQ] = metrics_gauge(m, "reportd_last_published_sequence",
                               "Sequence number of the last committed publication.");
     id[G_DRAINING] = metrics_gauge(m, "reportd_draining", "1 while draining for shutdown.");
+    id[G_LEADER] = metrics_gauge(m, "reportd_leader",
+        "1 while this broker leads the spool (hands out pending jobs, publishes); 0 standby.");
     id[C_SPOOL_FAIL] = metrics_counter(m, "reportd_spool_write_failures_total",
         "Spool writes and group commits that failed (titanic.request answered 500).", NULL, NULL, 0);
     id[G_DEAD_WAITING] = metrics_gauge(m, "reportd_dead_letters_waiting",
@@ -233,10 +237,13 @@ void telemetry_update(struct telemetry *t, const struct broker_stats *st, long r
         metrics_set(m, id[G_KEPT] + k,
                     st->oldest_at[k] && now > st->oldest_at[k] ? now - st->oldest_at[k] : 0);
     metrics_set(m, id[C_PRUNED], (int64_t)st->pruned);
+    metrics_set(m, id[G_LEADER], st->leader);
     metrics_unlock(m);
     __atomic_store_n(&t->spool_ok, st->spool_ok && spool_writable(t), __ATOMIC_RELAXED);
     __atomic_store_n(&t->spool_lost, st->spool_lost, __ATOMIC_RELAXED);
     __atomic_store_n(&t->draining, st->draining, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->leader, st->leader, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->lead_epoch, st->lead_epoch, __ATOMIC_RELAXED);
     __atomic_store_n(&t->workers, (int64_t)st->workers, __ATOMIC_RELAXED);
     __atomic_store_n(&t->backlog, (int64_t)st->queued, __ATOMIC_RELAXED);
     __atomic_store_n(&t->backlog_limit, (int64_t)ready_backlog, __ATOMIC_RELAXED);
@@ -266,6 +273,21 @@ int telemetry_alive(void *arg, char *why, size_t whylen)
     return 0;
 }
 
+/* Ready; with several brokers on one database, which one this is: a standby
+ * is ready too (it accepts submissions and serves reads). Returns 1. */
+static int lead_why(const struct telemetry *t, char *why, size_t whylen)
+{
+    uint64_t epoch = __atomic_load_n(&t->lead_epoch, __ATOMIC_RELAXED);
+    if (!epoch)
+        return 1;
+    if (__atomic_load_n(&t->leader, __ATOMIC_RELAXED))
+        snprintf(why, whylen, "leader (epoch %llu)", (unsigned long long)epoch);
+    else
+        snprintf(why, whylen, "standby (epoch %llu leads elsewhere): accepts submissions and "
+                 "serves reads", (unsigned long long)epoch);
+    return 1;
+}
+
 int telemetry_ready(void *arg, char *why, size_t whylen)
 {
     struct telemetry *t = arg;
@@ -287,7 +309,7 @@ int telemetry_ready(void *arg, char *why, size_t whylen)
         snprintf(why, whylen, "backlog %lld is above limits.ready_backlog %lld",
                  (long long)backlog, (long long)limit);
     else
-        return 1;
+        return lead_why(t, why, whylen);
     return 0;
 }
 

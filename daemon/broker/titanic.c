@@ -86,6 +86,10 @@ static void load_one(void *arg, int64_t rowid, const char *uuid, const char *ser
 
 int titanic_refill(struct broker *b)
 {
+    if (!b->leader) {           /* a standby hands out no Titanic job */
+        b->spooled = 0;
+        return 0;
+    }
     while (b->spooled && b->resident < (size_t)b->cfg->window) {
         size_t want = (size_t)b->cfg->window - b->resident;
         long n = spool_pending_after(b->sp, b->cursor, want, load_one, b);
@@ -168,7 +172,7 @@ void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp
     }
     /* the job is queued, and counted, only once its batch is committed */
     struct job *j = NULL;
-    if (rc == 1) {
+    if (rc == 1 && b->leader) {     /* a standby's job waits in the spool for the leader */
         j = new_job(b, uuid, sid, service, body, len, has_env ? &env : NULL);
         j->rowid = spool_last_rowid(b->sp);
     }
@@ -180,7 +184,7 @@ void titanic_request(struct broker *b, const struct mdp_msg *m, const struct mdp
         b->capacks = b->capacks ? 2 * b->capacks : 64;
         b->acks = xrealloc(b->acks, b->capacks * sizeof *b->acks);
     }
-    b->acks[b->nacks++] = (struct ack){ack, j};
+    b->acks[b->nacks++] = (struct ack){ack, j, rc == 1};
 }
 
 void titanic_acks_flush(struct broker *b)
@@ -192,8 +196,10 @@ void titanic_acks_flush(struct broker *b)
         size_t n = mdp_msg_size(ack, ack->n - 1);
         memcpy(uuid, mdp_msg_data(ack, ack->n - 1), n < TITANIC_ID_LEN ? n : TITANIC_ID_LEN);
         log_job(LOG_PRI_DEBUG, &(struct log_job){j ? j->submission_id : NULL, -1, NULL}, "%s %s",
-                j ? "accepted" : "duplicate", uuid);
-        if (!j) {
+                j || b->acks[i].fresh ? "accepted" : "duplicate", uuid);
+        if (!j && b->acks[i].fresh) {
+            b->st.accepted++;   /* a standby's: the leader claims it */
+        } else if (!j) {
             b->st.duplicate++;
         } else if (b->spooled == 0 && b->resident < (size_t)b->cfg->window) {
             b->st.accepted++;

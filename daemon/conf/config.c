@@ -62,6 +62,8 @@ static const struct config_key keys[] = {
      .doc = "postgresql: libpq connection string without a password; empty: libpq's PG* variables"},
     {"spool.dsn_file", CONFIG_STR, F(spool_dsn_file), "\"\"",
      .doc = "postgresql: a file whose text is appended to spool.dsn (password=…); a bare name is in $CREDENTIALS_DIRECTORY"},
+    {"spool.lead_poll_ms", CONFIG_INT, F(lead_poll_ms), "1000", .min = 50, .max = 60000,
+     .live = 1, .doc = "postgresql, several brokers: ms between a standby's tries to lead (the failover time) and the leader's looks for jobs a standby took"},
     {"spool.batch_max", CONFIG_INT, F(batch_max), "256", .min = 1, .max = 100000, .live = 1,
      .doc = "writes per group commit at most"},
     {"spool.batch_ms", CONFIG_INT, F(batch_ms), "2", .min = 0, .max = 10000, .live = 1,

@@ -25,6 +25,7 @@ struct config {
     int batch_max;              /* writes per commit at most */
     int batch_ms;               /* ms, longest a write waits for its commit */
     int max_attempts;           /* worker deaths before a submission is dead-lettered */
+    int lead_poll_ms;           /* ms: a standby tries to lead, the leader looks for claims */
     int window;                 /* pending Titanic jobs in the broker's memory at most */
     int retention_closed_days;  /* spool.retention.*: 0 keeps forever */
     int retention_published_days;

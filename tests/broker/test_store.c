@@ -526,6 +526,108 @@ static void test_store_pg_no_server_no_rights(void **state)
     assert_int_equal(sh("psql -q -d %s -c 'DROP ROLE test_store_lowly'", f->db), 0);
 }
 
+/* The first column of the first row psql prints for q in the fixture's database. */
+static long psql_long(const struct fixture *f, const char *q)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "psql -XAtq -d %s -c \"%s\"", f->db, q);
+    FILE *p = popen(cmd, "r");
+    long v = -1;
+    if (p && fscanf(p, "%ld", &v) != 1)
+        v = -1;
+    if (p)
+        pclose(p);
+    return v;
+}
+
+/* PostgreSQL only: two brokers' spools on one database. The first to ask
+ * leads (epoch 1), the second is standby: its submission is stored outside
+ * the line (pos 0), the same id again is no second job from either, and the
+ * leader claims it after the standby's NOTIFY; a standby may not write a
+ * Result or a publication. */
+static void test_store_pg_leader_and_standby(void **state)
+{
+    struct fixture *f = *state;
+    char err[256] = "", u[33], out[256] = "";
+    uint64_t epoch = 0;
+    struct spool *b = spool_open_backend(backend, f->path, err, sizeof err);
+    assert_non_null(b);
+    assert_int_equal(spool_lead(f->sp, &epoch, err, sizeof err), 1);
+    assert_int_equal(epoch, 1);
+    assert_int_equal(spool_lead(b, &epoch, err, sizeof err), 0);
+    assert_int_equal(epoch, 1);
+    assert_int_equal(spool_wake_fd(b), -1);
+    assert_true(spool_wake_fd(f->sp) >= 0);
+    uuid(u, 7);
+    assert_int_equal(spool_put(b, u, "sub-7", "report.check", "b7", 2, err, sizeof err), 1);
+    assert_int_equal(spool_commit(b, err, sizeof err), 0);
+    assert_int_equal(spool_put(b, u, "sub-7", "report.check", "b7", 2, err, sizeof err), 0);
+    assert_int_equal(spool_commit(b, err, sizeof err), 0);
+    assert_int_equal(spool_put(f->sp, u, "sub-7", "report.check", "b7", 2, err, sizeof err), 0);
+    assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);
+    assert_int_equal(psql_long(f, "SELECT pos FROM job"), 0);
+    assert_int_equal(spool_pending_after(f->sp, 0, 10, list_job, out), 0);
+    /* the NOTIFY wakes the leader: no poll needed */
+    assert_int_equal(spool_claim(f->sp, 10, 0, err, sizeof err), 1);
+    assert_int_equal(spool_claim(f->sp, 10, 0, err, sizeof err), 0);
+    assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);
+    assert_int_equal(spool_pending_after(f->sp, 0, 10, list_job, out), 1);
+    assert_string_equal(out, "1:07:report.check:b7;");
+    assert_int_equal(spool_finish(b, u, 0, "ok", 2, 0, err, sizeof err), -1);
+    assert_string_equal(err, "spool: postgresql: a Result is written by the leader only; this "
+                        "broker is standby");
+    assert_int_equal(spool_log(b, "result.", "x", 1, err, sizeof err), 0);
+    assert_int_equal(spool_get(b, u, NULL, NULL), SPOOL_PENDING);
+    assert_int_equal(spool_finish(f->sp, u, 0, "ok", 2, 0, err, sizeof err), 1);
+    assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);
+    assert_int_equal(spool_get(b, u, NULL, NULL), SPOOL_DONE);
+    spool_close(&b);
+}
+
+/* PostgreSQL only: fencing. Another broker took the lead (the epoch raised
+ * under this one, as after its connection was cut and made again): this
+ * one's next write transaction finds the epoch gone and rolls back — the
+ * Result is not stored, nothing is published — and spool_lead says standby.
+ * The leader's session ending frees the lock: the standby leads, epoch + 1,
+ * and sees the job still pending. */
+static void test_store_pg_deposed_leader_writes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    char err[256] = "", u[33];
+    uint64_t epoch = 0;
+    assert_int_equal(spool_lead(f->sp, &epoch, err, sizeof err), 1);
+    uuid(u, 8);
+    assert_int_equal(spool_put(f->sp, u, "sub-8", "report.check", "b8", 2, err, sizeof err), 1);
+    assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);
+    assert_int_equal(sh("psql -q -d %s -c \"UPDATE reportd_meta SET value = '5' WHERE key ="
+                        " 'leader_epoch'\"", f->db), 0);
+    assert_int_equal(spool_log(f->sp, "result.", "x", 1, err, sizeof err), 0);
+    assert_string_equal(err, "spool: postgresql: no longer the leader: leader_epoch is 5, this "
+                        "broker led epoch 1: nothing written, stepping down");
+    assert_int_equal(spool_finish(f->sp, u, 0, "ok", 2, 0, err, sizeof err), -1);
+    assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);
+    assert_int_equal(spool_lead(f->sp, &epoch, err, sizeof err), 0);
+    assert_int_equal(psql_long(f, "SELECT count(*) FROM published"), 0);
+    assert_int_equal(psql_long(f, "SELECT state FROM job"), SPOOL_PENDING);
+    assert_int_equal(psql_long(f, "SELECT value FROM reportd_meta WHERE key = 'seq'"), 0);
+    /* it stepped down and let the lock go: another broker leads at once */
+    struct spool *b = spool_open_backend(backend, f->path, err, sizeof err);
+    assert_non_null(b);
+    assert_int_equal(spool_lead(b, &epoch, err, sizeof err), 1);
+    assert_int_equal(epoch, 6);
+    assert_int_equal(spool_finish(b, u, 0, "ok", 2, 0, err, sizeof err), 1);
+    assert_int_equal(spool_commit(b, err, sizeof err), 0);
+    /* its session killed: the lock goes with it; the first one leads again */
+    assert_int_equal(sh("psql -q -d %s -c \"SELECT pg_terminate_backend(pid) FROM pg_locks"
+                        " WHERE locktype = 'advisory'\" > /dev/null", f->db), 0);
+    for (int i = 0; i < 200 && psql_long(f, "SELECT count(*) FROM pg_locks WHERE locktype ="
+                                        " 'advisory'") != 0; i++)
+        usleep(10000);
+    assert_int_equal(spool_lead(f->sp, &epoch, err, sizeof err), 1);
+    assert_int_equal(epoch, 7);
+    spool_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +651,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_pg_newer_layout_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_pg_layout1_is_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_pg_no_server_no_rights, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_pg_leader_and_standby, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_pg_deposed_leader_writes_nothing, setup,
+                                        teardown),
     };
     int failed = 0;
     for (size_t i = 0; spool_backends[i]; i++) {

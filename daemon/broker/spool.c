@@ -199,3 +199,12 @@ int spool_wake_fd(const struct spool *sp)
 {
     return ops(sp)->wake_fd ? ops(sp)->wake_fd(sp) : -1;
 }
+
+int spool_check(const char *backend, const char *where, char *err, size_t errlen)
+{
+    for (size_t i = 0; backends[i]; i++)
+        if (strcmp(backends[i]->name, backend) == 0)
+            return backends[i]->check ? backends[i]->check(where, err, errlen) : 0;
+    errf(err, errlen, "spool: no backend %s (built in: sqlite, postgresql)", backend);
+    return 78;
+}

@@ -178,4 +178,12 @@ long spool_claim(struct spool *sp, size_t limit, int poll, char *err, size_t err
  * then calls spool_claim); -1 when there is none. It may change: ask again. */
 int spool_wake_fd(const struct spool *sp);
 
+/* Whether a broker could use the store where names, changing nothing
+ * (reportd --check-config, and before a start): 0, or a sysexits code with
+ * one line in err naming the server (never a password) and the reason — 69
+ * unreachable, 77 refused (authentication, or a role that may not create or
+ * write reportd's tables), 78 unusable (a malformed DSN, no such database,
+ * tables not made by reportd, no layout row, a newer reportd's layout). */
+int spool_check(const char *backend, const char *where, char *err, size_t errlen);
+
 #endif

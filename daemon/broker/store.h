@@ -60,6 +60,8 @@ struct spool_ops {
     int (*lead)(struct spool *sp, uint64_t *epoch, char *err, size_t errlen);
     long (*claim)(struct spool *sp, size_t limit, int poll, char *err, size_t errlen);
     int (*wake_fd)(const struct spool *sp);
+    /* spool_check, with where as open takes it; NULL: nothing to check. */
+    int (*check)(const char *where, char *err, size_t errlen);
 };
 
 /* 1 when a publication of topic carries a Result (result.*): a backend keeps

@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "broker/broker.h"
+#include "broker/spool.h"
 #include "check/check.h"
 #include "conf/config.h"
 #include "read/pdfread.h"
@@ -262,6 +263,21 @@ static int run_worker(void *ctx, struct config *cfg, const char *file, int sigfd
     return 0;
 }
 
+/* spool_check of the configured spool: 0, or its exit code with err (a
+ * SQLite file is checked when it is opened, as before). An unreachable
+ * server at start is left to broker_new. */
+static int check_spool(const struct config *cfg, char *err, size_t errlen)
+{
+    if (strcmp(cfg->spool_backend, "postgresql") != 0)
+        return 0;
+    char *where = config_spool_where(cfg, err, errlen);
+    if (!where)
+        return EX_CONFIG;
+    int rc = spool_check(cfg->spool_backend, where, err, errlen);
+    free(where);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -294,6 +310,13 @@ int main(int argc, char **argv)
     if (file && config_load(&cfg, file, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         exit(EX_CONFIG);
+    }
+    /* a broker's PostgreSQL spool: reachable, ours, writable (nothing changed) */
+    int spool_rc = strcmp(role, "worker") != 0 ? check_spool(&cfg, err, sizeof err) : 0;
+    if (spool_rc && (check_only || spool_rc != EX_UNAVAILABLE)) {
+        fprintf(stderr, "%s%s\n", check_only ? "" : "cannot start: ", err);
+        config_free(&cfg);
+        exit(spool_rc);
     }
     if (check_only) {
         puts("configuration OK");

@@ -2,8 +2,10 @@
  * real embedded `reportd` process (broker + worker threads, SQLite spool),
  * over tcp://127.0.0.1 — `make bench-year`, part of `make bench`. N (default
  * 150,000; $N) titanic.requests, half 淮安 (PASS) and half 湘乡 (FAIL), each a
- * Report-form Submission with its own submission id, WINDOW in flight; a
- * subscriber counts the result.* publications. Printed:
+ * Report-form Submission with its own submission id, at most WINDOW without
+ * their Result yet (FLOOD=1: without their 200 yet — the broker then takes
+ * them as fast as it can store them, and the backlog of pending jobs grows);
+ * a subscriber counts the result.* publications. Printed:
  *   - the wall time from the first request to the last Result published;
  *   - the broker's bytes written (/proc/PID/io write_bytes, over the run)
  *     per durable submission, against the Submission + Result bytes;
@@ -32,7 +34,7 @@
 #include "report.pb-c.h"
 #include "wire/mdp.h"
 
-#define WINDOW 512              /* requests without their 200 yet */
+#define WINDOW 512              /* requests without their Result (FLOOD: their 200) yet */
 #define SID_TEMPLATE "00000000-0000-4000-8000-000000000000"
 
 struct kind {
@@ -179,6 +181,23 @@ static void pragma_line(const char *path)
     sqlite3_close(db);
 }
 
+/* utime + stime of pid, in seconds. */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static struct mdp_msg *recv_within(void *s, int ms)
 {
     zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
@@ -254,10 +273,11 @@ int main(void)
         die("reportd did not start (or has no worker)");
     usleep(300000);
 
-    long w0 = io_write_bytes(pid), sent = 0, acked = 0, results = 0;
-    double sub_bytes = 0, res_bytes = 0, t0 = now_s(), last = t0;
+    int flood = getenv("FLOOD") && atoi(getenv("FLOOD"));
+    long w0 = io_write_bytes(pid), sent = 0, acked = 0, results = 0, backlog = 0;
+    double sub_bytes = 0, res_bytes = 0, t0 = now_s(), last = t0, cpu0 = cpu_seconds(pid);
     while (results < n) {
-        while (sent < n && sent - acked < WINDOW) {
+        while (sent < n && (flood ? sent - acked : sent - results) < WINDOW) {
             struct kind *k = &kinds[sent % 2];
             char digits[13];
             snprintf(digits, sizeof digits, "%012ld", sent);
@@ -270,6 +290,8 @@ int main(void)
             sub_bytes += (double)k->len;
             sent++;
         }
+        if (acked - results > backlog)
+            backlog = acked - results;
         zmq_pollitem_t it[2] = {{cli, 0, ZMQ_POLLIN, 0}, {sub, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(it, 2, 1000) <= 0) {
             if (now_s() - last > 30)
@@ -294,10 +316,16 @@ int main(void)
             mdp_msg_destroy(&m);
         }
     }
-    double wall = now_s() - t0;
+    double wall = now_s() - t0, cpu = cpu_seconds(pid) - cpu0;
     sleep(1);                   /* the last batch's checkpoint, if one runs */
     long written = io_write_bytes(pid) - w0;
     long walsize = file_size(wal);
+    if (getenv("KEEP")) {       /* the WAL as it is now, for a look at its frames */
+        char *cmd = xasprintf("cp %s %s/wal.copy", wal, dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench_year: %s failed\n", cmd);
+        free(cmd);
+    }
     kill(pid, SIGTERM);
     int status;
     waitpid(pid, &status, 0);
@@ -306,13 +334,14 @@ int main(void)
     zmq_ctx_term(ctx);
 
     printf("bench-year: %ld durable submissions (half 淮安 PASS %zu bytes, half 湘乡 FAIL %zu"
-           " bytes; Report form) through embedded reportd, window %d\n", n, kinds[0].len,
-           kinds[1].len, WINDOW);
+           " bytes; Report form) through embedded reportd, %d %s\n", n, kinds[0].len,
+           kinds[1].len, WINDOW, flood ? "without their 200 (FLOOD)" : "without their Result");
     if (results < n)
         printf("  only %ld Results published of %ld (%ld acknowledged): see %s\n", results, n,
                acked, log);
     double per = results ? (sub_bytes / (double)sent + res_bytes / (double)results) : 0;
-    printf("  wall time %.1f s (%.0f submissions/s)\n", wall, (double)results / wall);
+    printf("  wall time %.1f s (%.0f submissions/s); reportd CPU %.1f s; at most %ld"
+           " acknowledged and not yet published\n", wall, (double)results / wall, cpu, backlog);
     printf("  bytes written by reportd %.1f MB: %.0f per submission = %.2f x (Submission +"
            " Result = %.0f bytes)\n", (double)written / 1e6, (double)written / (double)n,
            (double)written / (double)n / per, per);

@@ -8,7 +8,9 @@
  *     to the `result.*` publication, at full speed and at half that rate;
  * each with 1, 2 and 4 worker threads; then one C worker against one Python
  * reference worker (tests/bench/ref_worker.py, a child process) on the same
- * Report-form Submissions. Bounded by count and by time. */
+ * Report-form Submissions; then 1 and 2 `reportd worker` processes (one
+ * thread each, as production runs them); last the issue's aims as ratios of
+ * this run. Bounded by count and by time. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -52,6 +54,9 @@ struct env {
     Reportd__Report *report;    /* the same report in the structured form */
     int form_report;            /* 1: Submissions carry report, not doc */
     size_t result_size;
+    uint8_t *fail;              /* 湘乡's Result with the report as read, packed: the null */
+    size_t fail_len;            /* workers' answer, its submission id at fail_id */
+    size_t fail_id;
     int count;                  /* submissions per phase */
     char *raw_endpoint;         /* the echo servers of the raw reference */
     char *raw_endpoint2;
@@ -61,6 +66,16 @@ struct run {
     double rate;                /* per second */
     double p50, p99;            /* ms */
     int done;
+};
+
+/* What the aims are computed from, filled as the rows run. */
+struct aims {
+    double raw;                 /* raw request-reply, same sizes and window, /s */
+    double durable_peak;        /* the best durable rate of the rows, /s */
+    double half_p99;            /* p99 at half that row's durable rate, ms */
+    double half_rate;           /* the rate it was measured at, /s */
+    double c_rate, py_rate;     /* one C worker, one Python worker, durable, /s */
+    double procs[2];            /* 1 and 2 worker processes, durable, /s */
 };
 
 static double now_s(void)
@@ -292,8 +307,9 @@ static struct run durable(struct env *e, int base, double pace)
 }
 
 /* A minimal MDPW01 worker that skips the checker: it answers each Submission
- * with a small FAIL Result, so the rows it serves measure the broker, the
- * spool and the publication alone. */
+ * with 湘乡's real Result under the Submission's id (FAIL, with the report as
+ * read, as a worker asked for it answers), so the rows it serves measure the
+ * broker, the spool, the history and the publications alone. */
 struct null_worker {
     struct env *e;
     int stopfd;
@@ -330,19 +346,14 @@ static void *null_worker_main(void *arg)
             mdp_msg_destroy(&m);
             continue;
         }
-        Reportd__Submission *sub =
-            reportd__submission__unpack(NULL, mdp_msg_size(m, p.body), mdp_msg_data(m, p.body));
-        Reportd__Result r = REPORTD__RESULT__INIT;
-        Reportd__Body body = REPORTD__BODY__INIT;
-        r.schema_version = 1;
-        r.submission_id = sub ? sub->submission_id : (char *)"";
-        r.status = REPORTD__STATUS__STATUS_PASS;
-        body.region_code = (char *)"430381";
-        r.body = &body;
-        size_t n = reportd__result__get_packed_size(&r);
+        /* the Submission's id (field 2, 36 bytes) into the packed Result */
+        const uint8_t *sb = mdp_msg_data(m, p.body);
+        size_t n = nw->e->fail_len;
         uint8_t *buf = xmalloc(n);
-        reportd__result__pack(&r, buf);
-        reportd__submission__free_unpacked(sub, NULL);
+        memcpy(buf, nw->e->fail, n);
+        const uint8_t *at = memmem(sb, mdp_msg_size(m, p.body), "\x12\x24", 2);
+        if (at && at + 38 <= sb + mdp_msg_size(m, p.body))
+            memcpy(buf + nw->e->fail_id, at + 2, 36);
         struct mdp_msg *out = mdp_worker_cmd(NULL, 0, MDP_REPLY);
         mdp_msg_addframe(out, m, p.address);
         mdp_msg_add(out, "", 0);
@@ -377,7 +388,7 @@ static pid_t python_worker(const struct env *e)
 
 /* One worker, Submissions in the Report form (湘乡), reportd's C worker and
  * the Python reference in turn, the same window: the end-to-end ratio. */
-static void one_worker_rows(struct env *e)
+static void one_worker_rows(struct env *e, struct aims *aims)
 {
     e->form_report = 1;
     size_t sublen;
@@ -409,7 +420,75 @@ static void one_worker_rows(struct env *e)
         close(stopfd);
     }
     printf("  ratio C / python: plain %.1f, durable %.1f\n", p[0].rate / p[1].rate, d[0].rate / d[1].rate);
+    aims->c_rate = d[0].rate;
+    aims->py_rate = d[1].rate;
     e->form_report = 0;
+}
+
+/* A `reportd worker` process with one thread on the bench's broker; its
+ * config in dir. */
+static pid_t worker_process(const struct env *e, const char *dir, int i)
+{
+    extern char **environ;
+    const char *b = getenv("REPORTD_BUILD");
+    char *exe = xasprintf("%s/reportd", b && *b ? b : "build");
+    char *yaml = xasprintf("%s/worker-%d.yaml", dir, i);
+    FILE *f = fopen(yaml, "w");
+    if (!f || fprintf(f, "worker:\n  connect: %s\n  threads: 1\nlog:\n  level: warning\n",
+                      e->cfg.broker_bind) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "bench: cannot write %s\n", yaml);
+        exit(73);
+    }
+    char *const argv[] = {exe, (char *)"-c", yaml, (char *)"worker", NULL};
+    pid_t pid;
+    setenv("REPORTD_DATADIR", "config", 0);
+    if (posix_spawn(&pid, exe, NULL, NULL, argv, environ) != 0) {
+        fprintf(stderr, "bench: cannot run %s\n", exe);
+        exit(70);
+    }
+    free(exe);
+    free(yaml);
+    return pid;
+}
+
+/* 1, then 2 worker processes (one thread each) under the same broker:
+ * durable at the same window, the document form of the rows above. */
+static void process_rows(struct env *e, const char *dir, struct aims *aims)
+{
+    printf("worker processes (reportd worker, 1 thread each), durable, window %d (aim: 2 >= 1.7x 1):\n",
+           WINDOW);
+    for (int n = 1; n <= 2; n++) {
+        pid_t pids[2];
+        for (int i = 0; i < n; i++)
+            pids[i] = worker_process(e, dir, i);
+        usleep(1500000);        /* layouts, READY */
+        struct run d = durable(e, (30 + n) * 1000000, 0);
+        aims->procs[n - 1] = d.rate;
+        printf("  %d process%s | durable %8.0f/s p50 %7.2f p99 %7.2f ms\n", n, n > 1 ? "es" : "  ",
+               d.rate, d.p50, d.p99);
+        fflush(stdout);
+        for (int i = 0; i < n; i++) {
+            kill(pids[i], SIGTERM);
+            waitpid(pids[i], NULL, 0);
+        }
+        usleep(500000);         /* the broker forgets them (DISCONNECT) */
+    }
+}
+
+/* The end-to-end aims, each a ratio of this run. */
+static void print_aims(const struct aims *a)
+{
+    printf("aims (this run):\n");
+    printf("  durable / raw ZeroMQ, same sizes and window: %5.1f%%  (aim >= 30%%; best durable row %.0f/s, raw %.0f/s)\n",
+           100.0 * a->durable_peak / a->raw, a->durable_peak, a->raw);
+    if (a->py_rate > 0)
+        printf("  one C worker / one Python worker, durable:  %5.1fx  (aim >= 5x; %.0f/s vs %.0f/s)\n",
+               a->c_rate / a->py_rate, a->c_rate, a->py_rate);
+    if (a->procs[0] > 0)
+        printf("  2 / 1 worker processes, durable:            %5.2fx  (aim >= 1.7x; %.0f/s vs %.0f/s)\n",
+               a->procs[1] / a->procs[0], a->procs[1], a->procs[0]);
+    printf("  p99 at half the peak durable rate:          %5.2f ms (aim <= 10 ms; at %.0f/s)\n",
+           a->half_p99, a->half_rate);
 }
 
 static void setup(struct env *e, const char *dir)
@@ -456,7 +535,25 @@ static void setup(struct env *e, const char *dir)
     Reportd__Result *r = checker_run_bytes(e->chk, s, len);
     e->result_size = reportd__result__get_packed_size(r);
     checker_result_free(r);
+    /* the same Submission as a broker with history hands it out: want_report */
+    Reportd__Submission *sub = reportd__submission__unpack(NULL, len, s);
+    sub->has_want_report = sub->want_report = 1;
     free(s);
+    s = xmalloc(reportd__submission__get_packed_size(sub));
+    len = reportd__submission__pack(sub, s);
+    reportd__submission__free_unpacked(sub, NULL);
+    Reportd__Result *fail = checker_run_bytes(e->chk, s, len);
+    free(s);
+    e->fail_len = reportd__result__get_packed_size(fail);
+    e->fail = xmalloc(e->fail_len);
+    reportd__result__pack(fail, e->fail);
+    checker_result_free(fail);
+    const uint8_t *id = memmem(e->fail, e->fail_len, "\x12\x24" "00000000-0000-4000-8000-", 26);
+    if (!id) {
+        fprintf(stderr, "bench: the Result does not hold its submission id\n");
+        exit(70);
+    }
+    e->fail_id = (size_t)(id - e->fail) + 2;
     pthread_create(&e->broker, NULL, broker_main, e);
     usleep(200000);
 }
@@ -482,6 +579,7 @@ int main(void)
     printf("pipeline: %d submissions a phase, %zu-byte Submission, %zu-byte Result, window %d,"
            " spool on %s (fsync per batch)\n", e.count, sublen, e.result_size, WINDOW, dir);
     double raw_w = raw_rate(&e, WINDOW, sublen), raw_1 = raw_rate(&e, 1, sublen);
+    struct aims aims = {.raw = raw_w};
     printf("  raw ZeroMQ request-reply, same sizes: %8.0f/s (window %d), %8.0f/s (one at a time)\n",
            raw_w, WINDOW, raw_1);
     printf("  %-7s | %-26s | %-26s | %-20s\n", "workers", "plain MDP  /s  p50  p99 ms",
@@ -491,7 +589,11 @@ int main(void)
     const char *only = getenv("REPORTD_BENCH_NULL_ONLY");
     /* $REPORTD_BENCH_PY_ONLY=1: only the C-against-Python rows, for repeated runs */
     const char *py_only = getenv("REPORTD_BENCH_PY_ONLY");
-    int first = py_only && *py_only == '1' ? 6 : only && *only == '1' ? 3 : 0;
+    /* $REPORTD_BENCH_PROFILE=1: only the durable phase with one null worker
+     * (for callgrind or strace on the broker's durable path) */
+    const char *prof = getenv("REPORTD_BENCH_PROFILE");
+    int profile = prof && *prof == '1';
+    int first = py_only && *py_only == '1' ? 6 : (only && *only == '1') || profile ? 3 : 0;
     for (int k = first; k < 6; k++) {
         int stopfd = eventfd(0, 0);
         char err[256];
@@ -506,9 +608,15 @@ int main(void)
             pool = worker_start(e.wctx, &e.cfg, e.cfg.broker_bind, threads[k], e.chk, stopfd,
                                 err, sizeof err);
         usleep(300000);
-        struct run p = plain_mdp(&e);
+        struct run none = {0};
+        struct run p = profile ? none : plain_mdp(&e);
         struct run d = durable(&e, (k * 3 + 1) * 1000000, 0);
-        struct run h = durable(&e, (k * 3 + 2) * 1000000, d.rate / 2);
+        struct run h = profile ? none : durable(&e, (k * 3 + 2) * 1000000, d.rate / 2);
+        if (!null && d.rate > aims.durable_peak) {
+            aims.durable_peak = d.rate;
+            aims.half_p99 = h.p99;
+            aims.half_rate = h.rate;
+        }
         printf("  %-4d%-3s | %8.0f %7.2f %7.2f | %8.0f %7.2f %7.2f | %6.0f/s %5.2f %5.2f   (%.0f%% of raw)\n",
                threads[k], null ? "nul" : "", p.rate, p.p50, p.p99, d.rate, d.p50, d.p99, h.rate, h.p50, h.p99,
                100.0 * d.rate / raw_w);
@@ -518,11 +626,18 @@ int main(void)
         for (int i = 0; null && i < threads[k]; i++)
             pthread_join(nt[i], NULL);
         close(stopfd);
+        if (profile)
+            break;
     }
-    if (!(only && *only == '1'))
-        one_worker_rows(&e);
+    if (!(only && *only == '1') && !profile)
+        one_worker_rows(&e, &aims);
+    if (!(only && *only == '1') && !(py_only && *py_only == '1') && !profile)
+        process_rows(&e, dir, &aims);
+    if (!profile)
+        print_aims(&aims);
     eventfd_write(e.broker_stop, 1);
     pthread_join(e.broker, NULL);
+    free(e.fail);
     checker_destroy(&e.chk);
     zmq_ctx_term(e.ctx);
     zmq_ctx_term(e.bctx);

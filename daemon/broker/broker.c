@@ -166,7 +166,7 @@ static int finish_titanic(struct broker *b, struct job *j, const struct worker *
         body = 0;
         data = stripped;
         len = slen;
-        envelope_result_read(data, len, &env);
+        env.has_report = 0;     /* its slices still point into m's frame, alive */
     }
     uint64_t seq = isresult ? publisher_result(b->pub, &env, data, len, err, sizeof err) : 0;
     if (isresult && !seq)

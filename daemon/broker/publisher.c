@@ -128,7 +128,7 @@ uint64_t publisher_result(struct publisher *p, const struct envelope_result *r,
     uint64_t seq = queue(p, topic, result, len, err, errlen);
     if (seq && status >= 0 && status < 32 && (p->alert_statuses & (1u << status))) {
         size_t n;
-        uint8_t *alert = envelope_alert(result, len, &n);
+        uint8_t *alert = envelope_alert(result, len, r, &n);
         snprintf(topic, sizeof topic, "alert.%s", region);
         if (!queue(p, topic, alert, n, err, errlen))
             seq = 0;

@@ -340,48 +340,59 @@ static void alert_body(struct out *o, const uint8_t *buf, size_t len)
     out_msg(o, ALERT_BODY, &b);
 }
 
-/* The Alert's region: the six strings of enrichment.region. */
+/* The Alert's region: the six strings of enrichment.region, each its last
+ * value through every occurrence of both (one pass). */
 static void alert_region(struct out *o, const uint8_t *buf, size_t len)
 {
+    struct envelope_str s[REGION_FIELDS + 1];
+    struct envelope_field f, g, h;
+    memset(s, 0, sizeof s);
+    for (size_t pos = 0; envelope_next(buf, len, &pos, &f) == 1;)
+        for (size_t at = 0; f.id == RES_ENRICHMENT && f.wire == 2 &&
+                            envelope_next(f.data, f.len, &at, &g) == 1;)
+            for (size_t in = 0; g.id == ENRICH_REGION && g.wire == 2 &&
+                                envelope_next(g.data, g.len, &in, &h) == 1;)
+                if (h.id >= 1 && h.id <= REGION_FIELDS && h.wire == 2)
+                    s[h.id] = str_of(&h);
     struct out r = {0};
-    for (uint32_t id = 1; id <= REGION_FIELDS; id++) {
-        struct envelope_str s = {0};
-        find_str(buf, len, (const uint32_t[]){RES_ENRICHMENT, ENRICH_REGION, id}, 3, &s);
-        out_str(&r, id, s);
-    }
+    for (uint32_t id = 1; id <= REGION_FIELDS; id++)
+        out_str(&r, id, s[id]);
     out_msg(o, ALERT_REGION, &r);
 }
 
-uint8_t *envelope_alert(const uint8_t *buf, size_t len, size_t *outlen)
+uint8_t *envelope_alert(const uint8_t *buf, size_t len, const struct envelope_result *e,
+                        size_t *outlen)
 {
-    struct envelope_result e;
-    envelope_result_read(buf, len, &e);
     struct out o = {0};
     out_key(&o, ALERT_VERSION, 0);
     out_varint(&o, 1);
-    out_str(&o, ALERT_ID, e.submission_id);
-    if (e.has_body)
+    out_str(&o, ALERT_ID, e->submission_id);
+    if (e->has_body)
         alert_body(&o, buf, len);
-    if (e.has_region)
+    if (e->has_region)
         alert_region(&o, buf, len);
-    out_int32(&o, ALERT_STATUS, e.status);
+    out_int32(&o, ALERT_STATUS, e->status);
     out_key(&o, ALERT_ERRORS, 0);
-    out_varint(&o, e.severity[2]);
+    out_varint(&o, e->severity[2]);
     out_key(&o, ALERT_WARNINGS, 0);
-    out_varint(&o, e.severity[1]);
+    out_varint(&o, e->severity[1]);
     out_key(&o, ALERT_NOTICES, 0);
-    out_varint(&o, e.severity[0]);
-    int top = 0;
-    struct envelope_field f;
+    out_varint(&o, e->severity[0]);
+    /* the first CHECK_ALERT_TOP findings of each severity, in one pass */
+    struct envelope_field top[3][CHECK_ALERT_TOP], f;
+    size_t ntop[3] = {0, 0, 0};
+    for (size_t pos = 0; envelope_next(buf, len, &pos, &f) == 1;) {
+        int32_t sev = f.id == RES_FINDINGS && f.wire == 2 ? severity_of(&f) : -1;
+        if (sev >= 0 && sev < 3 && ntop[sev] < CHECK_ALERT_TOP)
+            top[sev][ntop[sev]++] = f;
+    }
+    int left = CHECK_ALERT_TOP;
     for (int sev = 2; sev >= 0; sev--)
-        for (size_t pos = 0; top < CHECK_ALERT_TOP && envelope_next(buf, len, &pos, &f) == 1;)
-            if (f.id == RES_FINDINGS && f.wire == 2 && severity_of(&f) == sev) {
-                brief_finding(&o, &f);
-                top++;
-            }
-    if (e.has_year) {
+        for (size_t i = 0; i < ntop[sev] && left > 0; i++, left--)
+            brief_finding(&o, &top[sev][i]);
+    if (e->has_year) {
         out_key(&o, ALERT_YEAR, 0);
-        out_varint(&o, e.year);
+        out_varint(&o, e->year);
     }
     *outlen = o.n;
     return o.p;

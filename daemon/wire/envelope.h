@@ -78,10 +78,12 @@ struct envelope_str envelope_result_region(const struct envelope_result *e);
 uint8_t *envelope_strip_report(const uint8_t *buf, size_t len, size_t *outlen, uint8_t **report,
                                size_t *rlen);
 
-/* The Alert of a checked Result, packed (heap, *outlen): the bytes
- * checker_alert's Alert packs to — body, region, counts by severity, the
- * top findings without cell lists and message_en, year. */
-uint8_t *envelope_alert(const uint8_t *buf, size_t len, size_t *outlen);
+/* The Alert of a checked Result buf[0..len) whose envelope is e, packed
+ * (heap, *outlen): the bytes checker_alert's Alert packs to — body, region,
+ * counts by severity, the top findings without cell lists and message_en,
+ * year. */
+uint8_t *envelope_alert(const uint8_t *buf, size_t len, const struct envelope_result *e,
+                        size_t *outlen);
 
 /* A slice as a heap C string (NULL for an absent one). */
 char *envelope_strdup(struct envelope_str s);

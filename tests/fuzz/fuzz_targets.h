@@ -333,7 +333,7 @@ static inline int fuzz_envelope_result(const Reportd__Result *r, const uint8_t *
         return -1;
     size_t n1, n2;
     Reportd__Alert *a = checker_alert(r);
-    uint8_t *p1 = fuzz_pack(&a->base, &n1), *p2 = envelope_alert(data, size, &n2);
+    uint8_t *p1 = fuzz_pack(&a->base, &n1), *p2 = envelope_alert(data, size, e, &n2);
     int rc = n1 == n2 && memcmp(p1, p2, n1) == 0 ? 0 : -1;
     free(p1);
     free(p2);

@@ -511,7 +511,8 @@ static void setup(struct env *e, const char *dir)
     e->raw_endpoint = xasprintf("tcp://127.0.0.1:%d", port + 2);
     e->raw_endpoint2 = xasprintf("tcp://127.0.0.1:%d", port + 3);
     e->cfg.spool_path = xasprintf("%s/spool.db", dir);
-    e->cfg.batch_ms = 1;
+    const char *bms = getenv("REPORTD_BENCH_BATCH_MS");     /* spool.batch_ms, 1 unless set */
+    e->cfg.batch_ms = bms && atoi(bms) >= 0 ? atoi(bms) : 1;
     e->ctx = zmq_ctx_new();
     e->bctx = zmq_ctx_new();
     e->wctx = zmq_ctx_new();

@@ -4,6 +4,7 @@
 #include "broker/spool.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "base/util.h"
 #include "broker/store.h"
@@ -168,10 +169,43 @@ int spool_history_get(struct spool *sp, const char *body_key, unsigned year, voi
     return ops(sp)->history_get(sp, body_key, year, report, len);
 }
 
+/* Retention's policy, for every backend: done and closed jobs, dead letters,
+ * the publication log, then history, each by its rule, within one budget of
+ * max_rows; a rule of 0 keeps its kind. */
 long spool_prune(struct spool *sp, int64_t now, const struct spool_retention *rules,
                  size_t max_rows, char *err, size_t errlen)
 {
-    return ops(sp)->prune(sp, now, rules, max_rows, err, errlen);
+    const int64_t day = 86400;
+    if (max_rows == 0)
+        return 0;
+    if (ops(sp)->prune_begin(sp, err, errlen) != 0)
+        return -1;
+    time_t t = (time_t)now;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    const struct {
+        unsigned rule;
+        enum spool_kind kind;
+        int64_t cutoff;
+    } steps[] = {
+        {rules->closed_days, SPOOL_KIND_JOB, now - (int64_t)rules->closed_days * day},
+        {rules->dead_days, SPOOL_KIND_DEAD, now - (int64_t)rules->dead_days * day},
+        {rules->published_days, SPOOL_KIND_PUBLISHED, now - (int64_t)rules->published_days * day},
+        /* history by report year: the years before this one's minus history_years */
+        {rules->history_years, SPOOL_KIND_HISTORY,
+         (int64_t)tm.tm_year + 1900 - rules->history_years},
+    };
+    size_t done = 0;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0] && done < max_rows; i++) {
+        if (!steps[i].rule)
+            continue;
+        long n = ops(sp)->prune_kind(sp, steps[i].kind, steps[i].cutoff, max_rows - done, err,
+                                     errlen);
+        if (n < 0)
+            return -1;
+        done += (size_t)n;
+    }
+    return (long)done;
 }
 
 uint64_t spool_first_seq(struct spool *sp)

@@ -51,8 +51,16 @@ struct spool_ops {
                        size_t errlen);
     int (*history_get)(struct spool *sp, const char *body_key, unsigned year, void **report,
                        size_t *len);
-    long (*prune)(struct spool *sp, int64_t now, const struct spool_retention *rules,
-                  size_t max_rows, char *err, size_t errlen);
+    /* Retention: the policy (which kinds, their cut-offs, the row budget) is
+     * spool.c's spool_prune; a backend deletes. prune_begin joins the open
+     * batch for what follows (one write, as any other call); prune_kind
+     * removes at most limit rows of kind older than cutoff (Unix seconds; for
+     * history a report year), the publication log from its start only, what
+     * goes with them (a Result no longer referred to, a dead letter's body)
+     * beside; never a pending job. Rows removed, or -1 with err. */
+    int (*prune_begin)(struct spool *sp, char *err, size_t errlen);
+    long (*prune_kind)(struct spool *sp, enum spool_kind kind, int64_t cutoff, size_t limit,
+                       char *err, size_t errlen);
     uint64_t (*first_seq)(struct spool *sp);
     int64_t (*oldest)(struct spool *sp, enum spool_kind kind);
     /* Several brokers on one store; NULL in a backend of one broker (SQLite):

@@ -762,95 +762,56 @@ static int pg_history_get(struct spool *sp, const char *body_key, unsigned year,
     return found;
 }
 
-/* Run a prune statement with (cutoff, limit); rows deleted, or -1. */
-static long prune_step(struct spool *sp, const char *q, int64_t cutoff, int64_t limit)
-{
-    struct params p = {0};
-    p_int(&p, cutoff);
-    p_int(&p, limit);
-    return run_changes(sp, q, &p);
-}
+/* The log's cut, as store_sqlite.c's PUB_UPTO ($1 cutoff, $2 limit). */
+#define PUB_UPTO \
+    "SELECT coalesce(max(seq), 0) FROM (SELECT seq, at FROM published ORDER BY seq LIMIT $2) h" \
+    " WHERE seq < coalesce((SELECT min(seq) FROM (SELECT seq, at FROM published ORDER BY seq" \
+    " LIMIT $2) f WHERE at >= $1), 9223372036854775807)"
 
-/* The highest seq the log may lose now: the rows from its start older than
- * cutoff (at most limit looked at). */
-static int64_t prune_pub_upto(struct spool *sp, int64_t cutoff, int64_t limit)
-{
-    struct params p = {0};
-    p_int(&p, limit);
-    PGresult *r = run(sp, "SELECT seq, at FROM published ORDER BY seq LIMIT $1", &p);
-    int64_t upto = 0;
-    for (int i = 0; r && i < PQntuples(r); i++) {
-        if (cell_int(r, i, 1) >= cutoff)
-            break;
-        upto = cell_int(r, i, 0);
-    }
-    PQclear(r);
-    return upto;
-}
+/* Retention's statements per kind, as store_sqlite.c's prune_stmts. */
+static const char *const prune_sql[][2] = {
+    [SPOOL_KIND_JOB] = {
+        /* a Result goes once neither its job nor its publication refers to it */
+        "DELETE FROM result WHERE seq IN (SELECT reply_seq FROM job WHERE state IN (1, 3)"
+        " AND updated_at < $1 ORDER BY pos LIMIT $2)"
+        " AND NOT EXISTS (SELECT 1 FROM published p WHERE p.seq = result.seq)",
+        "DELETE FROM job WHERE uuid IN (SELECT uuid FROM job WHERE state IN (1, 3)"
+        " AND updated_at < $1 ORDER BY pos LIMIT $2)"},
+    [SPOOL_KIND_PUBLISHED] = {
+        "DELETE FROM result WHERE seq IN (SELECT seq FROM published WHERE seq <= (" PUB_UPTO
+        ")) AND NOT EXISTS (SELECT 1 FROM job j WHERE j.state = 1 AND j.reply_seq = result.seq)",
+        "DELETE FROM published WHERE seq <= (" PUB_UPTO ")"},
+    [SPOOL_KIND_DEAD] = {
+        "DELETE FROM body WHERE uuid IN (SELECT uuid FROM job WHERE state = 2"
+        " AND updated_at < $1 ORDER BY pos LIMIT $2)",
+        "DELETE FROM job WHERE uuid IN (SELECT uuid FROM job WHERE state = 2"
+        " AND updated_at < $1 ORDER BY pos LIMIT $2)"},
+    [SPOOL_KIND_HISTORY] = {
+        NULL,
+        "DELETE FROM history WHERE (body_key, year) IN (SELECT body_key, year FROM history"
+        " WHERE year < $1 LIMIT $2)"},
+};
 
-static long pg_prune(struct spool *sp, int64_t at, const struct spool_retention *rules,
-                     size_t max_rows, char *err, size_t errlen)
+static int pg_prune_begin(struct spool *sp, char *err, size_t errlen)
 {
     if (leader_only(sp, err, errlen, "retention"))
         return -1;
-    const int64_t day = 86400;
-    long done = 0, n = 0;
-    if (max_rows == 0)
-        return 0;
-    if (begin(sp, err, errlen))
-        return -1;
-    if (rules->closed_days) {
-        /* a Result goes once neither its job nor its publication refers to it */
-        int64_t cut = at - (int64_t)rules->closed_days * day;
-        if (prune_step(sp, "DELETE FROM result WHERE seq IN (SELECT reply_seq FROM job"
-                       " WHERE state IN (1, 3) AND updated_at < $1 ORDER BY pos LIMIT $2)"
-                       " AND NOT EXISTS (SELECT 1 FROM published p WHERE p.seq = result.seq)",
-                       cut, (int64_t)max_rows) < 0 ||
-            (n = prune_step(sp, "DELETE FROM job WHERE uuid IN (SELECT uuid FROM job"
-                            " WHERE state IN (1, 3) AND updated_at < $1 ORDER BY pos LIMIT $2)",
-                            cut, (int64_t)max_rows)) < 0)
-            return dberr(sp, err, errlen, "prune jobs");
-        done += n;
-    }
-    if (rules->dead_days && (size_t)done < max_rows) {
-        int64_t cut = at - (int64_t)rules->dead_days * day;
-        if (prune_step(sp, "DELETE FROM body WHERE uuid IN (SELECT uuid FROM job"
-                       " WHERE state = 2 AND updated_at < $1 ORDER BY pos LIMIT $2)", cut,
-                       (int64_t)max_rows - done) < 0 ||
-            (n = prune_step(sp, "DELETE FROM job WHERE uuid IN (SELECT uuid FROM job"
-                            " WHERE state = 2 AND updated_at < $1 ORDER BY pos LIMIT $2)", cut,
-                            (int64_t)max_rows - done)) < 0)
-            return dberr(sp, err, errlen, "prune dead letters");
-        done += n;
-    }
-    if (rules->published_days && (size_t)done < max_rows) {
-        int64_t upto = prune_pub_upto(sp, at - (int64_t)rules->published_days * day,
-                                      (int64_t)max_rows - done);
-        if (upto > 0) {
-            struct params p = {0};
-            p_int(&p, upto);
-            if (run_changes(sp, "DELETE FROM result WHERE seq IN (SELECT seq FROM published"
-                            " WHERE seq <= $1) AND NOT EXISTS (SELECT 1 FROM job j"
-                            " WHERE j.state = 1 AND j.reply_seq = result.seq)",
-                            &p) < 0 ||
-                (n = run_changes(sp, "DELETE FROM published WHERE seq <= $1", &p)) < 0)
-                return dberr(sp, err, errlen, "prune publications");
-            done += n;
-        }
-    }
-    if (rules->history_years && (size_t)done < max_rows) {
-        time_t t = (time_t)at;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        int64_t keep_from = (int64_t)tm.tm_year + 1900 - rules->history_years;
-        n = prune_step(sp, "DELETE FROM history WHERE (body_key, year) IN (SELECT body_key, year"
-                       " FROM history WHERE year < $1 LIMIT $2)", keep_from,
-                       (int64_t)max_rows - done);
-        if (n < 0)
-            return dberr(sp, err, errlen, "prune history");
-        done += n;
-    }
-    return done;
+    return begin(sp, err, errlen) ? -1 : 0;
+}
+
+static long pg_prune_kind(struct spool *sp, enum spool_kind kind, int64_t cutoff, size_t limit,
+                          char *err, size_t errlen)
+{
+    if ((unsigned)kind >= sizeof prune_sql / sizeof prune_sql[0])
+        return errf(err, errlen, "spool: prune: no kind %d", (int)kind);
+    struct params p = {0};
+    p_int(&p, cutoff);
+    p_int(&p, (int64_t)limit);
+    long n = 0;
+    for (int i = 0; i < 2; i++)
+        if (prune_sql[kind][i] && (n = run_changes(sp, prune_sql[kind][i], &p)) < 0)
+            return dberr(sp, err, errlen, "prune");
+    return n;
 }
 
 /* The first column of the first row of q, or -1. */
@@ -1176,7 +1137,8 @@ const struct spool_ops store_pg = {
     .count = pg_count,
     .history_put = pg_history_put,
     .history_get = pg_history_get,
-    .prune = pg_prune,
+    .prune_begin = pg_prune_begin,
+    .prune_kind = pg_prune_kind,
     .first_seq = pg_first_seq,
     .oldest = pg_oldest,
     .lead = pg_lead,

@@ -34,11 +34,18 @@
 #include "base/log.h"
 #include "base/util.h"
 
+/* Retention cuts the log from its start only: the highest seq among its
+ * first ?2 rows that comes before the first of them published at or after
+ * ?1 (0: none). */
+#define PUB_UPTO \
+    "SELECT coalesce(max(seq), 0) FROM (SELECT seq, at FROM published ORDER BY seq LIMIT ?2)" \
+    " WHERE seq < coalesce((SELECT min(seq) FROM (SELECT seq, at FROM published ORDER BY seq" \
+    " LIMIT ?2) WHERE at >= ?1), 9223372036854775807)"
+
 enum stmt {
     S_PUT, S_ROWID, S_BODY_PUT, S_BODY_DEL, S_FINISH, S_GET, S_CLOSE, S_ATTEMPT, S_ATTEMPTS, S_BURY,
     S_RETRY, S_PENDING, S_DEAD, S_DEAD_ONE, S_LOG, S_REPLAY, S_COUNT, S_HPUT, S_HGET, S_SAVE,
-    S_RELEASE, S_UNDO, S_PRUNE_JOBS, S_PRUNE_DEAD_BODY, S_PRUNE_DEAD, S_PRUNE_PUB_SCAN,
-    S_PRUNE_PUB, S_PRUNE_HISTORY, S_FIRST_SEQ, S_RESULT_PUT, S_CLOSE_RESULT, S_PRUNE_JOB_RESULTS,
+    S_RELEASE, S_UNDO, S_PRUNE_JOBS, S_PRUNE_DEAD_BODY, S_PRUNE_DEAD, S_PRUNE_PUB, S_PRUNE_HISTORY, S_FIRST_SEQ, S_RESULT_PUT, S_CLOSE_RESULT, S_PRUNE_JOB_RESULTS,
     S_PRUNE_PUB_RESULTS, S_NSTMT
 };
 
@@ -95,8 +102,8 @@ static const char *const sql[S_NSTMT] = {
     [S_PRUNE_JOB_RESULTS] = "DELETE FROM result WHERE seq IN (SELECT reply_seq FROM job"
                             " WHERE state IN (1, 3) AND updated_at < ?1 ORDER BY rowid LIMIT ?2)"
                             " AND NOT EXISTS (SELECT 1 FROM published p WHERE p.seq = result.seq)",
-    [S_PRUNE_PUB_RESULTS] = "DELETE FROM result WHERE seq <= ?1 AND seq IN (SELECT seq FROM"
-                            " published WHERE seq <= ?1) AND NOT EXISTS (SELECT 1 FROM job j"
+    [S_PRUNE_PUB_RESULTS] = "DELETE FROM result WHERE seq IN (SELECT seq FROM published"
+                            " WHERE seq <= (" PUB_UPTO ")) AND NOT EXISTS (SELECT 1 FROM job j"
                             " WHERE j.state = 1 AND j.reply_seq = result.seq)",
     [S_PRUNE_JOBS] = "DELETE FROM job WHERE rowid IN (SELECT rowid FROM job"
                      " WHERE state IN (1, 3) AND updated_at < ?1 ORDER BY rowid LIMIT ?2)",
@@ -104,9 +111,7 @@ static const char *const sql[S_NSTMT] = {
                           " WHERE state = 2 AND updated_at < ?1 ORDER BY rowid LIMIT ?2)",
     [S_PRUNE_DEAD] = "DELETE FROM job WHERE rowid IN (SELECT rowid FROM job"
                      " WHERE state = 2 AND updated_at < ?1 ORDER BY rowid LIMIT ?2)",
-    /* the log is cut from its start only */
-    [S_PRUNE_PUB_SCAN] = "SELECT seq, at FROM published ORDER BY seq LIMIT ?1",
-    [S_PRUNE_PUB] = "DELETE FROM published WHERE seq <= ?1",
+    [S_PRUNE_PUB] = "DELETE FROM published WHERE seq <= (" PUB_UPTO ")",
     [S_PRUNE_HISTORY] = "DELETE FROM history WHERE (body_key, year) IN (SELECT body_key, year"
                         " FROM history WHERE year < ?1 LIMIT ?2)",
     [S_FIRST_SEQ] = "SELECT seq FROM published ORDER BY seq LIMIT 1",
@@ -838,82 +843,38 @@ static int sq_history_get(struct spool *sp, const char *body_key, unsigned year,
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Run a prune statement with (cutoff, limit); returns rows deleted or -1. */
-static long prune_step(struct spool *sp, enum stmt s, int64_t cutoff, int64_t limit)
+/* Retention's statements per kind, each run with (cutoff, limit), in order:
+ * what goes with the rows (a Result no longer referred to, a dead letter's
+ * body), then the rows, whose count is returned. */
+static const enum stmt prune_stmts[][2] = {
+    [SPOOL_KIND_JOB] = {S_PRUNE_JOB_RESULTS, S_PRUNE_JOBS},
+    [SPOOL_KIND_PUBLISHED] = {S_PRUNE_PUB_RESULTS, S_PRUNE_PUB},
+    [SPOOL_KIND_DEAD] = {S_PRUNE_DEAD_BODY, S_PRUNE_DEAD},
+    [SPOOL_KIND_HISTORY] = {S_NSTMT, S_PRUNE_HISTORY},
+};
+
+static int sq_prune_begin(struct spool *sp, char *err, size_t errlen)
 {
-    sqlite3_stmt *q = stmt(sp, s);
-    sqlite3_bind_int64(q, 1, cutoff);
-    sqlite3_bind_int64(q, 2, limit);
-    if (step_done(q) != 0)
-        return -1;
-    return (long)sqlite3_changes(sp->db);
+    return begin(sp, err, errlen) ? -1 : 0;
 }
 
-/* The highest seq the log may lose now: the rows from its start that are
- * older than cutoff (at most limit looked at). 0: none. */
-static int64_t prune_pub_upto(struct spool *sp, int64_t cutoff, int64_t limit)
+static long sq_prune_kind(struct spool *sp, enum spool_kind kind, int64_t cutoff, size_t limit,
+                          char *err, size_t errlen)
 {
-    sqlite3_stmt *q = stmt(sp, S_PRUNE_PUB_SCAN);
-    sqlite3_bind_int64(q, 1, limit);
-    int64_t upto = 0;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        if (sqlite3_column_int64(q, 1) >= cutoff)
-            break;
-        upto = sqlite3_column_int64(q, 0);
+    if ((unsigned)kind >= sizeof prune_stmts / sizeof prune_stmts[0])
+        return errf(err, errlen, "spool: prune: no kind %d", (int)kind);
+    long n = 0;
+    for (int i = 0; i < 2; i++) {
+        if (prune_stmts[kind][i] == S_NSTMT)
+            continue;
+        sqlite3_stmt *q = stmt(sp, prune_stmts[kind][i]);
+        sqlite3_bind_int64(q, 1, cutoff);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
+        if (step_done(q) != 0)
+            return dberr(sp, err, errlen, "prune");
+        n = (long)sqlite3_changes(sp->db);
     }
-    sqlite3_reset(q);
-    return upto;
-}
-
-static long sq_prune(struct spool *sp, int64_t at, const struct spool_retention *rules,
-                     size_t max_rows, char *err, size_t errlen)
-{
-    const int64_t day = 86400;
-    long done = 0, n = 0;
-    if (max_rows == 0)
-        return 0;
-    if (begin(sp, err, errlen))
-        return -1;
-    if (rules->closed_days) {
-        int64_t cut = at - (int64_t)rules->closed_days * day;
-        if (prune_step(sp, S_PRUNE_JOB_RESULTS, cut, (int64_t)max_rows) < 0 ||
-            (n = prune_step(sp, S_PRUNE_JOBS, cut, (int64_t)max_rows)) < 0)
-            return dberr(sp, err, errlen, "prune jobs");
-        done += n;
-    }
-    if (rules->dead_days && (size_t)done < max_rows) {
-        int64_t cut = at - (int64_t)rules->dead_days * day;
-        if (prune_step(sp, S_PRUNE_DEAD_BODY, cut, (int64_t)max_rows - done) < 0 ||
-            (n = prune_step(sp, S_PRUNE_DEAD, cut, (int64_t)max_rows - done)) < 0)
-            return dberr(sp, err, errlen, "prune dead letters");
-        done += n;
-    }
-    if (rules->published_days && (size_t)done < max_rows) {
-        int64_t upto = prune_pub_upto(sp, at - (int64_t)rules->published_days * day,
-                                      (int64_t)max_rows - done);
-        if (upto > 0) {
-            sqlite3_stmt *q = stmt(sp, S_PRUNE_PUB_RESULTS);
-            sqlite3_bind_int64(q, 1, upto);
-            if (step_done(q) != 0)
-                return dberr(sp, err, errlen, "prune publications");
-            q = stmt(sp, S_PRUNE_PUB);
-            sqlite3_bind_int64(q, 1, upto);
-            if (step_done(q) != 0)
-                return dberr(sp, err, errlen, "prune publications");
-            done += sqlite3_changes(sp->db);
-        }
-    }
-    if (rules->history_years && (size_t)done < max_rows) {
-        time_t t = (time_t)at;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        int64_t keep_from = (int64_t)tm.tm_year + 1900 - rules->history_years;
-        n = prune_step(sp, S_PRUNE_HISTORY, keep_from, (int64_t)max_rows - done);
-        if (n < 0)
-            return dberr(sp, err, errlen, "prune history");
-        done += n;
-    }
-    return done;
+    return n;
 }
 
 static uint64_t sq_first_seq(struct spool *sp)
@@ -964,7 +925,8 @@ const struct spool_ops store_sqlite = {
     .count = sq_count,
     .history_put = sq_history_put,
     .history_get = sq_history_get,
-    .prune = sq_prune,
+    .prune_begin = sq_prune_begin,
+    .prune_kind = sq_prune_kind,
     .first_seq = sq_first_seq,
     .oldest = sq_oldest,
 };

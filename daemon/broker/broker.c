@@ -29,6 +29,7 @@
 #include "wire/mdp.h"
 #include "broker/broker_private.h"
 #include "broker/history.h"
+#include "broker/outage.h"
 #include "broker/publisher.h"
 #include "broker/roster.h"
 #include "broker/services.h"
@@ -42,6 +43,7 @@
 #define HOLD_MS 1000            /* after a failed commit: how long nothing is handed out */
 #define DEFER_MAX 10000         /* messages held while a commit runs; beyond, the ROUTER waits */
 #define RETENTION_ROWS 1000     /* rows retention removes per heartbeat at most */
+#define OUTAGE_POLL_MS 100      /* while the store is down: how often the loop looks */
 
 /* The job's outcome, one info line: who, what, how it went, how long. */
 static void log_outcome(const struct job *j, const char *worker, const struct envelope_result *r)
@@ -142,7 +144,13 @@ static int finish_titanic(struct broker *b, struct job *j, const struct worker *
         return 0;
     }
     /* only the first reply counts: publish it once, then record it */
-    if (spool_get(b->sp, j->uuid, NULL, NULL) != SPOOL_PENDING)
+    int state = b->store_down ? -1 : spool_get(b->sp, j->uuid, NULL, NULL);
+    if (state < 0 && outage_follow(b)) {  /* pending in the database: it runs again */
+        log_job(LOG_PRI_WARNING, &(struct log_job){j->submission_id, -1, NULL}, "job %s: its "
+                "reply is not stored (the database is unreachable): it runs again", j->uuid);
+        return 0;
+    }
+    if (state != SPOOL_PENDING)
         return 0;
     int publish = strcmp(j->service, b->cfg->service) == 0;
     struct envelope_result env;
@@ -503,7 +511,8 @@ static int commit_settle(struct broker *b, char *err, size_t errlen)
         b->st.spool_failures++;
         check_spool(b);
         publisher_discard(b->pub);
-        titanic_acks_fail(b, b->spool_lost ? TITANIC_SPOOL_LOST : "500");
+        titanic_acks_fail(b, b->spool_lost ? TITANIC_SPOOL_LOST
+                             : outage_follow(b) ? TITANIC_STORE_DOWN : "500");
         settle_unrecorded(b, 0);
         b->claimed = 0;
         /* the Results that were not stored wait a moment: no busy loop on a full disk */
@@ -588,13 +597,13 @@ static int take_lead(struct broker *b)
 {
     long pending = spool_count(b->sp, SPOOL_PENDING);
     b->leader = 1;
-    b->spooled = pending > 0 ? (size_t)pending : 0;
-    b->cursor = 0;
     b->lead_at = 0;
     if (b->lead_epoch)
         log_msg(LOG_PRI_NOTICE, "leader: epoch %llu; %ld pending jobs taken over from the "
                 "database", (unsigned long long)b->lead_epoch, pending);
-    return pending < 0 || titanic_refill(b) != 0 ? -1 : 0;
+    /* as at a restart, but a job a worker still holds (it stepped down and
+     * leads again: after a reconnection) is not read twice */
+    return pending < 0 || titanic_resync(b) != 0 ? -1 : 0;
 }
 
 /* Try to lead (a standby) or check the lead is still ours. Only with
@@ -637,8 +646,8 @@ static void claim(struct broker *b, int poll)
 static void lead_timer(struct broker *b, int64_t now)
 {
     char err[256];
-    if (b->committing || now < b->lead_at)
-        return;
+    if (b->committing || b->store_down || now < b->lead_at)
+        return;                 /* down: outage_follow asks again once it is back */
     b->lead_at = now + b->cfg->lead_poll_ms;
     if (lead_tick(b, err, sizeof err) != 0)
         log_msg(LOG_PRI_ERR, "%s", err);
@@ -761,6 +770,8 @@ static long poll_timeout(const struct broker *b, int64_t now)
         due = b->tick_at;
     if ((b->lead_epoch || !b->leader) && !b->committing && b->lead_at < due)
         due = b->lead_at;
+    if (b->store_down && now + OUTAGE_POLL_MS < due)    /* to take the connection over */
+        due = now + OUTAGE_POLL_MS;
     return due <= now ? 0 : (long)(due - now);
 }
 
@@ -773,7 +784,7 @@ static void retention_tick(struct broker *b)
     struct spool_retention rules = {
         (unsigned)c->retention_closed_days, (unsigned)c->retention_published_days,
         (unsigned)c->retention_dead_days, (unsigned)c->retention_history_years};
-    if (b->spool_lost || b->spool_failed)
+    if (b->spool_lost || b->spool_failed || b->store_down)
         return;
     char err[256];
     size_t before = spool_uncommitted(b->sp);
@@ -834,6 +845,7 @@ static void serve(struct broker *b, int readable)
         b->woken = 0;
         claim(b, 0);
     }
+    outage_follow(b);
     if (b->tick && now >= b->tick_at) {
         b->tick_at = now + b->tick_ms;
         b->tick(b->tick_arg);
@@ -957,6 +969,7 @@ void broker_stats(const struct broker *b, struct broker_stats *st)
     st->draining = b->draining;
     st->leader = b->leader;
     st->lead_epoch = b->lead_epoch;
+    outage_stats(b, st);
 }
 
 void broker_set_send(struct broker *b, broker_send_fn *fn, void *arg)

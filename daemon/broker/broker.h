@@ -78,6 +78,12 @@ struct broker_stats {
     int64_t oldest_at[4];       /* Unix s of the oldest retained item by spool_kind; 0: none */
     int leader;                 /* 1: hands out pending jobs (always with SQLite); 0: standby */
     uint64_t lead_epoch;        /* the leader's epoch (several brokers on PostgreSQL; 0: SQLite) */
+    int store_down;             /* 1 while the store's database is unreachable */
+    uint64_t store_reconnects;  /* times the store's connection was made again */
+    int64_t store_down_ms;      /* monotonic ms the store went down (while down) */
+    char store_why[400];        /* while down: the error, one line */
+    int64_t store_bytes;        /* the store's size in its database (PostgreSQL) … */
+    int store_sized;            /* … when 1; 0: the file's size is the spool's */
 };
 void broker_stats(const struct broker *b, struct broker_stats *st);
 

@@ -2,8 +2,9 @@
  * hiredis keeps its async_private.h): roster.c (workers and queues),
  * titanic.c (9/TSP), services.c (the other internal services) and broker.c,
  * which owns a struct broker and wires them. Includes point one way:
- * broker.c → services.c → titanic.c → roster.c → this header. Nothing outside
- * daemon/broker/ includes it; the public face is broker.h. One thread. */
+ * broker.c → services.c → outage.c → titanic.c → roster.c → this header.
+ * Nothing outside daemon/broker/ includes it; the public face is broker.h.
+ * One thread. */
 #ifndef REPORTD_BROKER_PRIVATE_H
 #define REPORTD_BROKER_PRIVATE_H
 
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "broker/broker.h"
+#include "broker/spool.h"
 #include "wire/keys.h"
 
 struct mdp_msg;
@@ -120,6 +122,10 @@ struct broker {
     int64_t tick_at;            /* ms (monotonic): next tick */
     struct telemetry *tm;       /* latency histograms, or NULL */
     int oldest_ticks;           /* retention ticks since the oldest items were read */
+    int store_down;             /* the store's database is unreachable (outage.c) */
+    struct spool_link link;     /* the store's link as outage_follow last saw it */
+    int resyncing;              /* titanic_resync reads: skip what workers hold */
+    int64_t size_at;            /* ms (monotonic): the store's size is read again then */
     struct broker_stats st;
     struct curve_keys keys;     /* the server's CURVE key; off without security.curve */
     struct zap *zap;            /* the ZAP handler thread, with security.curve */

@@ -296,11 +296,17 @@ static int jobs_out(const struct broker *b)
 }
 
 /* The job of s to hand out next, unlinked from the queue, or NULL. While
- * there are suspects, only a suspect, and only when nothing else is out. */
+ * there are suspects, only a suspect, and only when nothing else is out;
+ * while the store is down, only a plain request. */
 static struct job *next_job(struct broker *b, struct service *s)
 {
     struct job **pp = &s->head, *prev = NULL;
-    if (b->nsuspects) {
+    if (b->store_down) {        /* plain requests only: a Titanic Result could not be stored */
+        while (*pp && (*pp)->uuid[0]) {
+            prev = *pp;
+            pp = &(*pp)->next;
+        }
+    } else if (b->nsuspects) {
         if (jobs_out(b) > 0)
             return NULL;
         while (*pp && !(*pp)->suspect) {

@@ -21,6 +21,7 @@
 #include "wire/titanic_id.h"
 #include "broker/roster.h"
 #include "broker/spool.h"
+#include "broker/outage.h"
 #include "broker/titanic.h"
 
 #define REPLAY_LIMIT 1000       /* messages per reportd.replay answer */
@@ -234,6 +235,8 @@ static int service_known(struct broker *b, const char *name, size_t len)
 
 void services_handle(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p)
 {
+    if (outage_refuse(b, m, p))
+        return;
     if (mdp_msg_is(m, p->service, "mmi.service")) {
         int ok = p->body < m->n &&
                  service_known(b, mdp_msg_data(m, p->body), mdp_msg_size(m, p->body));

@@ -242,3 +242,18 @@ int spool_check(const char *backend, const char *where, char *err, size_t errlen
     errf(err, errlen, "spool: no backend %s (built in: sqlite, postgresql)", backend);
     return 78;
 }
+
+void spool_link(struct spool *sp, struct spool_link *l)
+{
+    if (ops(sp)->link) {
+        ops(sp)->link(sp, l);
+        return;
+    }
+    memset(l, 0, sizeof *l);
+    l->up = 1;
+}
+
+int64_t spool_size(struct spool *sp)
+{
+    return ops(sp)->size ? ops(sp)->size(sp) : -1;
+}

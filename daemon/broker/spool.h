@@ -177,6 +177,25 @@ long spool_claim(struct spool *sp, size_t limit, int poll, char *err, size_t err
 /* A descriptor that polls readable when a standby stored a job (the leader
  * then calls spool_claim); -1 when there is none. It may change: ask again. */
 int spool_wake_fd(const struct spool *sp);
+/* The store's connection to its database server (issue 11, item 4). A
+ * backend without a server (SQLite) is always up. */
+struct spool_link {
+    int up;                     /* 0: the connection broke; it is being made again */
+    uint64_t reconnects;        /* connections made again so far */
+    int64_t down_ms;            /* monotonic ms it went down (up: of the last outage) */
+    char why[400];              /* down: the error that took it down; the last attempt's */
+};
+/* Fill l. While down every call fails (a write with err, a read with -1)
+ * and a thread of the backend reconnects with back-off; a connection made
+ * again is taken over here, and only while no batch is open (nothing
+ * uncommitted, no commit begun; a batch the old connection held fails its
+ * commit): a caller sees reconnects rise then, and reads what it holds from
+ * the store again — a commit that broke midway may have gone through. */
+void spool_link(struct spool *sp, struct spool_link *l);
+/* Bytes the store's data takes in its server (PostgreSQL: reportd's tables
+ * with their indexes and TOAST), -1 when the backend measures none (SQLite:
+ * the caller measures the file) or cannot now. */
+int64_t spool_size(struct spool *sp);
 
 /* Whether a broker could use the store where names, changing nothing
  * (reportd --check-config, and before a start): 0, or a sysexits code with

@@ -70,6 +70,10 @@ struct spool_ops {
     int (*wake_fd)(const struct spool *sp);
     /* spool_check, with where as open takes it; NULL: nothing to check. */
     int (*check)(const char *where, char *err, size_t errlen);
+    /* Optional (NULL: a backend without a server, always up; its size is
+     * its file's, measured by the caller). */
+    void (*link)(struct spool *sp, struct spool_link *l);
+    int64_t (*size)(struct spool *sp);
 };
 
 /* 1 when a publication of topic carries a Result (result.*): a backend keeps

@@ -20,7 +20,12 @@
  * not max(seq) + 1: retention empties the log from its start). Several brokers
  * per database: the one holding the advisory lock LEAD_LOCK leads, its
  * batches fenced on reportd_meta('leader_epoch'); a standby's job has pos 0
- * (outside the line) until the leader claims it (spool_lead, spool_claim). */
+ * (outside the line) until the leader claims it (spool_lead, spool_claim).
+ * A connection that breaks (pglink_broken) takes the store down: every op
+ * fails at once, the open batch's commit fails (nothing in it is
+ * acknowledged), and pglink.c makes a new connection in a thread with
+ * back-off, which spool_link takes over between batches (a leader's lock
+ * goes with the old connection: it leads again only through spool_lead). */
 #include "broker/store.h"
 
 #include <errno.h>
@@ -34,6 +39,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "broker/pglink.h"
 
 /* The layout this code writes, in reportd_meta. */
 #define LAYOUT 2
@@ -65,6 +71,11 @@ static const char migrate_1[] =
     "UPDATE job SET reply_seq = NULL WHERE state <> 1;"
     "UPDATE reportd_meta SET value = '2' WHERE key = 'layout';";
 
+/* reportd's tables, for spool_size: a table added to the schema goes here. */
+static const char size_query[] =
+    "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint FROM"
+    " unnest(ARRAY['reportd_meta', 'job', 'body', 'published', 'history', 'result']) t";
+
 struct spool {
     struct spool_base base;     /* first: spool.c reads the ops */
     PGconn *db;
@@ -79,6 +90,14 @@ struct spool {
     uint64_t epoch;             /* leader_epoch: the one this leader raised, else the last seen */
     int lock_pid;               /* the leader's server process (a reconnect loses the lock) */
     int deposed;                /* a write found another epoch: leading no more */
+    char *dsn;                  /* as opened: a reconnection uses it */
+    int live;                   /* opened: a broken connection is made again */
+    int down;                   /* the connection broke: every op fails until spool_link */
+    int batch_lost;             /* the open batch went with it: its commit fails */
+    struct pglink *link;        /* while down: the thread making a new connection */
+    int64_t down_ms;            /* monotonic ms of the last break */
+    uint64_t reconnects;
+    char why[300];              /* the error that broke it, one line */
 };
 
 /* Several brokers on one database (spool_lead): the one holding the advisory
@@ -94,6 +113,7 @@ static int read_meta(struct spool *sp, char *err, size_t errlen);
 
 static void pg_close(struct spool *sp);
 static int pg_commit_end(struct spool *sp, char *err, size_t errlen);
+static void fall(struct spool *sp);
 
 static int64_t now(void)
 {
@@ -104,6 +124,9 @@ static int64_t now(void)
 static int dberr(struct spool *sp, char *err, size_t errlen, const char *what)
 {
     char msg[400];
+    if (sp->down)
+        return errf(err, errlen, "spool: postgresql: %s: the database is unreachable "
+                    "(reconnecting): %s", what, sp->why);
     snprintf(msg, sizeof msg, "%s", PQerrorMessage(sp->db));
     msg[strcspn(msg, "\n")] = '\0';
     return errf(err, errlen, "spool: postgresql: %s: %s", what, msg);
@@ -141,11 +164,15 @@ static void p_bytes(struct params *p, const void *b, size_t len)
 /* Run q; the result (caller PQclear's) when its status is ok, else NULL. */
 static PGresult *run(struct spool *sp, const char *q, const struct params *p)
 {
+    if (sp->down)
+        return NULL;
     PGresult *r = PQexecParams(sp->db, q, p ? p->n : 0, NULL, p ? p->v : NULL,
                                p ? p->len : NULL, p ? p->fmt : NULL, 0);
     ExecStatusType s = PQresultStatus(r);
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
         return r;
+    if (pglink_broken(sp->db, r))
+        fall(sp);
     PQclear(r);
     return NULL;
 }
@@ -262,7 +289,8 @@ static struct spool *pg_open(const char *dsn, char *err, size_t errlen)
     struct spool *sp = xcalloc(1, sizeof *sp);
     sp->base.ops = &store_pg;
     sp->done_fd = -1;
-    sp->db = PQconnectdb(dsn);
+    sp->dsn = xstrdup(dsn);
+    sp->db = pglink_connect(dsn);
     if (!sp->db || PQstatus(sp->db) != CONNECTION_OK) {
         dberr(sp, err, errlen, "cannot connect");
         goto fail;
@@ -284,6 +312,7 @@ static struct spool *pg_open(const char *dsn, char *err, size_t errlen)
         errf(err, errlen, "spool: eventfd: %s", strerror(errno));
         goto fail;
     }
+    sp->live = 1;
     return sp;
 fail:
     pg_close(sp);
@@ -317,14 +346,26 @@ static int pg_commit_end(struct spool *sp, char *err, size_t errlen)
             abort();
     sp->busy = 0;
     sp->in_tx = 0;
+    if (sp->down || sp->batch_lost) {
+        /* its writes went with the old connection: none may be acknowledged */
+        sp->batch_lost = 0;
+        sp->last_seq = sp->committed_seq;
+        return errf(err, errlen, "spool: postgresql: commit: the connection broke under the "
+                    "batch (%s): rolled back", sp->why);
+    }
     /* COMMIT of a failed transaction answers ROLLBACK (COMMAND_OK): check it */
     PGresult *r = PQexec(sp->db, "COMMIT");
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+    if (!ok && pglink_broken(sp->db, r))
+        fall(sp);
     PQclear(r);
     if (!ok) {
-        if (PQstatus(sp->db) == CONNECTION_OK && PQtransactionStatus(sp->db) != PQTRANS_IDLE)
+        if (!sp->down && PQtransactionStatus(sp->db) != PQTRANS_IDLE)
             PQclear(PQexec(sp->db, "ROLLBACK"));
-        if (PQerrorMessage(sp->db)[0])
+        if (sp->down)
+            errf(err, errlen, "spool: postgresql: commit: the connection broke (%s): the "
+                 "batch is not acknowledged", sp->why);
+        else if (PQerrorMessage(sp->db)[0])
             dberr(sp, err, errlen, "commit");
         else
             errf(err, errlen, "spool: postgresql: commit: the transaction was rolled back");
@@ -341,22 +382,75 @@ static void pg_close(struct spool *sp)
         return;
     if (sp->busy)
         pg_commit_end(sp, NULL, 0);
-    if (sp->db && PQstatus(sp->db) == CONNECTION_OK && pg_commit_begin(sp))
+    if (sp->db && !sp->down && PQstatus(sp->db) == CONNECTION_OK && pg_commit_begin(sp))
         pg_commit_end(sp, NULL, 0);
     if (sp->done_fd >= 0)
         close(sp->done_fd);
+    pglink_stop(&sp->link);
     PQfinish(sp->db);
+    free(sp->dsn);
     free(sp);
 }
 
-/* The connection broke: what was written since the last commit is gone. */
+/* A broken connection is not a lost spool: it is made again (spool_link). */
 static int pg_lost(struct spool *sp, char *err, size_t errlen)
 {
-    if (PQstatus(sp->db) == CONNECTION_OK)
-        return 0;
-    errf(err, errlen, "the connection to PostgreSQL (database %s) was lost: nothing written "
-         "since is durable; restart reportd", PQdb(sp->db));
-    return 1;
+    (void)sp, (void)err, (void)errlen;
+    return 0;
+}
+
+/* The connection broke (the error is PQerrorMessage's): the store is down
+ * until spool_link takes a new one over from the thread started here. */
+static void fall(struct spool *sp)
+{
+    if (sp->down)
+        return;
+    snprintf(sp->why, sizeof sp->why, "%s", PQerrorMessage(sp->db));
+    sp->why[strcspn(sp->why, "\n")] = '\0';
+    sp->down = 1;
+    sp->down_ms = util_now_ms();
+    if (sp->in_tx || sp->uncommitted)
+        sp->batch_lost = 1;
+    sp->in_tx = 0;
+    sp->last_seq = sp->committed_seq;
+    if (sp->live)
+        sp->link = pglink_start(sp->dsn, LAYOUT);
+}
+
+static void pg_link(struct spool *sp, struct spool_link *l)
+{
+    char last[300] = "";
+    if (sp->down && sp->live && !sp->link)
+        sp->link = pglink_start(sp->dsn, LAYOUT);
+    /* a batch the old connection held must fail its commit first */
+    if (sp->down && sp->link && !sp->busy && !sp->uncommitted && !sp->batch_lost) {
+        uint64_t seq = 0;
+        PGconn *c = pglink_take(sp->link, &seq, last, sizeof last);
+        if (c) {
+            pglink_stop(&sp->link);
+            PQfinish(sp->db);
+            sp->db = c;
+            sp->down = 0;
+            sp->reconnects++;
+            /* a commit that broke midway may have gone through: the database tells */
+            sp->committed_seq = sp->last_seq = seq;
+        }
+    }
+    memset(l, 0, sizeof *l);
+    l->up = !sp->down;
+    l->reconnects = sp->reconnects;
+    l->down_ms = sp->down_ms;
+    if (sp->down)
+        snprintf(l->why, sizeof l->why, "%s%s%s", sp->why, *last ? "; last attempt: " : "",
+                 last);
+}
+
+static int64_t pg_size(struct spool *sp)
+{
+    PGresult *r = run(sp, size_query, NULL);
+    int64_t n = r && PQntuples(r) == 1 ? cell_int(r, 0, 0) : -1;
+    PQclear(r);
+    return n;
 }
 
 static size_t pg_uncommitted(const struct spool *sp)
@@ -367,6 +461,8 @@ static size_t pg_uncommitted(const struct spool *sp)
 /* Every write goes through here: open the batch's transaction on first use. */
 static int begin(struct spool *sp, char *err, size_t errlen)
 {
+    if (sp->down || sp->batch_lost)
+        return dberr(sp, err, errlen, "begin");
     if (!sp->in_tx) {
         PGresult *r = run(sp, "BEGIN", NULL);
         if (!r)
@@ -1071,7 +1167,7 @@ static int pg_check(const char *dsn, char *err, size_t errlen)
         return 78;
     }
     PQconninfoFree(opts);
-    struct spool sp = {.db = PQconnectdb(dsn)};
+    struct spool sp = {.db = pglink_connect(dsn)};   /* reportd's timeouts, as the start */
     if (!sp.db)
         return errf(err, errlen, "spool: postgresql: out of memory"), 69;
     snprintf(who, sizeof who, "host=%s port=%s dbname=%s user=%s", PQhost(sp.db),
@@ -1145,4 +1241,6 @@ const struct spool_ops store_pg = {
     .claim = pg_claim,
     .wake_fd = pg_wake_fd,
     .check = pg_check,
+    .link = pg_link,
+    .size = pg_size,
 };

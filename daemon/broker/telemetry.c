@@ -25,7 +25,7 @@
 enum { C_RECEIVED, C_ACCEPTED, C_DUPLICATE, C_REJECTED, C_RESULTS, C_ALERTS, C_DEAD,
        C_REDELIVERED, C_REQUESTS, C_INVALID, G_QUEUE, G_INFLIGHT, G_WORKERS, G_SPOOL,
        G_SEQ, G_DRAINING, C_SPOOL_FAIL, G_DEAD_WAITING, G_OLDEST, C_ZAP, C_PROVINCE, G_KEPT, C_PRUNED,
-       G_LEADER, NIDS };
+       G_LEADER, G_STORE_UP, C_RECONNECTS, NIDS };
 
 /* The label of reportd_spool_oldest_seconds, in enum spool_kind's order. */
 static const char *const kinds[] = {"job", "published", "dead", "history"};
@@ -58,6 +58,9 @@ struct telemetry {
     int64_t alive_ms;
     int spool_ok, spool_lost, draining, leader;
     uint64_t lead_epoch;        /* 0: one broker (SQLite): /readyz says nothing of it */
+    int store_up;
+    int64_t store_down_ms;      /* monotonic ms the store went down */
+    char store_why[400];        /* under pending_lock */
     int64_t workers, backlog, backlog_limit;
 };
 
@@ -93,7 +96,8 @@ static void register_all(struct telemetry *t)
     id[G_QUEUE] = metrics_gauge(m, "reportd_queue_depth", "Jobs waiting for a worker.");
     id[G_INFLIGHT] = metrics_gauge(m, "reportd_in_flight", "Jobs held by workers.");
     id[G_WORKERS] = metrics_gauge(m, "reportd_workers_alive", "Registered live workers.");
-    id[G_SPOOL] = metrics_gauge(m, "reportd_spool_bytes", "Spool size on disk (with its WAL).");
+    id[G_SPOOL] = metrics_gauge(m, "reportd_spool_bytes", "Spool size: SQLite, the file with its "
+        "WAL; PostgreSQL, reportd's tables with indexes and TOAST (pg_total_relation_size).");
     id[G_SEQ] = metrics_gauge(m, "reportd_last_published_sequence",
                               "Sequence number of the last committed publication.");
     id[G_DRAINING] = metrics_gauge(m, "reportd_draining", "1 while draining for shutdown.");
@@ -117,6 +121,11 @@ static void register_all(struct telemetry *t)
         "change; published; dead; history); 0: none.", "kind", kinds, 4);
     id[C_PRUNED] = metrics_counter(m, "reportd_spool_pruned_total",
         "Rows retention removed from the spool (spool.retention).", NULL, NULL, 0);
+    id[G_STORE_UP] = metrics_gauge(m, "reportd_store_up",
+        "1 while the spool's database is reachable (SQLite: always); 0 while reconnecting.");
+    id[C_RECONNECTS] = metrics_counter(m, "reportd_store_reconnects_total",
+        "Times the connection to the spool's database was made again after it broke.",
+        NULL, NULL, 0);
     telemetry_common(m);
     t->hist[TELEMETRY_QUEUE] = metrics_histogram(m, "reportd_queue_wait_seconds",
         "Time from queued to handed to a worker.", bounds, 16);
@@ -152,6 +161,7 @@ struct telemetry *telemetry_new(const char *spool_path)
     t->m = metrics_new();
     t->spool_path = xstrdup(spool_path ? spool_path : "");
     t->spool_ok = 1;
+    t->store_up = 1;
     t->alive_ms = util_now_ms();
     register_all(t);
     return t;
@@ -227,9 +237,15 @@ void telemetry_update(struct telemetry *t, const struct broker_stats *st, long r
     metrics_set(m, id[G_QUEUE], (int64_t)st->queued);
     metrics_set(m, id[G_INFLIGHT], (int64_t)st->in_flight);
     metrics_set(m, id[G_WORKERS], (int64_t)st->workers);
-    char *wal = xasprintf("%s-wal", t->spool_path);
-    metrics_set(m, id[G_SPOOL], file_bytes(t->spool_path) + file_bytes(wal));
-    free(wal);
+    if (st->store_sized) {
+        metrics_set(m, id[G_SPOOL], st->store_bytes);
+    } else if (*t->spool_path) {
+        char *wal = xasprintf("%s-wal", t->spool_path);
+        metrics_set(m, id[G_SPOOL], file_bytes(t->spool_path) + file_bytes(wal));
+        free(wal);
+    }
+    metrics_set(m, id[G_STORE_UP], !st->store_down);
+    metrics_set(m, id[C_RECONNECTS], (int64_t)st->store_reconnects);
     metrics_set(m, id[G_SEQ], (int64_t)st->last_seq);
     metrics_set(m, id[G_DRAINING], st->draining);
     int64_t now = (int64_t)time(NULL);
@@ -241,6 +257,11 @@ void telemetry_update(struct telemetry *t, const struct broker_stats *st, long r
     metrics_unlock(m);
     __atomic_store_n(&t->spool_ok, st->spool_ok && spool_writable(t), __ATOMIC_RELAXED);
     __atomic_store_n(&t->spool_lost, st->spool_lost, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&t->pending_lock);
+    snprintf(t->store_why, sizeof t->store_why, "%s", st->store_why);
+    pthread_mutex_unlock(&t->pending_lock);
+    __atomic_store_n(&t->store_down_ms, st->store_down_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->store_up, !st->store_down, __ATOMIC_RELAXED);
     __atomic_store_n(&t->draining, st->draining, __ATOMIC_RELAXED);
     __atomic_store_n(&t->leader, st->leader, __ATOMIC_RELAXED);
     __atomic_store_n(&t->lead_epoch, st->lead_epoch, __ATOMIC_RELAXED);
@@ -288,6 +309,15 @@ static int lead_why(const struct telemetry *t, char *why, size_t whylen)
     return 1;
 }
 
+static void store_down_why(struct telemetry *t, char *why, size_t whylen)
+{
+    int64_t since = __atomic_load_n(&t->store_down_ms, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&t->pending_lock);
+    snprintf(why, whylen, "the spool's database is unreachable (for %lld s, reconnecting): %s",
+             (long long)((util_now_ms() - since) / 1000), t->store_why);
+    pthread_mutex_unlock(&t->pending_lock);
+}
+
 int telemetry_ready(void *arg, char *why, size_t whylen)
 {
     struct telemetry *t = arg;
@@ -298,6 +328,8 @@ int telemetry_ready(void *arg, char *why, size_t whylen)
         return 0;
     if (__atomic_load_n(&t->draining, __ATOMIC_RELAXED))
         snprintf(why, whylen, "draining for shutdown");
+    else if (!__atomic_load_n(&t->store_up, __ATOMIC_RELAXED))
+        store_down_why(t, why, whylen);
     else if (__atomic_load_n(&t->spool_lost, __ATOMIC_RELAXED))
         snprintf(why, whylen, "spool %s was deleted under the running broker: nothing is "
                  "acknowledged; restart it", t->spool_path);

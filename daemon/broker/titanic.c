@@ -74,10 +74,23 @@ static void admit(struct broker *b, struct job *j)
     roster_dispatch(b, s);
 }
 
+/* 1 when a worker holds the Titanic job uuid. */
+static int held(const struct broker *b, const char *uuid)
+{
+    for (size_t i = 0; i < b->nworkers; i++)
+        if (b->workers[i]->job && strcmp(b->workers[i]->job->uuid, uuid) == 0)
+            return 1;
+    return 0;
+}
+
 static void load_one(void *arg, int64_t rowid, const char *uuid, const char *service,
                      const void *body, size_t len)
 {
     struct broker *b = arg;
+    if (b->resyncing && held(b, uuid)) {       /* in memory already: counted as resident */
+        b->cursor = rowid;
+        return;
+    }
     struct job *j = new_job(b, uuid, NULL, service, body, len, NULL);
     j->rowid = rowid;
     b->cursor = rowid;
@@ -99,6 +112,40 @@ int titanic_refill(struct broker *b)
         b->spooled = (size_t)n < want || (size_t)n >= b->spooled ? 0 : b->spooled - (size_t)n;
     }
     return 0;
+}
+
+int titanic_resync(struct broker *b)
+{
+    while (b->unrecorded) {     /* ends not stored: pending in the database */
+        struct job *j = b->unrecorded;
+        b->unrecorded = j->next;
+        roster_job_drop(b, j);
+    }
+    for (size_t i = 0; i < b->nsvcs; i++) {
+        struct service *s = b->svcs[i];
+        struct job **pp = &s->head, *last = NULL;
+        while (*pp) {
+            struct job *j = *pp;
+            if (j->uuid[0]) {
+                *pp = j->next;
+                roster_job_drop(b, j);
+                continue;
+            }
+            last = j;
+            pp = &j->next;
+        }
+        s->tail = last;
+    }
+    long pending = spool_count(b->sp, SPOOL_PENDING), dead = spool_count(b->sp, SPOOL_DEAD);
+    if (pending < 0 || dead < 0)
+        return -1;
+    b->st.dead_waiting = (size_t)dead;
+    b->cursor = 0;
+    b->spooled = (size_t)pending;
+    b->resyncing = 1;
+    int rc = titanic_refill(b);
+    b->resyncing = 0;
+    return rc;
 }
 
 /* The job's UUID and submission id (sid[64], "" when the body has none):

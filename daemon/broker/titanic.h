@@ -29,5 +29,16 @@ void titanic_acks_fail(struct broker *b, const char *status);
 /* Read pending jobs from the spool, in order, while the window (spool.window)
  * has room. Call when nothing is uncommitted. 0, or -1 on a spool error. */
 int titanic_refill(struct broker *b);
+/* The store's database is back after an outage (outage.c): forget the
+ * Titanic jobs memory holds but no worker does (queued, or with an end not
+ * stored) and read the pending ones again, in order, as at start — the
+ * database is the truth. Call with nothing uncommitted. 0, or -1. */
+int titanic_resync(struct broker *b);
+
+/* While the store's database is unreachable: titanic.request (and the
+ * other services that need the store) and titanic.reply answer these. */
+#define TITANIC_STORE_DOWN "500 store unavailable: the database is unreachable; retry later"
+#define TITANIC_STORE_DOWN_REPLY \
+    "300 store unavailable: the database is unreachable; ask again later"
 
 #endif

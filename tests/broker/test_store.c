@@ -628,6 +628,88 @@ static void test_store_pg_deposed_leader_writes_nothing(void **state)
     spool_close(&b);
 }
 
+/* Poll spool_link (at most 20 s) until want(l) holds; 0 then, -1 otherwise. */
+static int link_until(struct spool *sp, struct spool_link *l,
+                      int (*want)(const struct spool_link *))
+{
+    for (int i = 0; i < 400; i++) {
+        spool_link(sp, l);
+        if (want(l))
+            return 0;
+        usleep(50000);
+    }
+    return -1;
+}
+
+static int is_up(const struct spool_link *l)
+{
+    return l->up;
+}
+
+static int tried_once(const struct spool_link *l)
+{
+    return strstr(l->why, "; last attempt: ") != NULL;
+}
+
+/* PostgreSQL only (issue 11, item 4): the store's connection is killed
+ * (pg_terminate_backend) under an open batch — the next write fails, the
+ * store is down, the batch's commit fails (nothing of it is in the
+ * database); a database that no longer holds reportd's layout is not taken
+ * (a reconnection re-checks it); once it does, spool_link takes the new
+ * connection over and the store goes on: what was committed before is
+ * there, the sequence continues. */
+static void test_store_pg_connection_killed_batch_fails_reconnects(void **state)
+{
+    struct fixture *f = *state;
+    char err[256] = "", u[4][33];
+    for (int i = 0; i < 4; i++)
+        uuid(u[i], i + 1);
+    assert_int_equal(spool_put(f->sp, u[0], "s0", "svc", "x", 1, err, sizeof err), 1);
+    assert_int_equal(spool_log(f->sp, "t", "m1", 2, err, sizeof err), 1);
+    assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);
+    struct spool_link l;
+    spool_link(f->sp, &l);
+    assert_int_equal(l.up, 1);
+    assert_int_equal(l.reconnects, 0);
+    assert_true(spool_size(f->sp) > 0);
+    assert_int_equal(spool_put(f->sp, u[1], "s1", "svc", "y", 1, err, sizeof err), 1);
+    assert_int_equal(spool_log(f->sp, "t", "m2", 2, err, sizeof err), 2);
+    assert_int_equal(sh("psql -Xq -d %s -c 'SELECT pg_terminate_backend(pid) FROM "
+                        "pg_stat_activity WHERE datname = current_database() AND pid <> "
+                        "pg_backend_pid()' -c 'ALTER TABLE reportd_meta RENAME TO away' "
+                        ">/dev/null", f->db), 0);
+    assert_int_equal(spool_put(f->sp, u[2], "s2", "svc", "z", 1, err, sizeof err), -1);
+    assert_non_null(strstr(err, "spool: postgresql: put: the database is unreachable "
+                           "(reconnecting): FATAL:  terminating connection due to "
+                           "administrator command"));
+    spool_link(f->sp, &l);
+    assert_int_equal(l.up, 0);
+    assert_int_equal(spool_get(f->sp, u[0], NULL, NULL), -1);      /* reads fail too */
+    assert_int_equal(spool_commit(f->sp, err, sizeof err), -1);
+    assert_non_null(strstr(err, "spool: postgresql: commit: the connection broke under the "
+                           "batch ("));
+    assert_int_equal(spool_last_seq(f->sp), 1);
+    /* the database reportd finds holds no layout: not taken */
+    assert_int_equal(link_until(f->sp, &l, tried_once), 0);
+    assert_int_equal(l.up, 0);
+    assert_int_equal(l.reconnects, 0);
+    char want[200];
+    snprintf(want, sizeof want, "; last attempt: database %s: reading reportd_meta: ERROR:  "
+             "relation \"reportd_meta\" does not exist", f->db);
+    assert_non_null(strstr(l.why, want));
+    assert_int_equal(sh("psql -Xq -d %s -c 'ALTER TABLE away RENAME TO reportd_meta'", f->db), 0);
+    assert_int_equal(link_until(f->sp, &l, is_up), 0);
+    assert_int_equal(l.reconnects, 1);
+    assert_int_equal(spool_get(f->sp, u[0], NULL, NULL), SPOOL_PENDING);
+    assert_int_equal(spool_get(f->sp, u[1], NULL, NULL), -1);      /* its batch failed */
+    assert_int_equal(spool_last_seq(f->sp), 1);
+    assert_int_equal(spool_put(f->sp, u[3], "s3", "svc", "w", 1, err, sizeof err), 1);
+    assert_int_equal(spool_log(f->sp, "t", "m3", 2, err, sizeof err), 2);
+    assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);
+    assert_int_equal(spool_count(f->sp, SPOOL_PENDING), 2);
+    assert_int_equal(spool_last_seq(f->sp), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -654,6 +736,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_pg_leader_and_standby, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_pg_deposed_leader_writes_nothing, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_store_pg_connection_killed_batch_fails_reconnects,
+                                        setup, teardown),
     };
     int failed = 0;
     for (size_t i = 0; spool_backends[i]; i++) {

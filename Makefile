@@ -123,6 +123,7 @@ check: all $(BUILD)/reportd-test $(TEST_BIN)
 	@REPORTD_BUILD=$(BUILD) sh scripts/pg-test-server.sh run sh tests/pg_lead.sh
 	@REPORTD_BUILD=$(BUILD) sh scripts/pg-test-server.sh run sh tests/pg_check.sh
 	@REPORTD_BUILD=$(BUILD) sh scripts/pg-test-server.sh run bash tests/pg_outage.sh
+	@REPORTD_BUILD=$(BUILD) bash tests/pg_failover.sh
 	@/usr/bin/python3 tests/mdp_interop.py titanic $(BUILD)/reportctl examples/xiangxiang-minzheng-2024.txt
 	@/usr/bin/python3 tests/mdp_interop.py watch $(BUILD)/reportctl
 	@REPORTD_BUILD=$(BUILD) sh tests/systemd.sh

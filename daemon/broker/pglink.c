@@ -59,11 +59,19 @@ int pglink_broken(const PGconn *c, const PGresult *r)
            strcmp(state, "25006") == 0;
 }
 
-/* text on one line into out */
-static void one_line(char *out, size_t outlen, const char *text)
+void pglink_one_line(char *out, size_t outlen, const char *text)
 {
-    snprintf(out, outlen, "%s", text);
-    out[strcspn(out, "\n")] = '\0';
+    size_t n = 0;
+    for (const char *p = text; *p && n + 4 < outlen; p++) {
+        if (*p != '\n') {
+            out[n++] = *p;
+        } else if (p[1]) {     /* libpq: a line per host tried */
+            memcpy(out + n, " / ", 3);
+            n += 3;
+        }
+    }
+    if (outlen)
+        out[n < outlen ? n : outlen - 1] = '\0';
 }
 
 /* 0 when c is connected to a writable database holding layout, with *seq;
@@ -71,7 +79,7 @@ static void one_line(char *out, size_t outlen, const char *text)
 static int check(PGconn *c, long layout, uint64_t *seq, char *why, size_t whylen)
 {
     if (PQstatus(c) != CONNECTION_OK) {
-        one_line(why, whylen, PQerrorMessage(c));
+        pglink_one_line(why, whylen, PQerrorMessage(c));
         return -1;
     }
     PQclear(PQexec(c, "SET client_min_messages = warning"));
@@ -81,7 +89,7 @@ static int check(PGconn *c, long layout, uint64_t *seq, char *why, size_t whylen
     int rc = -1;
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         char msg[240];
-        one_line(msg, sizeof msg, PQerrorMessage(c));
+        pglink_one_line(msg, sizeof msg, PQerrorMessage(c));
         snprintf(why, whylen, "database %s: reading reportd_meta: %s", PQdb(c), msg);
     } else if (PQgetisnull(r, 0, 0) || atol(PQgetvalue(r, 0, 0)) != layout) {
         snprintf(why, whylen, "database %s holds layout %s, not %ld: not the database reportd "

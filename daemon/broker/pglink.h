@@ -27,6 +27,9 @@ PGconn *pglink_connect(const char *dsn);
  * the statement itself. */
 int pglink_broken(const PGconn *c, const PGresult *r);
 
+/* libpq's error text on one line (a line per host joined by " / ") into out. */
+void pglink_one_line(char *out, size_t outlen, const char *text);
+
 /* Start making a connection again in a thread: attempts after the back-off,
  * each connecting with dsn (borrowed: it must outlive the pglink) and
  * checking that the database holds reportd's layout `layout` (never

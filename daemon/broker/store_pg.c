@@ -405,8 +405,7 @@ static void fall(struct spool *sp)
 {
     if (sp->down)
         return;
-    snprintf(sp->why, sizeof sp->why, "%s", PQerrorMessage(sp->db));
-    sp->why[strcspn(sp->why, "\n")] = '\0';
+    pglink_one_line(sp->why, sizeof sp->why, PQerrorMessage(sp->db));
     sp->down = 1;
     sp->down_ms = util_now_ms();
     if (sp->in_tx || sp->uncommitted)

@@ -64,7 +64,7 @@ void pglink_one_line(char *out, size_t outlen, const char *text)
     size_t n = 0;
     for (const char *p = text; *p && n + 4 < outlen; p++) {
         if (*p != '\n') {
-            out[n++] = *p;
+            out[n++] = *p == '\t' ? ' ' : *p;
         } else if (p[1]) {     /* libpq: a line per host tried */
             memcpy(out + n, " / ", 3);
             n += 3;

@@ -237,7 +237,8 @@ static int64_t query_int(sqlite3 *db, const char *q)
  * layout 0 is migrated (made before reply_seq: that column first) to 1, and 1
  * to 2. A migrated file is then compacted once (VACUUM: what the migration
  * freed — layout 0's bodies of finished jobs — leaves the file). A layout
- * above LAYOUT is refused: a newer reportd wrote it. 0, or -1 with err. */
+ * above LAYOUT is refused: a newer reportd wrote it. 1 when migrated, 0
+ * otherwise, or -1 with err. */
 static int layout(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
     int64_t version = query_int(db, "PRAGMA user_version");
@@ -270,7 +271,7 @@ static int layout(sqlite3 *db, const char *path, char *err, size_t errlen)
                 LAYOUT, msg ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
     }
-    return 0;
+    return !fresh;
 }
 
 static struct spool *sq_open(const char *path, char *err, size_t errlen)
@@ -295,13 +296,18 @@ static struct spool *sq_open(const char *path, char *err, size_t errlen)
         sqlite3_free(msg);
         goto fail;
     }
-    if (layout(sp->db, path, err, errlen) != 0)
+    int migrated = layout(sp->db, path, err, errlen);
+    if (migrated < 0)
         goto fail;
     if (sqlite3_exec(sp->db, history_schema, NULL, NULL, &msg) != SQLITE_OK) {
         errf(err, errlen, "spool: %s: history table: %s", path, msg ? msg : "schema");
         sqlite3_free(msg);
         goto fail;
     }
+    /* a migration and its VACUUM went through the WAL (as large as the file):
+     * copied back and emptied now, not in the first batch's commit */
+    if (migrated)
+        sqlite3_wal_checkpoint_v2(sp->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     for (int i = 0; i < S_NSTMT; i++)
         if (sqlite3_prepare_v3(sp->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sp->st[i], NULL)) {
             dberr(sp, err, errlen, sql[i]);

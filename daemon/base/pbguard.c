@@ -108,7 +108,7 @@ static int key_of(const uint8_t *buf, size_t len, size_t *pos, uint64_t *key)
 
 /* The wire type a known field of type t must come with (bool: any, as
  * protobuf-c reads it); -1 for any. */
-static int wire_of(ProtobufCType t)
+static inline int wire_of(ProtobufCType t)
 {
     switch (t) {
     case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_FLOAT:
@@ -145,7 +145,7 @@ static int packed_ok(ProtobufCType t, const uint8_t *p, size_t n)
 
 /* A known field f met with wire type wire and (wire 2) body p[0..n): 0, or
  * -1 with err where protobuf-c would refuse it. */
-static int strict_field(const ProtobufCFieldDescriptor *f, unsigned wire, const uint8_t *p,
+static inline int strict_field(const ProtobufCFieldDescriptor *f, unsigned wire, const uint8_t *p,
                         size_t n, size_t at, const struct path *sub, char *err, size_t errlen)
 {
     int packable = f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_BYTES &&
@@ -177,6 +177,17 @@ static int required_ok(const ProtobufCMessageDescriptor *d, const uint8_t *seen,
     return 0;
 }
 
+/* A varint at *pos whose first byte ends it (most keys and lengths), else
+ * the general reader. */
+static inline int varint_fast(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out)
+{
+    if (*pos < len && buf[*pos] < 0x80) {
+        *out = buf[(*pos)++];
+        return 0;
+    }
+    return varint(buf, len, pos, out);
+}
+
 static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len, size_t base,
                 const struct path *path, int depth, struct mode m, char *err, size_t errlen)
 {
@@ -185,18 +196,24 @@ static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t 
     while (pos < len) {
         uint64_t key, n;
         size_t at = base + pos;
-        if ((m.strict ? key_of(buf, len, &pos, &key) : varint(buf, len, &pos, &key)) != 0)
+        if (m.strict ? (buf[pos] & 0xf8) != 0 && buf[pos] < 0x80 ? (key = buf[pos++], 0)
+                                                              : key_of(buf, len, &pos, &key)
+                     : varint_fast(buf, len, &pos, &key))
             return m.strict ? malformed(path, at, "a truncated field key or field number 0", err,
                                         errlen) : 0;
         unsigned wire = (unsigned)(key & 7);
-        const ProtobufCFieldDescriptor *f = field_of(d, (uint32_t)(key >> 3));
-        if (f && f - d->fields < 256)
-            seen[(f - d->fields) / 8] |= (uint8_t)(1u << ((f - d->fields) % 8));
+        uint32_t id = (uint32_t)(key >> 3);
+        /* fields numbered 1..n in order (every message of report.proto): by index */
+        const ProtobufCFieldDescriptor *f = id - 1 < d->n_fields && d->fields[id - 1].id == id
+                                                ? &d->fields[id - 1] : field_of(d, id);
+        size_t idx = f ? (size_t)(f - d->fields) : 0;
+        if (f && idx < 256)
+            seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
         struct path sub = {path, f ? f->name : "(unknown field)"};
         const uint8_t *p = buf + pos;
         if (wire == 0) {
             size_t start = pos;
-            if (varint(buf, len, &pos, &n) != 0 || pos - start > 10)
+            if (varint_fast(buf, len, &pos, &n) != 0 || pos - start > 10)
                 return m.strict ? malformed(&sub, at, "a truncated varint", err, errlen) : 0;
             n = 0;
         } else if (wire == 1 || wire == 5) {
@@ -206,7 +223,7 @@ static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t 
                                 : 0;
         } else if (wire == 2) {
             size_t start = pos;
-            if (varint(buf, len, &pos, &n) != 0 || pos - start > 5 ||
+            if (varint_fast(buf, len, &pos, &n) != 0 || pos - start > 5 ||
                 (n &= 0xffffffffu) > len - pos)     /* protobuf-c reads 32 bits of it */
                 return m.strict ? malformed(&sub, at, "a length past the end of the message",
                                             err, errlen) : 0;

@@ -208,7 +208,8 @@ static int finish_titanic(struct broker *b, struct job *j, const struct worker *
     /* done < 0: not written; the job runs again after the next commit */
     j->result = kept;
     j->result_len = kept ? len : 0;
-    roster_worker_hex(w, j->worker);
+    if (w)
+        roster_worker_hex(w, j->worker);
     roster_unrecorded(b, j, done == 1 ? JOB_RESULT : 0);
     return 1;
 }
@@ -294,8 +295,8 @@ static int defer(struct broker *b, const struct mdp_msg *m)
     return 1;
 }
 
-static void on_reply(struct broker *b, struct worker *w, const struct mdp_msg *m,
-                     const struct mdp_parsed *p)
+/* The job w held came back: w is free. Returns the job. */
+static struct job *take_reply(struct broker *b, struct worker *w)
 {
     struct job *j = w->job;
     w->job = NULL;
@@ -306,6 +307,23 @@ static void on_reply(struct broker *b, struct worker *w, const struct mdp_msg *m
         j->suspect = 0;
         b->nsuspects--;
     }
+    return j;
+}
+
+/* w is free: it takes the next job. */
+static void worker_free(struct broker *b, struct worker *w)
+{
+    roster_idle(w->svc, w);
+    if (b->nsuspects)           /* the next suspect may go out now, in any service */
+        roster_dispatch_all(b);
+    else
+        roster_dispatch(b, w->svc);
+}
+
+static void on_reply(struct broker *b, struct worker *w, const struct mdp_msg *m,
+                     const struct mdp_parsed *p)
+{
+    struct job *j = take_reply(b, w);
     int kept = 0;
     if (j->uuid[0])
         kept = finish_titanic(b, j, w, m, p->body);
@@ -313,11 +331,44 @@ static void on_reply(struct broker *b, struct worker *w, const struct mdp_msg *m
         kept = finish_plain(b, j, w, m, p->body);
     if (!kept)
         roster_job_drop(b, j);
-    roster_idle(w->svc, w);
-    if (b->nsuspects)           /* the next suspect may go out now, in any service */
-        roster_dispatch_all(b);
+    worker_free(b, w);
+}
+
+/* A Titanic job's reply while a commit runs: the spool is the writer's, so
+ * its Result waits (b->replied) for the commit's end — but its worker does
+ * not: it takes the next job now (dispatch does not touch the spool). */
+static void keep_reply(struct broker *b, struct worker *w, const struct mdp_msg *m,
+                       const struct mdp_parsed *p)
+{
+    struct job *j = take_reply(b, w);
+    roster_worker_hex(w, j->worker);
+    j->reply = mdp_msg_new();
+    for (size_t i = p->body; i < m->n; i++)
+        mdp_msg_addframe(j->reply, m, i);
+    j->next = NULL;
+    if (b->replied_tail)
+        b->replied_tail->next = j;
     else
-        roster_dispatch(b, w->svc);
+        b->replied = j;
+    b->replied_tail = j;
+    worker_free(b, w);
+}
+
+/* The commit is over: the Results kept meanwhile, in the order they came. */
+static void finish_replied(struct broker *b)
+{
+    struct job *list = b->replied;
+    b->replied = b->replied_tail = NULL;
+    while (list) {
+        struct job *j = list;
+        list = j->next;
+        j->next = NULL;
+        struct mdp_msg *m = j->reply;
+        j->reply = NULL;
+        if (!finish_titanic(b, j, NULL, m, 0))
+            roster_job_drop(b, j);
+        mdp_msg_destroy(&m);
+    }
 }
 
 /* Nonzero when the REPLY's client address frame names the job w holds: its
@@ -340,6 +391,12 @@ static void on_worker(struct broker *b, const struct mdp_msg *m, const struct md
     struct worker *w = roster_find(b, mdp_msg_data(m, 0), mdp_msg_size(m, 0));
     if (w)
         w->expiry = util_now_ms() + (int64_t)b->cfg->heartbeat_ms * b->cfg->liveness;
+    /* a Titanic reply while a commit runs: the worker goes on, its Result waits */
+    if (w && b->committing && p->command == MDP_REPLY && w->job && w->job->uuid[0] &&
+        reply_matches(w, m, p)) {
+        keep_reply(b, w, m, p);
+        return;
+    }
     /* what may touch the spool: a Titanic reply, or a worker that goes (its
      * job is charged an attempt) */
     if (w && (p->command != MDP_HEARTBEAT && p->command != MDP_REPLY ? 1
@@ -533,6 +590,7 @@ static int commit_settle(struct broker *b, char *err, size_t errlen)
             roster_dispatch_all(b);
     }
     publish_held(b);
+    finish_replied(b);
     handle_deferred(b);
     return rc;
 }
@@ -746,6 +804,11 @@ void broker_destroy(struct broker **bp)
     while (b->held) {
         struct job *j = b->held;
         b->held = j->next;
+        roster_job_drop(b, j);
+    }
+    while (b->replied) {        /* only when the spool failed: they stay pending */
+        struct job *j = b->replied;
+        b->replied = j->next;
         roster_job_drop(b, j);
     }
     publisher_destroy(&b->pub);
@@ -1010,6 +1073,8 @@ static int places(const struct broker *b, const char *uuid)
             n += strcmp(j->uuid, uuid) == 0;
     for (size_t i = 0; i < b->nworkers; i++)
         n += b->workers[i]->job && strcmp(b->workers[i]->job->uuid, uuid) == 0;
+    for (const struct job *j = b->replied; j; j = j->next)
+        n += strcmp(j->uuid, uuid) == 0;
     return n;
 }
 

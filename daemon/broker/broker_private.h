@@ -35,6 +35,7 @@ struct job {                    /* a request waiting for, or held by, a worker *
     int isolated;               /* handed out while no other job was out … */
     uint64_t epoch;             /* … as dispatch number epoch (alone while it is the last) */
     int outcome;                /* in b->unrecorded: JOB_RESULT, JOB_BURIED, else 0 */
+    struct mdp_msg *reply;      /* in b->replied: its worker's reply frames, kept for the commit's end */
     void *result;               /* JOB_RESULT: the Result's checked bytes, for the counts (or NULL) */
     size_t result_len;
     char worker[33];            /* JOB_RESULT: who answered (hex), for the log */
@@ -116,6 +117,8 @@ struct broker {
     struct mdp_msg **deferred;  /* messages that need the spool, received meanwhile */
     size_t ndeferred, capdeferred;
     struct job *held;           /* plain jobs answered meanwhile: their publication waits */
+    struct job *replied, *replied_tail; /* Titanic jobs answered meanwhile, oldest first: their
+                                           workers took the next job; their Results wait */
     broker_tick_fn *tick;       /* the owner's periodic callback, or NULL */
     void *tick_arg;
     int tick_ms;                /* ms */

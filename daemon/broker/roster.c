@@ -120,6 +120,7 @@ void roster_job_free(struct job *j)
     if (!j)
         return;
     mdp_msg_destroy(&j->body);
+    mdp_msg_destroy(&j->reply);
     free(j->result);
     free(j->client);
     free(j);

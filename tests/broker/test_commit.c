@@ -4,7 +4,10 @@
  * (-Wl,--wrap=sqlite3_exec) holds the writer at the door of COMMIT: there,
  * no titanic 200 has left, a plain request is still served end to end, and
  * the spool's files as a crash would leave them (copied aside) hold no trace
- * of the job; released, the 200 leaves and the job is durable. */
+ * of the job; released, the 200 leaves and the job is durable. And a worker
+ * whose Titanic reply comes while a commit runs takes its next job at once,
+ * while its Result waits for the commit's end before it is stored and
+ * published. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -150,10 +153,94 @@ static void test_commit_ack_waits_for_its_fsync(void **state)
     spool_close(&sp);
 }
 
+/* titanic.request for sid on client; nothing read. */
+static void submit(void *client, const char *sid)
+{
+    size_t len;
+    uint8_t *sub = bf_submission(sid, &len);
+    struct mdp_msg *m = mdp_client_cmd(NULL, 0, "titanic.request");
+    mdp_msg_add(m, "report.check", 12);
+    mdp_msg_add(m, sub, len);
+    assert_int_equal(mdp_msg_send(m, client, 0), 0);
+    mdp_msg_destroy(&m);
+    free(sub);
+}
+
+/* The 200 for uuid on client within 5 s. */
+static void expect_200(void *client, const char *uuid)
+{
+    struct mdp_msg *r = bf_recv(client, 5000);
+    assert_non_null(r);
+    assert_true(mdp_msg_is(r, 3, "200"));
+    assert_memory_equal(mdp_msg_data(r, 4), uuid, 32);
+    mdp_msg_destroy(&r);
+}
+
+static void test_commit_worker_goes_on_while_its_result_waits(void **state)
+{
+    struct brokerfix *b = *state;
+    void *client = bf_dealer(b);
+    void *subscriber = bf_subscriber(b);
+    void *w = bf_worker(b, "report.check");
+    static const char *const sids[3] = {"6f1c2a3b-0000-4000-8000-0000000000a1",
+                                        "6f1c2a3b-0000-4000-8000-0000000000b2",
+                                        "6f1c2a3b-0000-4000-8000-0000000000c3"};
+    char uuid[3][33];
+    for (int i = 0; i < 3; i++)
+        titanic_id_for(sids[i], uuid[i]);
+    usleep(100000);             /* the subscription reaches the XPUB */
+    submit(client, sids[0]);
+    expect_200(client, uuid[0]);
+    submit(client, sids[1]);
+    expect_200(client, uuid[1]);
+    struct mdp_msg *ra = bf_recv_cmd(w, 2000);
+    assert_non_null(ra);
+    assert_int_equal(mdp_msg_size(ra, 3), 32);
+    assert_memory_equal(mdp_msg_data(ra, 3), uuid[0], 32);
+
+    /* C's request opens a batch; its commit is held at COMMIT */
+    atomic_store(&hold_commits, 1);
+    submit(client, sids[2]);
+    assert_int_equal(wait_at_commit(), 0);
+    size_t len;
+    uint8_t *res = bf_fail_result(sids[0], &len);
+    bf_reply(w, ra, res, len);
+    mdp_msg_destroy(&ra);
+    /* the worker is handed B at once … */
+    struct mdp_msg *rb = bf_recv_cmd(w, 2000);
+    assert_non_null(rb);
+    assert_true(mdp_msg_is(rb, 2, "\x02"));
+    assert_memory_equal(mdp_msg_data(rb, 3), uuid[1], 32);
+    mdp_msg_destroy(&rb);
+    /* … while A's Result is neither published nor stored */
+    assert_null(bf_recv(subscriber, 200));
+    assert_int_equal(state_after_crash(b, uuid[0]), SPOOL_PENDING);
+
+    atomic_store(&hold_commits, 0);
+    sem_post(&released);
+    expect_200(client, uuid[2]);
+    /* then A's Result is published once, as the worker sent it, and stored */
+    struct mdp_msg *pub = bf_recv(subscriber, 5000);
+    assert_non_null(pub);
+    assert_true(mdp_msg_is(pub, 0, "result.43.4303.430381"));
+    assert_int_equal(mdp_msg_size(pub, 2), len);
+    assert_memory_equal(mdp_msg_data(pub, 2), res, len);
+    mdp_msg_destroy(&pub);
+    int done = -1;
+    for (int i = 0; i < 50 && done != SPOOL_DONE; i++) {
+        usleep(100000);
+        done = state_after_crash(b, uuid[0]);
+    }
+    assert_int_equal(done, SPOOL_DONE);
+    free(res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_commit_ack_waits_for_its_fsync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_worker_goes_on_while_its_result_waits, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

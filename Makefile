@@ -198,6 +198,13 @@ bench: bench-backlog
 bench-backlog: all
 	REPORTD_BUILD=$(BUILD) bash scripts/bench-backlog.sh
 
+# Several brokers on one PostgreSQL (issue 11 item 2): the broker's per-batch
+# transactions under pgbench with 1 and 2 connections, on the test server.
+.PHONY: bench-pglead
+bench: bench-pglead
+bench-pglead: all
+	REPORTD_BUILD=$(BUILD) sh scripts/pg-test-server.sh run sh scripts/bench-pglead.sh
+
 # The multi-host test and its figures (issue 11): hosts are network namespaces
 # with 198.18.0.0/15 addresses, so they need root; .ci/run runs check-cluster.
 .PHONY: check-cluster bench-cluster

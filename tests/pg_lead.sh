@@ -69,7 +69,7 @@ has b "standby: leader_epoch 1 leads; this broker accepts submissions and reads"
 
 # 1. a submission through the standby: 200 from B, run under A, the Result through B
 ID=0123456789abcdef0123456789abcde1
-$CTL submit --broker $EB --year 2024 --id $ID $EX > "$tmp/s.out" 2> "$tmp/s.err"
+$CTL submit --wait 30 --broker $EB --year 2024 --id $ID $EX > "$tmp/s.out" 2> "$tmp/s.err"
 rc=$?
 [ $rc -eq 1 ] && [ "$(cut -f3 "$tmp/s.out")" = FAIL ] && ok ||
     bad "submit through the standby: exit $rc, $(cat "$tmp/s.out" "$tmp/s.err")"

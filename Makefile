@@ -119,6 +119,8 @@ check: all $(BUILD)/reportd-test $(TEST_BIN)
 	@sh tests/pg.sh
 	@echo "== $(BUILD)/tests/test_store against a PostgreSQL server"; \
 	  REPORTD_BUILD=$(BUILD) sh scripts/pg-test-server.sh run $(BUILD)/tests/test_store
+	@echo "== $(BUILD)/tests/test_lead against a PostgreSQL server"; \
+	  REPORTD_BUILD=$(BUILD) sh scripts/pg-test-server.sh run $(BUILD)/tests/test_lead
 	@REPORTD_BUILD=$(BUILD) sh scripts/pg-test-server.sh run sh tests/pg_daemon.sh
 	@REPORTD_BUILD=$(BUILD) sh scripts/pg-test-server.sh run sh tests/pg_lead.sh
 	@REPORTD_BUILD=$(BUILD) sh scripts/pg-test-server.sh run sh tests/pg_check.sh

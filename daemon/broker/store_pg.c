@@ -1013,6 +1013,8 @@ static int pg_lead(struct spool *sp, uint64_t *epoch, char *err, size_t errlen)
         sp->role = ROLE_STANDBY;
         sp->deposed = 0;
         sp->lock_pid = 0;
+        if (PQstatus(sp->db) == CONNECTION_OK)
+            read_meta(sp, NULL, 0);     /* whose epoch it is now */
         *epoch = sp->epoch;
         return 0;
     }

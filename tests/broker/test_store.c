@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "broker/spool.h"
+#include "pgq.h"
 
 static const char *backend;     /* the suite's backend, set by main */
 
@@ -526,20 +527,6 @@ static void test_store_pg_no_server_no_rights(void **state)
     assert_int_equal(sh("psql -q -d %s -c 'DROP ROLE test_store_lowly'", f->db), 0);
 }
 
-/* The first column of the first row psql prints for q in the fixture's database. */
-static long psql_long(const struct fixture *f, const char *q)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "psql -XAtq -d %s -c \"%s\"", f->db, q);
-    FILE *p = popen(cmd, "r");
-    long v = -1;
-    if (p && fscanf(p, "%ld", &v) != 1)
-        v = -1;
-    if (p)
-        pclose(p);
-    return v;
-}
-
 /* PostgreSQL only: two brokers' spools on one database. The first to ask
  * leads (epoch 1), the second is standby: its submission is stored outside
  * the line (pos 0), the same id again is no second job from either, and the
@@ -565,7 +552,7 @@ static void test_store_pg_leader_and_standby(void **state)
     assert_int_equal(spool_commit(b, err, sizeof err), 0);
     assert_int_equal(spool_put(f->sp, u, "sub-7", "report.check", "b7", 2, err, sizeof err), 0);
     assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);
-    assert_int_equal(psql_long(f, "SELECT pos FROM job"), 0);
+    assert_int_equal(pgq_long(f->db, "SELECT pos FROM job"), 0);
     assert_int_equal(spool_pending_after(f->sp, 0, 10, list_job, out), 0);
     /* the NOTIFY wakes the leader: no poll needed */
     assert_int_equal(spool_claim(f->sp, 10, 0, err, sizeof err), 1);
@@ -607,9 +594,9 @@ static void test_store_pg_deposed_leader_writes_nothing(void **state)
     assert_int_equal(spool_finish(f->sp, u, 0, "ok", 2, 0, err, sizeof err), -1);
     assert_int_equal(spool_commit(f->sp, err, sizeof err), 0);
     assert_int_equal(spool_lead(f->sp, &epoch, err, sizeof err), 0);
-    assert_int_equal(psql_long(f, "SELECT count(*) FROM published"), 0);
-    assert_int_equal(psql_long(f, "SELECT state FROM job"), SPOOL_PENDING);
-    assert_int_equal(psql_long(f, "SELECT value FROM reportd_meta WHERE key = 'seq'"), 0);
+    assert_int_equal(pgq_long(f->db, "SELECT count(*) FROM published"), 0);
+    assert_int_equal(pgq_long(f->db, "SELECT state FROM job"), SPOOL_PENDING);
+    assert_int_equal(pgq_long(f->db, "SELECT value FROM reportd_meta WHERE key = 'seq'"), 0);
     /* it stepped down and let the lock go: another broker leads at once */
     struct spool *b = spool_open_backend(backend, f->path, err, sizeof err);
     assert_non_null(b);
@@ -620,7 +607,7 @@ static void test_store_pg_deposed_leader_writes_nothing(void **state)
     /* its session killed: the lock goes with it; the first one leads again */
     assert_int_equal(sh("psql -q -d %s -c \"SELECT pg_terminate_backend(pid) FROM pg_locks"
                         " WHERE locktype = 'advisory'\" > /dev/null", f->db), 0);
-    for (int i = 0; i < 200 && psql_long(f, "SELECT count(*) FROM pg_locks WHERE locktype ="
+    for (int i = 0; i < 200 && pgq_long(f->db, "SELECT count(*) FROM pg_locks WHERE locktype ="
                                         " 'advisory'") != 0; i++)
         usleep(10000);
     assert_int_equal(spool_lead(f->sp, &epoch, err, sizeof err), 1);

@@ -5,7 +5,8 @@
  * Report-form Submission with its own submission id, at most WINDOW without
  * their Result yet (FLOOD=1: without their 200 yet — the broker then takes
  * them as fast as it can store them, and the backlog of pending jobs grows);
- * a subscriber counts the result.* publications. Printed:
+ * a subscriber counts the result.* publications. THREADS= and BATCH_MS= set
+ * worker.threads and spool.batch_ms (else the configuration's defaults). Printed:
  *   - the wall time from the first request to the last Result published;
  *   - the broker's bytes written (/proc/PID/io write_bytes, over the run)
  *     per durable submission, against the Submission + Result bytes;
@@ -236,8 +237,13 @@ int main(void)
     FILE *f = fopen(conf, "w");
     if (!f)
         die("cannot write the config");
-    fprintf(f, "broker:\n  bind: %s\n  publish: %s\nspool:\n  path: %s\nlog:\n  level: warning\n",
-            ep, pub, spool);
+    /* THREADS, BATCH_MS: worker.threads, spool.batch_ms (else the defaults) */
+    fprintf(f, "broker:\n  bind: %s\n  publish: %s\nspool:\n  path: %s\n", ep, pub, spool);
+    if (getenv("BATCH_MS"))
+        fprintf(f, "  batch_ms: %d\n", atoi(getenv("BATCH_MS")));
+    if (getenv("THREADS"))
+        fprintf(f, "worker:\n  threads: %d\n", atoi(getenv("THREADS")));
+    fprintf(f, "log:\n  level: warning\n");
     fclose(f);
     setenv("REPORTD_DATADIR", "config", 0);     /* the tree's data, wherever reportd is */
     pid_t pid = fork();
@@ -336,6 +342,9 @@ int main(void)
     printf("bench-year: %ld durable submissions (half 淮安 PASS %zu bytes, half 湘乡 FAIL %zu"
            " bytes; Report form) through embedded reportd, %d %s\n", n, kinds[0].len,
            kinds[1].len, WINDOW, flood ? "without their 200 (FLOOD)" : "without their Result");
+    printf("  worker.threads %s, spool.batch_ms %s\n",
+           getenv("THREADS") ? getenv("THREADS") : "default (2)",
+           getenv("BATCH_MS") ? getenv("BATCH_MS") : "default (2)");
     if (results < n)
         printf("  only %ld Results published of %ld (%ld acknowledged): see %s\n", results, n,
                acked, log);

@@ -272,7 +272,9 @@ static void out_msg(struct out *o, uint32_t id, struct out *inner)
 uint8_t *envelope_strip_report(const uint8_t *buf, size_t len, size_t *outlen, uint8_t **report,
                                size_t *rlen)
 {
-    struct out rest = {0}, rep = {0};
+    /* each part fits in len: one allocation each */
+    struct out rest = {xmalloc(len ? len : 1), 0, len ? len : 1};
+    struct out rep = {xmalloc(len ? len : 1), 0, len ? len : 1};
     struct envelope_field f;
     size_t pos = 0;
     while (envelope_next(buf, len, &pos, &f) == 1) {
@@ -283,8 +285,8 @@ uint8_t *envelope_strip_report(const uint8_t *buf, size_t len, size_t *outlen, u
     }
     *outlen = rest.n;
     *rlen = rep.n;
-    *report = rep.p ? rep.p : xmalloc(1);
-    return rest.p ? rest.p : xmalloc(1);
+    *report = rep.p;
+    return rest.p;
 }
 
 /* A finding as an Alert carries it (checker_alert's finding_brief): its

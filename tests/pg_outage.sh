@@ -35,8 +35,7 @@ pg_start() {
         -o "-k $PGTEST_DIR -p $PGPORT -c listen_addresses=" >/dev/null
 }
 
-BASE=$((20008 + ($$ % 1200) * 10))   # the decade's +8, +9 (pg_daemon.sh's base)
-BASE=$((BASE + 1000 * (1 + $$ % 2)))  # … moved by a thousand: not pg_daemon's
+BASE=$((20008 + ($$ % 1200) * 10))   # the decade's +8, +9, as pg_daemon.sh (below 32768)
 EP=tcp://127.0.0.1:$BASE
 MPORT=$((BASE + 1))
 DB=pg_outage_$$

@@ -41,6 +41,7 @@ int outage_follow(struct broker *b)
         if (!b->store_down)     /* broke and came back between two looks */
             log_msg(LOG_PRI_ERR, "store: the connection to the database broke");
         b->store_down = 0;
+        b->spool_failed = 0;    /* the commit that failed went with the old connection */
         log_msg(LOG_PRI_NOTICE, "store: the database is back after %lld ms (reconnection %llu)",
                 (long long)(util_now_ms() - l.down_ms), (unsigned long long)l.reconnects);
         /* several brokers (spool_lead): the leader's lock went with the old

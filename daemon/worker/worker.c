@@ -1,6 +1,7 @@
 /* worker: each thread owns one DEALER connected to one broker and speaks
  * MDPW01: READY, then REQUEST → REPLY, HEARTBEATs both ways — also while a
- * check runs (in a thread of its own; the socket stays with this thread). The broker is
+ * check runs (in the thread's one long-lived check thread, handed each request
+ * through a slot; the socket stays with this thread). The broker is
  * dead after `liveness` heartbeat intervals of silence: the thread closes its
  * socket, waits (back-off doubling from reconnect_min_ms to reconnect_max_ms)
  * and registers again on a new socket; a DISCONNECT from the broker does the
@@ -125,90 +126,136 @@ static void *connect_broker(struct worker_pool *p, const char *endpoint)
     return s;
 }
 
-/* A check in progress: it runs in its own thread, so the socket's thread
- * keeps heartbeating (RFC 7 lets a busy worker heartbeat) and a check longer
- * than interval × liveness is not taken for a dead worker. */
-struct check_run {
+/* The check in hand, and the thread that runs it. Each worker thread starts one
+ * check thread (on its first REQUEST) that lives as long as it does, so the
+ * socket's thread keeps heartbeating while a check runs (RFC 7 lets a busy
+ * worker heartbeat) and a check longer than interval × liveness is not taken
+ * for a dead worker — without a thread per check. The handoff is one slot
+ * under mu: the socket's thread fills req and sets posted; the check thread
+ * fills out, clears posted and writes donefd. Between those two points only
+ * the check thread touches req (its body) and out. */
+struct check_slot {
     struct worker_pool *p;
     pthread_t thread;
-    struct mdp_msg *req;        /* the REQUEST, for its body and client address */
-    size_t body, address;       /* frame indexes in req */
-    void *sock;                 /* the socket it came on: the answer goes there or nowhere */
+    int started;                /* the check thread runs: joined at the end */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int posted;                 /* under mu: a check waits for, or is in, the check thread */
+    int quit;                   /* under mu: end the check thread once nothing is posted */
     int donefd;                 /* eventfd: written when out is ready */
+    struct mdp_msg *req;        /* the REQUEST in hand (NULL: none), for its body and client address */
+    size_t body, address;       /* frame indexes in req */
+    unsigned long conn;         /* the connection it came on: the answer goes there or nowhere */
     uint8_t *out;               /* the packed Result */
     size_t outlen;
 };
 
-static void *check_thread(void *arg)
+/* One check: req's body in, out (packed Result) back. */
+static void check_one(struct check_slot *s)
 {
-    struct check_run *c = arg;
-    const void *body = mdp_msg_data(c->req, c->body);
-    size_t len = mdp_msg_size(c->req, c->body);
+    const void *body = mdp_msg_data(s->req, s->body);
+    size_t len = mdp_msg_size(s->req, s->body);
     if (worker_fault_hook)
         worker_fault_hook(body, len);
     const char *reader;
     int64_t t0 = util_now_us();
-    Reportd__Result *r = checker_run_bytes_reader(c->p->chk, body, len, &reader);
-    count_job(c->p, r, reader, (double)(util_now_us() - t0) / 1e6);
-    c->outlen = reportd__result__get_packed_size(r);
-    c->out = xmalloc(c->outlen);
-    reportd__result__pack(r, c->out);
+    Reportd__Result *r = checker_run_bytes_reader(s->p->chk, body, len, &reader);
+    count_job(s->p, r, reader, (double)(util_now_us() - t0) / 1e6);
+    s->outlen = reportd__result__get_packed_size(r);
+    s->out = xmalloc(s->outlen);
+    reportd__result__pack(r, s->out);
     checker_result_free(r);
-    eventfd_write(c->donefd, 1);
+}
+
+static void *check_thread(void *arg)
+{
+    struct check_slot *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->posted && !s->quit)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->posted)
+            break;
+        pthread_mutex_unlock(&s->mu);
+        check_one(s);
+        pthread_mutex_lock(&s->mu);
+        s->posted = 0;
+        eventfd_write(s->donefd, 1);
+    }
+    pthread_mutex_unlock(&s->mu);
     return NULL;
 }
 
-/* Start checking REQUEST m (taken) received on sock. NULL when no thread. */
-static struct check_run *check_start(struct worker_pool *p, void *sock, struct mdp_msg *m,
-                                     const struct mdp_parsed *mp, int donefd)
+/* Hand REQUEST *mp (taken) received on connection conn to the check thread,
+ * started on first use. Returns -1 (the request dropped, *mp kept) when
+ * there is no check thread. */
+static int check_start(struct check_slot *s, unsigned long conn, struct mdp_msg **mp,
+                       const struct mdp_parsed *mp_parsed)
 {
-    struct check_run *c = xcalloc(1, sizeof *c);
-    c->p = p;
-    c->req = m;
-    c->body = mp->body;
-    c->address = mp->address;
-    c->sock = sock;
-    c->donefd = donefd;
-    int rc = pthread_create(&c->thread, NULL, check_thread, c);
-    if (rc != 0) {
-        log_msg(LOG_PRI_WARNING, "worker: check thread: %s", strerror(rc));
-        mdp_msg_destroy(&c->req);
-        free(c);
-        return NULL;
+    if (!s->started) {
+        int rc = pthread_create(&s->thread, NULL, check_thread, s);
+        if (rc != 0) {
+            log_msg(LOG_PRI_WARNING, "worker: check thread: %s", strerror(rc));
+            return -1;
+        }
+        s->started = 1;
     }
-    return c;
+    s->req = *mp;
+    *mp = NULL;
+    s->body = mp_parsed->body;
+    s->address = mp_parsed->address;
+    s->conn = conn;
+    pthread_mutex_lock(&s->mu);
+    s->posted = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
 }
 
-/* The check is done: answer on sock if it is still the socket the request
- * came on (after a reconnect the broker has handed the job out again). */
-static void check_finish(struct check_run **cp, void *sock)
+/* The check is done (or, after a poll failure, waited for here): answer on
+ * sock if it is still connection conn, the one the request came on (after a
+ * reconnect the broker has handed the job out again). */
+static void check_finish(struct check_slot *s, void *sock, unsigned long conn)
 {
-    struct check_run *c = *cp;
     eventfd_t n;
-    pthread_join(c->thread, NULL);
-    eventfd_read(c->donefd, &n);
-    atomic_fetch_add(&c->p->served, 1);      /* before the reply: whoever has it sees the count */
-    if (sock && sock == c->sock) {
+    eventfd_read(s->donefd, &n);             /* blocks until the check thread wrote it */
+    pthread_mutex_lock(&s->mu);              /* pairs with its unlock: out is whole */
+    pthread_mutex_unlock(&s->mu);
+    atomic_fetch_add(&s->p->served, 1);      /* before the reply: whoever has it sees the count */
+    if (sock && conn == s->conn) {
         struct mdp_msg *out = mdp_worker_cmd(NULL, 0, MDP_REPLY);
-        mdp_msg_addframe(out, c->req, c->address);
+        mdp_msg_addframe(out, s->req, s->address);
         mdp_msg_add(out, "", 0);
-        mdp_msg_add(out, c->out, c->outlen);
+        mdp_msg_add(out, s->out, s->outlen);
         if (mdp_msg_send(out, sock, 0) != 0)
             log_msg(LOG_PRI_WARNING, "worker: send reply: %s", zmq_strerror(zmq_errno()));
         mdp_msg_destroy(&out);
     } else {
         log_msg(LOG_PRI_WARNING, "worker: a check finished after its connection was replaced: not sent");
     }
-    mdp_msg_destroy(&c->req);
-    free(c->out);
-    free(c);
-    *cp = NULL;
+    mdp_msg_destroy(&s->req);
+    free(s->out);
+    s->out = NULL;
 }
 
-/* One message from the broker (*mp taken when it starts a check). Returns 1
- * when the broker said DISCONNECT. */
-static int on_message(struct worker_pool *p, void *sock, struct mdp_msg **mp,
-                      struct check_run **busy, int donefd)
+/* End the check thread (nothing posted any more) and free the slot's parts. */
+static void check_slot_close(struct check_slot *s)
+{
+    if (s->started) {
+        pthread_mutex_lock(&s->mu);
+        s->quit = 1;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->thread, NULL);
+    }
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    close(s->donefd);
+}
+
+/* One message from the broker, on connection conn (*mp taken when it starts
+ * a check). Returns 1 when the broker said DISCONNECT. */
+static int on_message(struct check_slot *s, unsigned long conn, struct mdp_msg **mp)
 {
     char err[200];
     struct mdp_parsed parsed;
@@ -219,13 +266,11 @@ static int on_message(struct worker_pool *p, void *sock, struct mdp_msg **mp,
     }
     switch (parsed.command) {
     case MDP_REQUEST:
-        if (*busy) {
+        if (s->req) {
             log_msg(LOG_PRI_WARNING, "worker: a REQUEST while one is in hand (7/MDP: one at a time): dropped");
             return 0;
         }
-        *busy = check_start(p, sock, *mp, &parsed, donefd);
-        if (*busy)
-            *mp = NULL;
+        check_start(s, conn, mp, &parsed);
         return 0;
     case MDP_HEARTBEAT:
         return 0;
@@ -247,18 +292,22 @@ static void *run(void *arg)
     int64_t backoff = rmin, wait_until = 0;
     void *sock = NULL;
     int64_t heartbeat_at = 0, broker_seen = 0;
-    int donefd = eventfd(0, EFD_CLOEXEC), stopping = 0;
-    struct check_run *busy = NULL;
+    unsigned long conn = 0;     /* counts connections: which one a check came on */
+    int stopping = 0;
+    struct check_slot slot = {.p = p, .donefd = eventfd(0, EFD_CLOEXEC)};
+    pthread_mutex_init(&slot.mu, NULL);
+    pthread_cond_init(&slot.cv, NULL);
     for (;;) {
         int64_t now = util_now_ms();
         if (!sock && !stopping && now >= wait_until) {
             sock = connect_broker(p, endpoint);
+            conn++;
             heartbeat_at = now + hb;
             broker_seen = now;
         }
         /* stopping: the check in hand is finished and answered first */
         zmq_pollitem_t items[3] = {{NULL, stopping ? -1 : p->stopfd, ZMQ_POLLIN, 0},
-                                   {NULL, donefd, ZMQ_POLLIN, 0},
+                                   {NULL, slot.donefd, ZMQ_POLLIN, 0},
                                    {sock, 0, ZMQ_POLLIN, 0}};
         int64_t due = sock ? heartbeat_at : wait_until;
         long timeout = stopping && !sock ? -1 : due > now ? (long)(due - now) : 0;
@@ -266,11 +315,11 @@ static void *run(void *arg)
             break;
         if (items[0].revents & ZMQ_POLLIN) {
             stopping = 1;
-            if (!busy)
+            if (!slot.req)
                 break;
         }
         if (items[1].revents & ZMQ_POLLIN) {
-            check_finish(&busy, sock);
+            check_finish(&slot, sock, conn);
             /* no HEARTBEAT in the same breath as the REPLY */
             heartbeat_at = util_now_ms() + hb;
             if (stopping)
@@ -283,7 +332,7 @@ static void *run(void *arg)
                 break;
             broker_seen = util_now_ms();
             backoff = rmin;
-            disconnect = on_message(p, sock, &m, &busy, donefd);
+            disconnect = on_message(&slot, conn, &m);
             mdp_msg_destroy(&m);
             if (disconnect)
                 break;
@@ -309,9 +358,9 @@ static void *run(void *arg)
             heartbeat_at = now + hb;
         }
     }
-    if (busy)                   /* only after a poll failure */
-        check_finish(&busy, NULL);
-    close(donefd);
+    if (slot.req)               /* only after a poll failure */
+        check_finish(&slot, NULL, 0);
+    check_slot_close(&slot);
     if (sock) {
         send_cmd(sock, MDP_DISCONNECT, NULL);
         int linger = 200;

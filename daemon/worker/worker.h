@@ -1,7 +1,8 @@
 /* worker: the 7/MDP worker side (MDPW01) for report.check — N threads, one
  * DEALER socket each, every one handling one request at a time with the shared
- * checker (each check in a thread of its own, so the socket heartbeats while
- * it runs). Heartbeats, reconnect with back-off, DISCONNECT as the spec says. */
+ * checker (each thread hands its checks to one check thread of its own, so
+ * the socket heartbeats while a check runs). Heartbeats, reconnect with
+ * back-off, DISCONNECT as the spec says. */
 #ifndef REPORTD_WORKER_H
 #define REPORTD_WORKER_H
 

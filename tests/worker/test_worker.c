@@ -3,7 +3,10 @@
  * address back, a REJECTED Result for garbage instead of a crash, a real
  * report's Result, invalid broker messages dropped, heartbeats, a new socket
  * (new identity) with a new READY after DISCONNECT or a silent broker, a pool
- * of threads each answering its own request; and under
+ * of threads each answering its own request; fifty checks in a row each
+ * answered with its own Result, all on one long-lived check thread, the
+ * thread count steady; a check whose connection the broker replaced while it
+ * ran, its Result not sent, the next request answered; and under
  * the real broker, a check longer than interval × liveness (the fault hook
  * sleeps) that is neither redelivered nor answered twice: the worker
  * heartbeats while it works. */
@@ -13,6 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -497,6 +501,159 @@ static void test_worker_pool_threads(void **state)
     rig_stop(&g);
 }
 
+/* The fault hook of the next test: where each check runs (its thread id) and
+ * how many threads the process has while it runs. */
+#define MANY_CHECKS 50
+static atomic_int noted;
+static pid_t noted_tid[MANY_CHECKS];
+static int noted_tasks[MANY_CHECKS];
+
+static int count_tasks(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void note_check(const void *body, size_t len)
+{
+    (void)body;
+    (void)len;
+    int i = atomic_fetch_add(&noted, 1);
+    if (i < MANY_CHECKS) {
+        noted_tid[i] = gettid();
+        noted_tasks[i] = count_tasks();
+    }
+}
+
+/* Frame i of m is a Result for exactly sid. */
+static void assert_result_for(const struct mdp_msg *m, size_t i, const char *sid)
+{
+    Reportd__Result *r = reportd__result__unpack(NULL, mdp_msg_size(m, i), mdp_msg_data(m, i));
+    assert_non_null(r);
+    assert_string_equal(r->submission_id, sid);
+    reportd__result__free_unpacked(r, NULL);
+}
+
+/* The test's side of the next test: REQUEST sid for client on the worker that
+ * sent ready; its REPLY, on that connection, carries client and exactly sid. */
+static void assert_checked(struct rig *g, const struct mdp_msg *ready, const char *client,
+                           const char *sid)
+{
+    size_t len;
+    uint8_t *body = bf_submission(sid, &len);
+    send_request(g, ready, client, body, len);
+    struct mdp_msg *rep = recv_cmd(g->router, 20000, MDP_REPLY);
+    assert_non_null(rep);                                   /* NULL: the check hung */
+    assert_int_equal(rep->n, 7);
+    assert_true(same_identity(rep, ready));
+    assert_true(mdp_msg_is(rep, 4, client));
+    assert_result_for(rep, 6, sid);
+    mdp_msg_destroy(&rep);
+    free(body);
+}
+
+/* Fifty checks one after the other on one worker thread: each REPLY carries
+ * its own request's client and submission id (none hangs, none gets an
+ * earlier Result), every check runs on the same thread (the worker thread's
+ * one check thread, not a thread per check), and the process has as many
+ * threads during the 50th check as during the first. */
+static void test_worker_one_check_thread_for_many_checks(void **state)
+{
+    (void)state;
+    struct rig g;
+    atomic_store(&noted, 0);
+    worker_fault_hook = note_check;
+    struct mdp_msg *ready = rig_start(&g, "inproc://test-worker-many", 1, 1000);
+    for (int i = 0; i < MANY_CHECKS; i++) {
+        char client[16], sid[40];
+        snprintf(client, sizeof client, "client-%d", i);
+        snprintf(sid, sizeof sid, "00000000-0000-4000-8000-0000000010%02d", i);
+        assert_checked(&g, ready, client, sid);
+    }
+    assert_int_equal(worker_served(g.pool), MANY_CHECKS);
+    rig_stop(&g);
+    worker_fault_hook = NULL;
+    assert_int_equal(atomic_load(&noted), MANY_CHECKS);
+    assert_int_not_equal(noted_tid[0], gettid());
+    for (int i = 1; i < MANY_CHECKS; i++) {
+        assert_int_equal(noted_tid[i], noted_tid[0]);
+        assert_int_equal(noted_tasks[i], noted_tasks[0]);
+    }
+    mdp_msg_destroy(&ready);
+}
+
+/* The fault hook of the next test: the check of SLOW_SID takes 300 ms. */
+#define SLOW_SID "00000000-0000-4000-8000-000000002001"
+static atomic_int slow_started;
+
+static void slow_for_one(const void *body, size_t len)
+{
+    if (memmem(body, len, SLOW_SID, strlen(SLOW_SID))) {
+        atomic_store(&slow_started, 1);
+        struct timespec ts = {0, 300 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Wait (at most ~10 s) until get(arg) reaches want; its last value. */
+static long wait_for(long (*get)(void *), void *arg, long want)
+{
+    long v = get(arg);
+    for (int i = 0; i < 1000 && v < want; i++) {
+        usleep(10000);
+        v = get(arg);
+    }
+    return v;
+}
+
+static long get_slow_started(void *arg)
+{
+    (void)arg;
+    return atomic_load(&slow_started);
+}
+
+static long get_served(void *arg)
+{
+    return (long)worker_served(arg);
+}
+
+/* The broker says DISCONNECT while a check runs: the worker registers again
+ * on a new socket; that check's Result is not sent there (its job belongs to
+ * the old connection, and no REPLY carries it); the next request, on the new
+ * connection, is answered with its own Result. */
+static void test_worker_check_outlives_its_connection(void **state)
+{
+    (void)state;
+    struct rig g;
+    atomic_store(&slow_started, 0);
+    worker_fault_hook = slow_for_one;
+    struct mdp_msg *ready = rig_start(&g, "inproc://test-worker-outlive", 1, 1000);
+    size_t len;
+    uint8_t *body = bf_submission(SLOW_SID, &len);
+    send_request(&g, ready, "client-old", body, len);
+    free(body);
+    assert_int_equal(wait_for(get_slow_started, NULL, 1), 1);
+    struct mdp_msg *bye = mdp_worker_cmd(mdp_msg_data(ready, 0), mdp_msg_size(ready, 0), MDP_DISCONNECT);
+    assert_int_equal(mdp_msg_send(bye, g.router, 0), 0);
+    mdp_msg_destroy(&bye);
+    struct mdp_msg *again = recv_cmd(g.router, 5000, MDP_READY);
+    assert_non_null(again);
+    assert_false(same_identity(again, ready));
+    assert_int_equal(wait_for(get_served, g.pool, 1), 1);   /* the slow check is over */
+    /* the first REPLY the test sees is the new request's, on the new connection */
+    assert_checked(&g, again, "client-new", "00000000-0000-4000-8000-000000002002");
+    assert_int_equal(worker_served(g.pool), 2);
+    rig_stop(&g);
+    worker_fault_hook = NULL;
+    mdp_msg_destroy(&again);
+    mdp_msg_destroy(&ready);
+}
+
 /* A plain report.check through client, answered: the Result names sid. */
 static void assert_answered(void *client, const char *sid)
 {
@@ -504,10 +661,7 @@ static void assert_answered(void *client, const char *sid)
     uint8_t *body = bf_submission(sid, &len);
     struct mdp_msg *r = bf_call(client, "report.check", body, len, NULL, 0);
     assert_int_equal(r->n, 1);
-    Reportd__Result *res = reportd__result__unpack(NULL, mdp_msg_size(r, 0), mdp_msg_data(r, 0));
-    assert_non_null(res);
-    assert_string_equal(res->submission_id, sid);
-    reportd__result__free_unpacked(res, NULL);
+    assert_result_for(r, 0, sid);
     mdp_msg_destroy(&r);
     free(body);
 }
@@ -570,6 +724,8 @@ int main(void)
         cmocka_unit_test(test_worker_drops_invalid_messages),
         cmocka_unit_test(test_worker_reconnects_to_a_silent_broker),
         cmocka_unit_test(test_worker_pool_threads),
+        cmocka_unit_test(test_worker_one_check_thread_for_many_checks),
+        cmocka_unit_test(test_worker_check_outlives_its_connection),
         cmocka_unit_test(test_worker_serves_two_brokers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

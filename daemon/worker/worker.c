@@ -12,6 +12,7 @@
  * reconnect, so a dead broker stops no service through a live one. */
 #include "worker/worker.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -180,7 +181,10 @@ static void *check_thread(void *arg)
         check_one(s);
         pthread_mutex_lock(&s->mu);
         s->posted = 0;
+        /* written unlocked: the socket's thread, woken by it, locks mu next */
+        pthread_mutex_unlock(&s->mu);
         eventfd_write(s->donefd, 1);
+        pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -219,7 +223,8 @@ static void check_finish(struct check_slot *s, void *sock, unsigned long conn)
 {
     eventfd_t n;
     eventfd_read(s->donefd, &n);             /* blocks until the check thread wrote it */
-    pthread_mutex_lock(&s->mu);              /* pairs with its unlock: out is whole */
+    pthread_mutex_lock(&s->mu);              /* after its unlock: out is whole */
+    assert(!s->posted);
     pthread_mutex_unlock(&s->mu);
     atomic_fetch_add(&s->p->served, 1);      /* before the reply: whoever has it sees the count */
     if (sock && conn == s->conn) {

@@ -1,6 +1,7 @@
 /* titanic: 9/TSP on the spool.
  *   titanic.request SERVICE BODY… → "200" UUID once committed, "500" (retry)
- *   titanic.reply UUID → "200" REPLY… | "300" pending | "400" unknown or closed
+ *   titanic.reply UUID → "200" REPLY… | "300" pending (or the database unreachable)
+ *                        | "400" unknown or closed
  *                        | "500 dead letter: …" (retry after `deadletter retry`)
  *   titanic.close UUID → "200"; "300 pending: …" for a job not yet answered
  * A submission's UUID comes from its submission_id (titanic_id_for), so the
@@ -291,6 +292,15 @@ static int request_uuid(struct broker *b, const struct mdp_msg *m, const struct 
     return -1;
 }
 
+/* Whether the store's database answers (a read that failed on a broken
+ * connection marks it down at once). */
+static int store_up(struct broker *b)
+{
+    struct spool_link l;
+    spool_link(b->sp, &l);
+    return l.up;
+}
+
 void titanic_reply(struct broker *b, const struct mdp_msg *m, const struct mdp_parsed *p)
 {
     char uuid[33];
@@ -311,6 +321,10 @@ void titanic_reply(struct broker *b, const struct mdp_msg *m, const struct mdp_p
         roster_answer_status(b, m, p, "300");
     } else if (state == SPOOL_DEAD) {
         roster_answer_status(b, m, p, "500 dead letter: see reportctl deadletter show");
+    } else if (!store_up(b)) {
+        /* the look-up itself found the database gone: not "unknown" — the
+         * job may well be there (tests/cluster.sh, a database restart) */
+        roster_answer_status(b, m, p, TITANIC_STORE_DOWN_REPLY);
     } else {
         roster_answer_status(b, m, p, "400");
     }

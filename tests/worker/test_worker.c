@@ -6,7 +6,8 @@
  * of threads each answering its own request; fifty checks in a row each
  * answered with its own Result, all on one long-lived check thread, the
  * thread count steady; a check whose connection the broker replaced while it
- * ran, its Result not sent, the next request answered; and under
+ * ran, its Result not sent, the next request answered; told to stop during
+ * a check, that check answered before DISCONNECT; and under
  * the real broker, a check longer than interval × liveness (the fault hook
  * sleeps) that is neither redelivered nor answered twice: the worker
  * heartbeats while it works. */
@@ -622,6 +623,21 @@ static long get_served(void *arg)
     return (long)worker_served(arg);
 }
 
+/* A one-thread worker on ep (the rig's), in the middle of checking SLOW_SID
+ * for client: returns its READY once the check has begun. */
+static struct mdp_msg *start_slow_check(struct rig *g, const char *ep, const char *client)
+{
+    atomic_store(&slow_started, 0);
+    worker_fault_hook = slow_for_one;
+    struct mdp_msg *ready = rig_start(g, ep, 1, 1000);
+    size_t len;
+    uint8_t *body = bf_submission(SLOW_SID, &len);
+    send_request(g, ready, client, body, len);
+    free(body);
+    assert_int_equal(wait_for(get_slow_started, NULL, 1), 1);
+    return ready;
+}
+
 /* The broker says DISCONNECT while a check runs: the worker registers again
  * on a new socket; that check's Result is not sent there (its job belongs to
  * the old connection, and no REPLY carries it); the next request, on the new
@@ -630,14 +646,7 @@ static void test_worker_check_outlives_its_connection(void **state)
 {
     (void)state;
     struct rig g;
-    atomic_store(&slow_started, 0);
-    worker_fault_hook = slow_for_one;
-    struct mdp_msg *ready = rig_start(&g, "inproc://test-worker-outlive", 1, 1000);
-    size_t len;
-    uint8_t *body = bf_submission(SLOW_SID, &len);
-    send_request(&g, ready, "client-old", body, len);
-    free(body);
-    assert_int_equal(wait_for(get_slow_started, NULL, 1), 1);
+    struct mdp_msg *ready = start_slow_check(&g, "inproc://test-worker-outlive", "client-old");
     struct mdp_msg *bye = mdp_worker_cmd(mdp_msg_data(ready, 0), mdp_msg_size(ready, 0), MDP_DISCONNECT);
     assert_int_equal(mdp_msg_send(bye, g.router, 0), 0);
     mdp_msg_destroy(&bye);
@@ -651,6 +660,32 @@ static void test_worker_check_outlives_its_connection(void **state)
     rig_stop(&g);
     worker_fault_hook = NULL;
     mdp_msg_destroy(&again);
+    mdp_msg_destroy(&ready);
+}
+
+/* The worker is told to stop (stopfd, what TERM does) while a check runs: it
+ * finishes that check and answers it, then says DISCONNECT, and its threads
+ * end (worker_join returns). */
+static void test_worker_stop_answers_the_check_in_hand(void **state)
+{
+    (void)state;
+    struct rig g;
+    struct mdp_msg *ready = start_slow_check(&g, "inproc://test-worker-stop", "client-stop");
+    eventfd_write(g.stopfd, 1);
+    worker_join(&g.pool);
+    /* recv_cmd drops what it does not wait for: a DISCONNECT before the REPLY fails here */
+    struct mdp_msg *rep = recv_cmd(g.router, 2000, MDP_REPLY);
+    assert_non_null(rep);
+    assert_true(same_identity(rep, ready));
+    assert_true(mdp_msg_is(rep, 4, "client-stop"));
+    assert_result_for(rep, 6, SLOW_SID);
+    struct mdp_msg *bye = recv_cmd(g.router, 2000, MDP_DISCONNECT);
+    assert_non_null(bye);
+    assert_true(same_identity(bye, ready));
+    rig_stop(&g);
+    worker_fault_hook = NULL;
+    mdp_msg_destroy(&bye);
+    mdp_msg_destroy(&rep);
     mdp_msg_destroy(&ready);
 }
 
@@ -726,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_worker_pool_threads),
         cmocka_unit_test(test_worker_one_check_thread_for_many_checks),
         cmocka_unit_test(test_worker_check_outlives_its_connection),
+        cmocka_unit_test(test_worker_stop_answers_the_check_in_hand),
         cmocka_unit_test(test_worker_serves_two_brokers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -559,6 +559,8 @@ static void handle_deferred(struct broker *b)
 /* The commit begun is over (waits if not): only now its acknowledgements
  * and publications leave, in order — or, rolled back, are answered 500 and
  * handed out again. Then what waited for the spool is handled. */
+static void lead_due(struct broker *b);
+
 static int commit_settle(struct broker *b, char *err, size_t errlen)
 {
     b->committing = 0;
@@ -591,6 +593,9 @@ static int commit_settle(struct broker *b, char *err, size_t errlen)
     }
     publish_held(b);
     finish_replied(b);
+    /* between two batches, before what waited adds to the next: under a steady
+     * flow of writes this is the only moment the spool has no open batch */
+    lead_due(b);
     handle_deferred(b);
     return rc;
 }
@@ -710,6 +715,18 @@ static void lead_timer(struct broker *b, int64_t now)
     if (lead_tick(b, err, sizeof err) != 0)
         log_msg(LOG_PRI_ERR, "%s", err);
     claim(b, 1);
+}
+
+/* What leadership needs now: the timer's turn, or the claims a NOTIFY asked for. */
+static void lead_due(struct broker *b)
+{
+    if (b->stopping || b->draining)
+        return;
+    lead_timer(b, util_now_ms());
+    if (b->woken && !b->committing) {
+        b->woken = 0;
+        claim(b, 0);
+    }
 }
 
 static void *router_socket(void *ctx, const struct config *cfg)
@@ -903,11 +920,7 @@ static void serve(struct broker *b, int readable)
         retention_tick(b);
         roster_tick(b, now);
     }
-    lead_timer(b, now);
-    if (b->woken) {
-        b->woken = 0;
-        claim(b, 0);
-    }
+    lead_due(b);
     outage_follow(b);
     if (b->tick && now >= b->tick_at) {
         b->tick_at = now + b->tick_ms;
@@ -934,8 +947,10 @@ int broker_run(struct broker *b, int stopfd, char *err, size_t errlen)
         if (zmq_poll(items, n, poll_timeout(b, util_now_ms())) < 0 && zmq_errno() != EINTR)
             return errf(err, errlen, "broker: poll: %s", zmq_strerror(zmq_errno()));
         b->woken |= (items[4].revents & ZMQ_POLLIN) != 0;
-        if (items[2].revents & ZMQ_POLLIN)
+        if (items[2].revents & ZMQ_POLLIN) {
+            b->stopping = 1;
             return commit(b, err, errlen);
+        }
         if (items[1].revents & ZMQ_POLLIN)
             publisher_drain(b->pub);
         serve(b, items[0].revents & ZMQ_POLLIN);

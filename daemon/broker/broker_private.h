@@ -108,6 +108,7 @@ struct broker {
     int64_t lead_at;            /* ms (monotonic): next try to lead, or look for claims */
     size_t claimed;             /* jobs claimed in the open batch: in line once committed */
     int woken;                  /* the spool's wake-up descriptor was readable */
+    int stopping;               /* broker_run returned: take no lead any more */
     int64_t heartbeat_at;       /* ms */
     int64_t batch_started;      /* ms: first write of the open batch */
     int draining;               /* stopping: hand out nothing new */

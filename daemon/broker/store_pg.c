@@ -106,6 +106,7 @@ struct spool {
 enum { ROLE_ALONE = 0, ROLE_LEADER = 1, ROLE_STANDBY = 2 };
 #define LEAD_LOCK "7020597246031872"    /* "reportd" in some bits: one per database */
 #define LAYOUT_LOCK "7020597246031873"  /* held while the tables are made or migrated */
+#define LOCK_TIMEOUT "250ms"            /* the longest a statement waits for a row lock */
 static int fence(struct spool *sp, char *err, size_t errlen);
 static int leader_only(struct spool *sp, char *err, size_t errlen, const char *what);
 static int notify_leader(struct spool *sp);
@@ -298,6 +299,12 @@ static struct spool *pg_open(const char *dsn, char *err, size_t errlen)
     PQclear(PQexec(sp->db, "SET client_min_messages = warning"));
     if (layout(sp, err, errlen) != 0)
         goto fail;
+    /* several brokers: two batches inserting the same submission ids in another
+     * order (a client failing over resends its window) wait for each other; the
+     * server would find the deadlock after deadlock_timeout (1 s) with the loop
+     * stalled meanwhile: give up on a lock sooner — the put's savepoint fails
+     * alone, answered 500, resent */
+    PQclear(PQexec(sp->db, "SET lock_timeout = '" LOCK_TIMEOUT "'"));
     PGresult *r = run(sp, "SELECT value FROM reportd_meta WHERE key = 'seq'", NULL);
     if (!r || PQntuples(r) != 1) {
         PQclear(r);
@@ -511,20 +518,37 @@ static int pg_put(struct spool *sp, const char *uuid, const char *submission_id,
     p_text(&p, service);
     p_int(&p, now());
     p_text(&p, sp->role == ROLE_STANDBY ? "f" : "t");   /* a standby's job waits for a claim */
-    PGresult *r = run(sp, "INSERT INTO job(pos, uuid, submission_id, service, state, attempts,"
+    /* a job already there is neither locked nor waited for (ON CONFLICT would
+     * wait for a batch that is changing its row): a resubmission to a standby
+     * must not wait on the leader's batch finishing it — the two would deadlock
+     * or stall the loop. Seen: nothing inserted; only a closed job, reopened,
+     * is written. (Two brokers inserting one new id at once still meet on the
+     * key: the second waits, at most lock_timeout.) */
+    PGresult *r = run(sp, "WITH e AS (SELECT state FROM job WHERE uuid = $1),"
+                      " i AS (INSERT INTO job(pos, uuid, submission_id, service, state, attempts,"
                       " created_at, updated_at)"
-                      " VALUES (CASE WHEN $5::boolean THEN (SELECT coalesce(max(pos), 0) + 1"
-                      " FROM job) ELSE 0 END, $1, $2, $3, 0, 0, $4, $4)"
-                      " ON CONFLICT(uuid) DO UPDATE SET submission_id = $2, service = $3,"
-                      " state = 0, attempts = 0, reply = NULL, status = NULL, reason = NULL,"
-                      " reply_seq = NULL, created_at = $4, updated_at = $4,"
-                      " pos = CASE WHEN $5::boolean THEN (SELECT max(pos) + 1 FROM job) ELSE 0"
-                      " END WHERE job.state = 3"
-                      " RETURNING pos", &p);
-    int failed = !r;
-    int stored = r && PQntuples(r) == 1;
-    if (stored)
+                      " SELECT CASE WHEN $5::boolean THEN (SELECT coalesce(max(pos), 0) + 1"
+                      " FROM job) ELSE 0 END, $1, $2, $3, 0, 0, $4, $4"
+                      " WHERE NOT EXISTS (SELECT 1 FROM e)"
+                      " ON CONFLICT(uuid) DO NOTHING RETURNING pos)"
+                      " SELECT (SELECT pos FROM i), (SELECT state FROM e)", &p);
+    int inserted = r && !PQgetisnull(r, 0, 0);
+    int closed = r && !PQgetisnull(r, 0, 1) && cell_int(r, 0, 1) == SPOOL_CLOSED;
+    if (inserted) {
         sp->put_rowid = cell_int(r, 0, 0);
+    } else if (closed) {
+        PQclear(r);
+        r = run(sp, "UPDATE job SET submission_id = $2, service = $3, state = 0, attempts = 0,"
+                " reply = NULL, status = NULL, reason = NULL, reply_seq = NULL,"
+                " created_at = $4, updated_at = $4, pos = CASE WHEN $5::boolean THEN"
+                " (SELECT max(pos) + 1 FROM job) ELSE 0 END WHERE uuid = $1 AND state = 3"
+                " RETURNING pos", &p);
+        inserted = r && PQntuples(r) == 1;
+        if (inserted)
+            sp->put_rowid = cell_int(r, 0, 0);
+    }
+    int failed = !r;
+    int stored = inserted;
     PQclear(r);
     if (stored) {
         struct params b = {0};

@@ -56,7 +56,7 @@ static int teardown(void **state)
     bf_stop(&f->b);
     int rc = bf_free(&f->b);
     char cmd[128];
-    snprintf(cmd, sizeof cmd, "dropdb %s", f->db);
+    snprintf(cmd, sizeof cmd, "dropdb --force %s", f->db);
     if (system(cmd) != 0)
         rc = -1;
     free(f);

@@ -313,16 +313,20 @@ say "up: database ${IP[db]}:$PGPORT (scram password from spool.dsn_file, not in 
     "workers w1, w2 (connect A, B), subscriber on A, B"
 : > "$T/acked"
 
-# kill9_next LABEL: kill -9 broker A under load; FAILOVER_MS: from the kill
-# to the next Result committed in the database
+# kill9_next LABEL [HOST]: kill -9 of broker HOST (a) under load; FAILOVER_MS:
+# from the kill to the next Result committed in the database
 kill9_next() {
-    local at t0
-    kill -9 "${PID[a]}"; t0=$(ms)
+    local at t0 h=${2:-a}
+    kill -9 "${PID[$h]}"; t0=$(ms)
     at=$(results)
-    wait_for 60 progress $((at + 1)) || fail "$1: no Result after kill -9 of broker A"
+    wait_for 60 progress $((at + 1)) || fail "$1: no Result after kill -9 of broker $h"
     FAILOVER_MS=$(( $(ms) - t0 ))
-    wait "${PID[a]}" 2>/dev/null
+    wait "${PID[$h]}" 2>/dev/null
 }
+role() {   # role HOST: "leader:" or "standby:", the broker's last word on it
+    grep -E "leader: epoch|standby: " "$T/broker-$1.log" | tail -1 | cut -d' ' -f2
+}
+leader() { local h; for h in a b; do [ "$(role $h)" = "leader:" ] && echo $h; done; }
 # bench_load LABEL: a load of N as in the scenarios, timed from its start to
 # the Nth Result committed in the database
 bench_load() {
@@ -345,10 +349,12 @@ if [ "$MODE" = --bench ]; then
             load "f$i" "$N"
             base=$(results)
             wait_for 60 progress $((base + N / 4)) || fail "f$i: no progress"
-            kill9_next "f$i"
-            echo "failover $i: kill -9 of broker A under load: next Result after $FAILOVER_MS ms"
+            h=$(leader)
+            [ -n "$h" ] && [ "$(echo $h)" = "$h" ] || fail "f$i: the leader is not one broker: '$h'"
+            kill9_next "f$i" "$h"
+            echo "failover $i: kill -9 of the leader ($h) under load: next Result after $FAILOVER_MS ms"
             load_wait "f$i"
-            start_broker a
+            start_broker "$h"
         done
     else
         skip "2 brokers and the failover time: several brokers on one database (pglead) are not on this tree"
@@ -388,7 +394,7 @@ elif [ $HAVE_LEAD = 1 ]; then
     load a "$N"
     base=$(results)
     wait_for 60 progress $((base + N / 4)) || fail "a: no progress"
-    role_a=$(grep -E "leader: epoch|standby: " "$T/broker-a.log" | tail -1 | cut -d' ' -f2)
+    role_a=$(role a)
     [ "$role_a" = "leader:" ] || fail "a: broker A is not the leader (its last word: $role_a)"
     leads_b=$(grep -c "leader: epoch" "$T/broker-b.log")
     pending=$(q "select count(*) from job where state = 0")

@@ -623,29 +623,7 @@ static int commit(struct broker *b, char *err, size_t errlen)
  * (finish_titanic, roster.c). The leader re-reads them from the database. */
 static void step_down(struct broker *b)
 {
-    size_t dropped = 0;
-    for (size_t i = 0; i < b->nsvcs; i++) {
-        struct service *s = b->svcs[i];
-        struct job **pp = &s->head;
-        s->tail = NULL;
-        while (*pp) {
-            struct job *j = *pp;
-            if (j->uuid[0]) {
-                *pp = j->next;
-                roster_job_drop(b, j);
-                dropped++;
-            } else {
-                s->tail = j;
-                pp = &j->next;
-            }
-        }
-    }
-    while (b->unrecorded) {
-        struct job *j = b->unrecorded;
-        b->unrecorded = j->next;
-        roster_job_drop(b, j);
-        dropped++;
-    }
+    size_t dropped = titanic_forget(b);
     b->leader = 0;
     b->spooled = 0;
     b->cursor = 0;

@@ -115,12 +115,14 @@ int titanic_refill(struct broker *b)
     return 0;
 }
 
-int titanic_resync(struct broker *b)
+size_t titanic_forget(struct broker *b)
 {
+    size_t dropped = 0;
     while (b->unrecorded) {     /* ends not stored: pending in the database */
         struct job *j = b->unrecorded;
         b->unrecorded = j->next;
         roster_job_drop(b, j);
+        dropped++;
     }
     for (size_t i = 0; i < b->nsvcs; i++) {
         struct service *s = b->svcs[i];
@@ -130,6 +132,7 @@ int titanic_resync(struct broker *b)
             if (j->uuid[0]) {
                 *pp = j->next;
                 roster_job_drop(b, j);
+                dropped++;
                 continue;
             }
             last = j;
@@ -137,6 +140,12 @@ int titanic_resync(struct broker *b)
         }
         s->tail = last;
     }
+    return dropped;
+}
+
+int titanic_resync(struct broker *b)
+{
+    titanic_forget(b);
     long pending = spool_count(b->sp, SPOOL_PENDING), dead = spool_count(b->sp, SPOOL_DEAD);
     if (pending < 0 || dead < 0)
         return -1;

@@ -29,6 +29,10 @@ void titanic_acks_fail(struct broker *b, const char *status);
 /* Read pending jobs from the spool, in order, while the window (spool.window)
  * has room. Call when nothing is uncommitted. 0, or -1 on a spool error. */
 int titanic_refill(struct broker *b);
+/* Drop the Titanic jobs queued or waiting for the commit (they stay pending in
+ * the spool; those workers hold come back and are dropped then or stored):
+ * before a resync, and when this broker stops leading. Returns how many. */
+size_t titanic_forget(struct broker *b);
 /* The store's database is back after an outage (outage.c): forget the
  * Titanic jobs memory holds but no worker does (queued, or with an end not
  * stored) and read the pending ones again, in order, as at start — the

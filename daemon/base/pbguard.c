@@ -37,8 +37,7 @@ static void budget_free(void *data, void *p)
     free(p);
 }
 
-/* A varint at *pos; 0, or -1 when it runs off the end or past 10 bytes. */
-static int varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out)
+int pbguard_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out)
 {
     uint64_t v = 0;
     for (int shift = 0; shift < 70 && *pos < len; shift += 7) {
@@ -103,7 +102,7 @@ static int key_of(const uint8_t *buf, size_t len, size_t *pos, uint64_t *key)
     size_t start = *pos;
     if ((buf[start] & 0xf8) == 0)
         return -1;
-    return varint(buf, len, pos, key) != 0 || *pos - start > 5 ? -1 : 0;
+    return pbguard_varint(buf, len, pos, key) != 0 || *pos - start > 5 ? -1 : 0;
 }
 
 /* The wire type a known field of type t must come with (bool: any, as
@@ -136,7 +135,7 @@ static int packed_ok(ProtobufCType t, const uint8_t *p, size_t n)
         if (t == PROTOBUF_C_TYPE_BOOL) {
             if (p[pos++] > 1)
                 return 0;
-        } else if (varint(p, n, &pos, &v) != 0 || pos - start > 10) {
+        } else if (pbguard_varint(p, n, &pos, &v) != 0 || pos - start > 10) {
             return 0;
         }
     }
@@ -185,7 +184,7 @@ static inline int varint_fast(const uint8_t *buf, size_t len, size_t *pos, uint6
         *out = buf[(*pos)++];
         return 0;
     }
-    return varint(buf, len, pos, out);
+    return pbguard_varint(buf, len, pos, out);
 }
 
 static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len, size_t base,

@@ -16,6 +16,10 @@
  * 64 KiB) + 1 MiB. */
 #define PBGUARD_BUDGET(len) (8 * (size_t)(len) + ((size_t)1 << 20))
 
+/* A protobuf varint at *pos in buf[0..len): its value in *out and *pos past
+ * it; 0, or -1 when it runs off the end or past 10 bytes. */
+int pbguard_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out);
+
 /* Check every string field of a message of type d in buf (recursively through
  * sub-messages) before it is unpacked: valid UTF-8, no NUL. Structural
  * errors are left to the unpacker. Returns 0, or -1 with the field path and

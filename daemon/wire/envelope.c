@@ -26,21 +26,6 @@ enum {
     ALERT_ERRORS = 6, ALERT_WARNINGS = 7, ALERT_NOTICES = 8, ALERT_TOP = 9, ALERT_YEAR = 10,
 };
 
-/* A varint of at most 10 bytes at *pos. 0, or -1 when it runs off the end. */
-static int varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (int shift = 0; shift < 70 && *pos < len; shift += 7) {
-        uint8_t c = buf[(*pos)++];
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 int envelope_next(const uint8_t *buf, size_t len, size_t *pos, struct envelope_field *f)
 {
     uint64_t key, n;
@@ -48,7 +33,7 @@ int envelope_next(const uint8_t *buf, size_t len, size_t *pos, struct envelope_f
         return 0;
     f->start = *pos;
     /* a first byte that says field 0: protobuf-c refuses it */
-    if ((buf[*pos] & 0xf8) == 0 || varint(buf, len, pos, &key) != 0)
+    if ((buf[*pos] & 0xf8) == 0 || pbguard_varint(buf, len, pos, &key) != 0)
         return -1;
     f->id = (uint32_t)(key >> 3);       /* protobuf-c keeps 32 bits of it */
     f->wire = (unsigned)(key & 7);
@@ -57,7 +42,7 @@ int envelope_next(const uint8_t *buf, size_t len, size_t *pos, struct envelope_f
     f->data = buf + *pos;
     switch (f->wire) {
     case 0:
-        if (varint(buf, len, pos, &f->value) != 0)
+        if (pbguard_varint(buf, len, pos, &f->value) != 0)
             return -1;
         f->len = *pos - f->value_at;
         break;
@@ -72,7 +57,7 @@ int envelope_next(const uint8_t *buf, size_t len, size_t *pos, struct envelope_f
         break;
     case 2:
         /* protobuf-c reads 32 bits of a length */
-        if (varint(buf, len, pos, &n) != 0 || (n &= 0xffffffffu) > len - *pos)
+        if (pbguard_varint(buf, len, pos, &n) != 0 || (n &= 0xffffffffu) > len - *pos)
             return -1;
         f->data = buf + *pos;
         f->len = (size_t)n;

@@ -197,25 +197,39 @@ static int read_rows(struct ydoc *y, yaml_node_t *rows, struct report *r, int ti
     const struct layout_table *lt = &r->tables[ti].layout->tables[ti];
     if (!rows || rows->type != YAML_MAPPING_NODE)
         return ydoc_err(y, rows, err, errlen, "%s: rows must be a mapping of row ids", layout_table_id(ti));
+    /* a cell given twice (a key repeated in a row, or a row twice) is refused,
+     * as the protobuf form refuses it: which one counts would be a guess */
+    unsigned char *seen = xcalloc((size_t)lt->ncells + 1, 1);
+    int rc = 0;
     for (yaml_node_pair_t *p = rows->data.mapping.pairs.start; p < rows->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(&y->doc, p->key), *v = yaml_document_get_node(&y->doc, p->value);
         int row = layout_row_index(lt, ydoc_str(k) ? ydoc_str(k) : "\x01");
-        if (row < 0)
-            return ydoc_err(y, k, err, errlen, "%s: unknown row '%s'", layout_table_id(ti), ydoc_str(k) ? ydoc_str(k) : "");
-        if (!v || v->type != YAML_MAPPING_NODE)
-            return ydoc_err(y, v, err, errlen, "%s row %s: expected a mapping of column ids", layout_table_id(ti), lt->rows[row].id);
-        for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
+        if (row < 0) {
+            rc = ydoc_err(y, k, err, errlen, "%s: unknown row '%s'", layout_table_id(ti), ydoc_str(k) ? ydoc_str(k) : "");
+            break;
+        }
+        if (!v || v->type != YAML_MAPPING_NODE) {
+            rc = ydoc_err(y, v, err, errlen, "%s row %s: expected a mapping of column ids", layout_table_id(ti), lt->rows[row].id);
+            break;
+        }
+        for (yaml_node_pair_t *q = v->data.mapping.pairs.start; rc == 0 && q < v->data.mapping.pairs.top; q++) {
             yaml_node_t *ck = yaml_document_get_node(&y->doc, q->key);
             int col = layout_col_index(lt, ydoc_str(ck) ? ydoc_str(ck) : "\x01");
             if (col < 0 || lt->cell_index[row][col] < 0)
-                return ydoc_err(y, ck, err, errlen, "%s row %s: no column '%s'", layout_table_id(ti),
-                                lt->rows[row].id, ydoc_str(ck) ? ydoc_str(ck) : "");
-            if (read_cell(y, yaml_document_get_node(&y->doc, q->value), lt, col,
-                          &r->tables[ti].cells[lt->cell_index[row][col]], err, errlen) < 0)
-                return -1;
+                rc = ydoc_err(y, ck, err, errlen, "%s row %s: no column '%s'", layout_table_id(ti),
+                              lt->rows[row].id, ydoc_str(ck) ? ydoc_str(ck) : "");
+            else if (seen[lt->cell_index[row][col]]++)
+                rc = ydoc_err(y, ck, err, errlen, "%s row %s: column '%s' given twice", layout_table_id(ti),
+                              lt->rows[row].id, lt->cols[col].id);
+            else
+                rc = read_cell(y, yaml_document_get_node(&y->doc, q->value), lt, col,
+                               &r->tables[ti].cells[lt->cell_index[row][col]], err, errlen);
         }
+        if (rc < 0)
+            break;
     }
-    return 0;
+    free(seen);
+    return rc < 0 ? -1 : 0;
 }
 
 static int read_table(struct ydoc *y, const struct layouts *ls, yaml_node_t *k, yaml_node_t *v,

@@ -187,6 +187,10 @@ static void test_yamlreport_errors_name_line_and_column(void **state)
                  "T3 row refused.enforcement_file: no column 'nonprofitz'");
     expect_error(c, y, "refused.enforcement_file: {", "refused.enforcement_file: 7\n      x: {",
                  "7\n", "T3 row refused.enforcement_file: expected a mapping of column ids");
+    /* a cell given twice: refused, as the protobuf form refuses it (the fuzzer
+     * found a blank after a number read as blank with the number's value kept) */
+    expect_error(c, y, "nonprofit: ~, legal: ~", "nonprofit: 5, nonprofit: ~, legal: ~",
+                 "nonprofit: ~, legal", "T3 row refused.enforcement_file: column 'nonprofit' given twice");
     expect_error(c, y, "  T4:\n", "  T5:\n", "T5", "unknown table (expected T2, T3 or T4)");
     expect_error(c, y, "  T3:\n    layout: 2021", "  T3:\n    layout: 2020", "2020\n    rows",
                  "unknown layout 2020");

@@ -3,8 +3,11 @@
  * is the backend's object, whose first member names its ops. */
 #include "broker/spool.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/util.h"
 #include "broker/store.h"
@@ -256,4 +259,19 @@ void spool_link(struct spool *sp, struct spool_link *l)
 int64_t spool_size(struct spool *sp)
 {
     return ops(sp)->size ? ops(sp)->size(sp) : -1;
+}
+
+void store_done_signal(int fd)
+{
+    uint64_t one = 1;
+    if (write(fd, &one, sizeof one) != sizeof one)
+        abort();                /* an eventfd write fails only on overflow */
+}
+
+void store_done_wait(int fd)
+{
+    uint64_t n;
+    while (read(fd, &n, sizeof n) != sizeof n)
+        if (errno != EINTR)
+            abort();            /* a blocking eventfd read fails only on a bad fd */
 }

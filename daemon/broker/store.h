@@ -80,6 +80,13 @@ struct spool_ops {
  * its bytes once, as the Result that spool_finish's reply_seq refers to. */
 int spool_topic_is_result(const char *topic);
 
+/* The "commit is over" eventfd both backends hand to the broker's poll
+ * (commit_fd): store_done_signal posts one completion, store_done_wait takes
+ * it (blocking, through EINTR). Either aborts on an eventfd failure, which
+ * is only a bug of ours (overflow, a bad fd). */
+void store_done_signal(int fd);
+void store_done_wait(int fd);
+
 /* The SQLite backend (store_sqlite.c). */
 extern const struct spool_ops store_sqlite;
 /* The PostgreSQL backend (store_pg.c): where is a libpq connection string. */

@@ -159,9 +159,7 @@ static int pg_commit_begin(struct spool *sp)
         return 0;
     sp->uncommitted = 0;
     sp->busy = 1;
-    uint64_t one = 1;
-    if (write(sp->done_fd, &one, sizeof one) != sizeof one)
-        abort();                /* an eventfd write fails only on overflow */
+    store_done_signal(sp->done_fd);
     return 1;
 }
 
@@ -174,10 +172,7 @@ static int pg_commit_end(struct spool *sp, char *err, size_t errlen)
 {
     if (!sp->busy)
         return 0;
-    uint64_t n;
-    while (read(sp->done_fd, &n, sizeof n) != sizeof n)
-        if (errno != EINTR)
-            abort();
+    store_done_wait(sp->done_fd);
     sp->busy = 0;
     sp->in_tx = 0;
     if (sp->down || sp->batch_lost) {

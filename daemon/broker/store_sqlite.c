@@ -451,9 +451,7 @@ static void *writer_main(void *arg)
         sp->outcome = outcome;
         memcpy(sp->why, why, sizeof why);
         pthread_mutex_unlock(&sp->mu);
-        uint64_t one = 1;
-        if (write(sp->done_fd, &one, sizeof one) != sizeof one)
-            abort();            /* an eventfd write fails only on overflow */
+        store_done_signal(sp->done_fd);
         pthread_mutex_lock(&sp->mu);
     }
     pthread_mutex_unlock(&sp->mu);
@@ -512,10 +510,7 @@ static int sq_commit_end(struct spool *sp, char *err, size_t errlen)
 {
     if (!sp->busy)
         return 0;
-    uint64_t n;
-    while (read(sp->done_fd, &n, sizeof n) != sizeof n)
-        if (errno != EINTR)
-            abort();            /* a blocking eventfd read fails only on a bad fd */
+    store_done_wait(sp->done_fd);
     sp->busy = 0;
     pthread_mutex_lock(&sp->mu);
     int outcome = sp->outcome;
